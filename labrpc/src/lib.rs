@@ -1,0 +1,1 @@
+//! Deterministic simulator (placeholder while it is being written).

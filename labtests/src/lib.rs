@@ -1,0 +1,1 @@
+//! Harness config, scenarios per lab phase, the linearizability checker and the CLIs.

@@ -1,0 +1,1 @@
+//! Servers of the lab (raft, kvsrv, kvraft), written against the labrpc API.
