@@ -1,1 +1,2 @@
 //! Harness config, scenarios per lab phase, the linearizability checker and the CLIs.
+pub mod lincheck;

@@ -1,0 +1,369 @@
+//! Channels, multi-producer multi-consumer: crossbeam-channel outside a simulation, a simulated
+//! queue inside one, with the same API and crossbeam's error types.
+//!
+//! `bounded(0)` is a rendezvous channel: `send` returns once a receiver has taken the value.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use crossbeam_channel::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
+
+use crate::sched::{current, try_current, Ticket, Wait, Wake};
+use crate::time::deadline_after;
+
+struct ChanState<T> {
+    queue: VecDeque<T>,
+    senders: usize,
+    receivers: usize,
+    recv_waiters: VecDeque<Ticket>,
+    send_waiters: VecDeque<Ticket>,
+    /// Values ever taken by receivers; a rendezvous sender waits for this to pass its value.
+    taken: u64,
+    pushed: u64,
+}
+
+struct SimChan<T> {
+    id: u64,
+    /// `None`: unbounded. `Some(0)`: rendezvous.
+    capacity: Option<usize>,
+    state: parking_lot::Mutex<ChanState<T>>,
+}
+
+impl<T> SimChan<T> {
+    fn has_room(&self, st: &ChanState<T>) -> bool {
+        match self.capacity {
+            None => true,
+            Some(0) => st.queue.is_empty(),
+            Some(cap) => st.queue.len() < cap,
+        }
+    }
+}
+
+/// Wakes the first waiter whose park is still current.
+fn wake_one(waiters: &mut VecDeque<Ticket>) {
+    if waiters.is_empty() {
+        return;
+    }
+    let rt = current("waking a channel waiter");
+    while let Some(ticket) = waiters.pop_front() {
+        if rt.unpark(ticket) {
+            return;
+        }
+    }
+}
+
+fn wake_all(waiters: &mut VecDeque<Ticket>) {
+    if waiters.is_empty() {
+        return;
+    }
+    let rt = current("waking channel waiters");
+    for ticket in waiters.drain(..) {
+        rt.unpark(ticket);
+    }
+}
+
+enum SenderImpl<T> {
+    Real(crossbeam_channel::Sender<T>),
+    Sim(Arc<SimChan<T>>),
+}
+
+enum ReceiverImpl<T> {
+    Real(crossbeam_channel::Receiver<T>),
+    Sim(Arc<SimChan<T>>),
+}
+
+pub struct Sender<T> {
+    imp: SenderImpl<T>,
+}
+
+pub struct Receiver<T> {
+    imp: ReceiverImpl<T>,
+}
+
+/// A channel without a bound.
+pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
+    make(None)
+}
+
+/// A channel holding at most `capacity` values; `send` blocks when it is full.
+pub fn bounded<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
+    make(Some(capacity))
+}
+
+fn make<T>(capacity: Option<usize>) -> (Sender<T>, Receiver<T>) {
+    match try_current() {
+        Some(rt) => {
+            let chan = Arc::new(SimChan {
+                id: rt.next_object_id(),
+                capacity,
+                state: parking_lot::Mutex::new(ChanState {
+                    queue: VecDeque::new(),
+                    senders: 1,
+                    receivers: 1,
+                    recv_waiters: VecDeque::new(),
+                    send_waiters: VecDeque::new(),
+                    taken: 0,
+                    pushed: 0,
+                }),
+            });
+            (
+                Sender {
+                    imp: SenderImpl::Sim(chan.clone()),
+                },
+                Receiver {
+                    imp: ReceiverImpl::Sim(chan),
+                },
+            )
+        }
+        None => {
+            let (tx, rx) = match capacity {
+                None => crossbeam_channel::unbounded(),
+                Some(cap) => crossbeam_channel::bounded(cap),
+            };
+            (
+                Sender {
+                    imp: SenderImpl::Real(tx),
+                },
+                Receiver {
+                    imp: ReceiverImpl::Real(rx),
+                },
+            )
+        }
+    }
+}
+
+impl<T> Sender<T> {
+    /// Sends `value`, blocking while a bounded channel is full. Fails when every receiver is gone.
+    pub fn send(&self, value: T) -> Result<(), SendError<T>> {
+        let chan = match &self.imp {
+            SenderImpl::Real(tx) => return tx.send(value),
+            SenderImpl::Sim(chan) => chan,
+        };
+        let rt = current("Sender::send");
+        rt.maybe_preempt();
+        loop {
+            let mut st = chan.state.lock();
+            if st.receivers == 0 {
+                return Err(SendError(value));
+            }
+            if chan.has_room(&st) {
+                st.queue.push_back(value);
+                st.pushed += 1;
+                let mine = st.pushed;
+                wake_one(&mut st.recv_waiters);
+                if chan.capacity != Some(0) {
+                    return Ok(());
+                }
+                // Rendezvous: wait until a receiver took this value.
+                loop {
+                    if st.taken >= mine {
+                        return Ok(());
+                    }
+                    if st.receivers == 0 {
+                        let value = st.queue.pop_back().expect("rendezvous value vanished");
+                        st.pushed -= 1;
+                        return Err(SendError(value));
+                    }
+                    st.send_waiters.push_back(rt.park_ticket());
+                    drop(st);
+                    rt.park(Wait::Send { channel: chan.id }, None);
+                    st = chan.state.lock();
+                }
+            }
+            st.send_waiters.push_back(rt.park_ticket());
+            drop(st);
+            rt.park(Wait::Send { channel: chan.id }, None);
+        }
+    }
+
+    pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        let chan = match &self.imp {
+            SenderImpl::Real(tx) => return tx.try_send(value),
+            SenderImpl::Sim(chan) => chan,
+        };
+        let mut st = chan.state.lock();
+        if st.receivers == 0 {
+            return Err(TrySendError::Disconnected(value));
+        }
+        // A rendezvous try_send succeeds only if a receiver is already waiting.
+        let room = match chan.capacity {
+            Some(0) => st.queue.is_empty() && !st.recv_waiters.is_empty(),
+            _ => chan.has_room(&st),
+        };
+        if !room {
+            return Err(TrySendError::Full(value));
+        }
+        st.queue.push_back(value);
+        st.pushed += 1;
+        wake_one(&mut st.recv_waiters);
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        match &self.imp {
+            SenderImpl::Real(tx) => tx.len(),
+            SenderImpl::Sim(chan) => chan.state.lock().queue.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Sender<T> {
+        match &self.imp {
+            SenderImpl::Real(tx) => Sender {
+                imp: SenderImpl::Real(tx.clone()),
+            },
+            SenderImpl::Sim(chan) => {
+                chan.state.lock().senders += 1;
+                Sender {
+                    imp: SenderImpl::Sim(chan.clone()),
+                }
+            }
+        }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        if let SenderImpl::Sim(chan) = &self.imp {
+            let mut st = chan.state.lock();
+            st.senders -= 1;
+            if st.senders == 0 {
+                wake_all(&mut st.recv_waiters);
+            }
+        }
+    }
+}
+
+impl<T> Receiver<T> {
+    /// Blocks until a value arrives; fails when the channel is empty and every sender is gone.
+    pub fn recv(&self) -> Result<T, RecvError> {
+        match &self.imp {
+            ReceiverImpl::Real(rx) => rx.recv(),
+            ReceiverImpl::Sim(chan) => Self::sim_recv(chan, None).map_err(|_| RecvError),
+        }
+    }
+
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        match &self.imp {
+            ReceiverImpl::Real(rx) => rx.recv_timeout(timeout),
+            ReceiverImpl::Sim(chan) => Self::sim_recv(chan, Some(deadline_after(timeout))),
+        }
+    }
+
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        match &self.imp {
+            ReceiverImpl::Real(rx) => rx.try_recv(),
+            ReceiverImpl::Sim(chan) => {
+                let mut st = chan.state.lock();
+                match Self::take(chan, &mut st) {
+                    Some(v) => Ok(v),
+                    None if st.senders == 0 => Err(TryRecvError::Disconnected),
+                    None => Err(TryRecvError::Empty),
+                }
+            }
+        }
+    }
+
+    fn take(chan: &SimChan<T>, st: &mut ChanState<T>) -> Option<T> {
+        let value = st.queue.pop_front()?;
+        st.taken += 1;
+        if chan.capacity == Some(0) {
+            // The rendezvous sender waits for exactly this.
+            wake_all(&mut st.send_waiters);
+        } else {
+            wake_one(&mut st.send_waiters);
+        }
+        if !st.queue.is_empty() {
+            // Pass the baton: another waiting receiver can take the next value.
+            wake_one(&mut st.recv_waiters);
+        }
+        Some(value)
+    }
+
+    fn sim_recv(chan: &SimChan<T>, deadline_ns: Option<u64>) -> Result<T, RecvTimeoutError> {
+        let rt = current("Receiver::recv");
+        loop {
+            let mut st = chan.state.lock();
+            if let Some(v) = Self::take(chan, &mut st) {
+                return Ok(v);
+            }
+            if st.senders == 0 {
+                return Err(RecvTimeoutError::Disconnected);
+            }
+            if deadline_ns.is_some_and(|d| rt.now_ns() >= d) {
+                return Err(RecvTimeoutError::Timeout);
+            }
+            st.recv_waiters.push_back(rt.park_ticket());
+            drop(st);
+            if rt.park(Wait::Recv { channel: chan.id }, deadline_ns) == Wake::TimedOut {
+                let mut st = chan.state.lock();
+                let me = rt.current_task();
+                st.recv_waiters.retain(|t| Some(t.task) != me);
+                // A value may have arrived at the very instant the timer fired.
+                if let Some(v) = Self::take(chan, &mut st) {
+                    return Ok(v);
+                }
+                return Err(if st.senders == 0 {
+                    RecvTimeoutError::Disconnected
+                } else {
+                    RecvTimeoutError::Timeout
+                });
+            }
+        }
+    }
+
+    /// Blocking iterator until every sender is gone.
+    pub fn iter(&self) -> impl Iterator<Item = T> + '_ {
+        std::iter::from_fn(move || self.recv().ok())
+    }
+
+    /// The values available now, without blocking.
+    pub fn try_iter(&self) -> impl Iterator<Item = T> + '_ {
+        std::iter::from_fn(move || self.try_recv().ok())
+    }
+
+    pub fn len(&self) -> usize {
+        match &self.imp {
+            ReceiverImpl::Real(rx) => rx.len(),
+            ReceiverImpl::Sim(chan) => chan.state.lock().queue.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<T> Clone for Receiver<T> {
+    fn clone(&self) -> Receiver<T> {
+        match &self.imp {
+            ReceiverImpl::Real(rx) => Receiver {
+                imp: ReceiverImpl::Real(rx.clone()),
+            },
+            ReceiverImpl::Sim(chan) => {
+                chan.state.lock().receivers += 1;
+                Receiver {
+                    imp: ReceiverImpl::Sim(chan.clone()),
+                }
+            }
+        }
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        if let ReceiverImpl::Sim(chan) = &self.imp {
+            let mut st = chan.state.lock();
+            st.receivers -= 1;
+            if st.receivers == 0 {
+                wake_all(&mut st.send_waiters);
+            }
+        }
+    }
+}

@@ -1,0 +1,265 @@
+//! The simulated network, after the 6.824 labrpc: client ends connect to named servers, each
+//! server hosts services, a call is a typed blocking request/reply. Faults are configured here
+//! and applied by the rules in `faults.rs`. Beyond the labs: one-way link cuts between nodes,
+//! message duplication, and (through `node::pause`) servers that stop for a while.
+//!
+//! Arguments and replies are serde types encoded with postcard, so caller and handler never share
+//! memory and every byte is counted.
+
+mod client;
+mod faults;
+mod service;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+pub use client::{ClientEnd, RpcError};
+pub use service::{Server, Service};
+
+use crate::node::{self, NodeId};
+use faults::Faults;
+
+struct EndEntry {
+    owner: NodeId,
+    server: Option<String>,
+    enabled: bool,
+}
+
+struct ServerEntry {
+    node: NodeId,
+    /// The node's incarnation when the server was added: after a crash the server is dead.
+    incarnation: u64,
+    /// Bumped when a server is added under a name, so replies of a replaced server are dropped.
+    generation: u64,
+    server: Arc<Server>,
+    rpc_count: u64,
+}
+
+struct NetState {
+    faults: Faults,
+    ends: BTreeMap<String, EndEntry>,
+    servers: BTreeMap<String, ServerEntry>,
+    /// Directed cuts: messages from the first node to the second are lost.
+    cuts: BTreeSet<(NodeId, NodeId)>,
+    total_rpcs: u64,
+    total_bytes: u64,
+    next_generation: u64,
+}
+
+/// The network. Cheap to clone; clones share state.
+#[derive(Clone)]
+pub struct Network {
+    state: Arc<Mutex<NetState>>,
+}
+
+impl Default for Network {
+    fn default() -> Network {
+        Network::new()
+    }
+}
+
+/// Where a call goes, decided when it is made.
+pub(crate) enum Route {
+    Deliver {
+        server: Arc<Server>,
+        server_name: String,
+        node: NodeId,
+        generation: u64,
+        owner: NodeId,
+    },
+    Unreachable,
+}
+
+impl Network {
+    /// A reliable network with no ends and no servers.
+    pub fn new() -> Network {
+        Network {
+            state: Arc::new(Mutex::new(NetState {
+                faults: Faults::default(),
+                ends: BTreeMap::new(),
+                servers: BTreeMap::new(),
+                cuts: BTreeSet::new(),
+                total_rpcs: 0,
+                total_bytes: 0,
+                next_generation: 0,
+            })),
+        }
+    }
+
+    /// A client end named `name`, sending from `owner` (the node whose threads use it; it decides
+    /// which link cuts apply). It starts unconnected and enabled.
+    pub fn make_end(&self, name: &str, owner: NodeId) -> ClientEnd {
+        let mut st = self.state.lock();
+        let previous = st.ends.insert(
+            name.to_string(),
+            EndEntry {
+                owner,
+                server: None,
+                enabled: true,
+            },
+        );
+        assert!(previous.is_none(), "labrpc: client end {name:?} made twice");
+        ClientEnd::new(self.clone(), name.to_string())
+    }
+
+    /// Connects end `end` to the server named `server` (which may be added later).
+    pub fn connect(&self, end: &str, server: &str) {
+        self.with_end(end, |e| e.server = Some(server.to_string()));
+    }
+
+    /// Enables or disables an end: a disabled end's calls find no route.
+    pub fn enable(&self, end: &str, enabled: bool) {
+        self.with_end(end, |e| e.enabled = enabled);
+    }
+
+    fn with_end(&self, end: &str, f: impl FnOnce(&mut EndEntry)) {
+        let mut st = self.state.lock();
+        match st.ends.get_mut(end) {
+            Some(e) => f(e),
+            None => panic!("labrpc: no client end named {end:?}"),
+        }
+    }
+
+    /// Adds (or replaces) the server `name`, running its handlers on `node`. Replies from a
+    /// replaced server are never delivered.
+    pub fn add_server(&self, name: &str, node: NodeId, server: Server) {
+        let incarnation = node::incarnation(node);
+        let mut st = self.state.lock();
+        st.next_generation += 1;
+        let generation = st.next_generation;
+        st.servers.insert(
+            name.to_string(),
+            ServerEntry {
+                node,
+                incarnation,
+                generation,
+                server: Arc::new(server),
+                rpc_count: 0,
+            },
+        );
+    }
+
+    /// Removes the server `name`: calls to it find no route, replies still in flight are lost.
+    pub fn delete_server(&self, name: &str) {
+        self.state.lock().servers.remove(name);
+    }
+
+    pub fn set_reliable(&self, reliable: bool) {
+        self.state.lock().faults.reliable = reliable;
+    }
+
+    /// Long delays for calls without a route (up to 7 s instead of 100 ms).
+    pub fn set_long_delays(&self, on: bool) {
+        self.state.lock().faults.long_delays = on;
+    }
+
+    /// Hold about 2/3 of replies for 200-2200 ms.
+    pub fn set_long_reordering(&self, on: bool) {
+        self.state.lock().faults.long_reordering = on;
+    }
+
+    /// Deliver requests twice with probability `per_mille`/1000.
+    pub fn set_duplicate_per_mille(&self, per_mille: u32) {
+        assert!(
+            per_mille <= 1000,
+            "labrpc: duplicate probability {per_mille} per mille is above 1000"
+        );
+        self.state.lock().faults.duplicate_per_mille = per_mille;
+    }
+
+    /// Cuts the link from `from` to `to` in that direction only: requests from `from`'s ends to
+    /// servers on `to` find no route, and replies from `from`'s servers to callers on `to` are lost.
+    pub fn cut(&self, from: NodeId, to: NodeId) {
+        self.state.lock().cuts.insert((from, to));
+    }
+
+    pub fn heal(&self, from: NodeId, to: NodeId) {
+        self.state.lock().cuts.remove(&(from, to));
+    }
+
+    pub fn heal_all(&self) {
+        self.state.lock().cuts.clear();
+    }
+
+    pub fn is_cut(&self, from: NodeId, to: NodeId) -> bool {
+        self.state.lock().cuts.contains(&(from, to))
+    }
+
+    /// Requests dispatched to the server `name` since it was added.
+    pub fn rpc_count(&self, name: &str) -> u64 {
+        self.state
+            .lock()
+            .servers
+            .get(name)
+            .map_or(0, |s| s.rpc_count)
+    }
+
+    /// Calls made on every end, routed or not.
+    pub fn total_rpcs(&self) -> u64 {
+        self.state.lock().total_rpcs
+    }
+
+    /// Request and delivered reply bytes, in total.
+    pub fn total_bytes(&self) -> u64 {
+        self.state.lock().total_bytes
+    }
+
+    pub(crate) fn faults(&self) -> Faults {
+        self.state.lock().faults
+    }
+
+    /// Counts a call and decides its route.
+    pub(crate) fn route(&self, end: &str, request_bytes: usize) -> Route {
+        let mut st = self.state.lock();
+        st.total_rpcs += 1;
+        st.total_bytes += request_bytes as u64;
+        let Some(e) = st.ends.get(end) else {
+            panic!("labrpc: client end {end:?} is not on this network")
+        };
+        let owner = e.owner;
+        let Some(server_name) = e.server.clone().filter(|_| e.enabled) else {
+            return Route::Unreachable;
+        };
+        let Some(s) = st.servers.get(&server_name) else {
+            return Route::Unreachable;
+        };
+        let up = node::is_alive(s.node) && node::incarnation(s.node) == s.incarnation;
+        if !up || st.cuts.contains(&(owner, s.node)) {
+            return Route::Unreachable;
+        }
+        Route::Deliver {
+            server: s.server.clone(),
+            server_name,
+            node: s.node,
+            generation: s.generation,
+            owner,
+        }
+    }
+
+    pub(crate) fn count_dispatch(&self, server_name: &str) {
+        if let Some(s) = self.state.lock().servers.get_mut(server_name) {
+            s.rpc_count += 1;
+        }
+    }
+
+    pub(crate) fn count_reply(&self, bytes: usize) {
+        self.state.lock().total_bytes += bytes as u64;
+    }
+
+    /// Rule 4: the server a call was dispatched to is gone, or the caller's end was disabled.
+    pub(crate) fn server_dead(&self, end: &str, server_name: &str, generation: u64) -> bool {
+        let st = self.state.lock();
+        let end_ok = st
+            .ends
+            .get(end)
+            .is_some_and(|e| e.enabled && e.server.as_deref() == Some(server_name));
+        let server_ok = st.servers.get(server_name).is_some_and(|s| {
+            s.generation == generation
+                && node::is_alive(s.node)
+                && node::incarnation(s.node) == s.incarnation
+        });
+        !(end_ok && server_ok)
+    }
+}

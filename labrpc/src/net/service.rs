@@ -1,0 +1,98 @@
+//! Servers and services: handlers registered by method name, called with postcard-encoded bytes.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+type Handler = Arc<dyn Fn(&[u8]) -> Result<Vec<u8>, String> + Send + Sync>;
+
+/// A named group of RPC handlers, called as "Service.Method".
+pub struct Service {
+    name: String,
+    methods: BTreeMap<String, Handler>,
+}
+
+impl Service {
+    pub fn new(name: &str) -> Service {
+        assert!(
+            !name.contains('.'),
+            "labrpc: service name {name:?} must not contain '.'"
+        );
+        Service {
+            name: name.to_string(),
+            methods: BTreeMap::new(),
+        }
+    }
+
+    /// Registers `handler` as `method`. Each incoming request runs it in a new thread of the
+    /// server's node.
+    pub fn method<A, R, F>(mut self, method: &str, handler: F) -> Service
+    where
+        A: DeserializeOwned,
+        R: Serialize,
+        F: Fn(A) -> R + Send + Sync + 'static,
+    {
+        let full = format!("{}.{method}", self.name);
+        let handler: Handler = Arc::new(move |bytes: &[u8]| {
+            let args: A = postcard::from_bytes(bytes).map_err(|e| {
+                format!("cannot decode the request as {}: {e} (caller and handler disagree on the argument type)", std::any::type_name::<A>())
+            })?;
+            let reply = handler(args);
+            postcard::to_stdvec(&reply).map_err(|e| {
+                format!(
+                    "cannot encode the reply {}: {e}",
+                    std::any::type_name::<R>()
+                )
+            })
+        });
+        let previous = self.methods.insert(method.to_string(), handler);
+        assert!(previous.is_none(), "labrpc: method {full} registered twice");
+        self
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// A set of services, added to a network under a server name.
+#[derive(Default)]
+pub struct Server {
+    services: BTreeMap<String, Service>,
+}
+
+impl Server {
+    pub fn new() -> Server {
+        Server::default()
+    }
+
+    pub fn add_service(&mut self, service: Service) {
+        let name = service.name.clone();
+        let previous = self.services.insert(name.clone(), service);
+        assert!(
+            previous.is_none(),
+            "labrpc: service {name} added twice to one server"
+        );
+    }
+
+    pub fn with_service(mut self, service: Service) -> Server {
+        self.add_service(service);
+        self
+    }
+
+    pub(crate) fn handler(&self, method: &str) -> Result<Handler, String> {
+        let found = method
+            .split_once('.')
+            .and_then(|(svc, m)| self.services.get(svc).and_then(|s| s.methods.get(m)));
+        found.cloned().ok_or_else(|| {
+            let known: Vec<String> = self
+                .services
+                .values()
+                .flat_map(|s| s.methods.keys().map(move |m| format!("{}.{m}", s.name)))
+                .collect();
+            format!("unknown method {method:?} (known: {})", known.join(", "))
+        })
+    }
+}

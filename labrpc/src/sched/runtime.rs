@@ -1,0 +1,968 @@
+//! One simulation's state and its scheduler loop.
+//!
+//! Invariants (asserted where cheap):
+//! - exactly one coroutine runs at a time, and only between `resume` and its next suspension;
+//! - a live task is in exactly one place: running, the runnable list (or its paused node's held
+//!   list), parked, or the kill queue's pending kill of a parked/runnable task;
+//! - virtual time never goes backwards, and only moves when nothing is runnable;
+//! - every choice the scheduler makes is drawn from the seeded scheduling stream and folded into the
+//!   determinism hash.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::panic::resume_unwind;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use corosensei::{CoroutineResult, Yielder};
+use rand::RngExt;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::record::{Event, EventKind, Mode, Recorder};
+use super::stack_pool;
+use super::task::{Aborted, Coro, Exit, Killed, NodeId, Resume, Status, TaskId, TaskSlot};
+use super::timer::{TimerKind, Timers};
+use super::wait::{Ticket, Wait, Wake};
+use super::watchdog::Watch;
+use crate::sim::failure::{BlockedThread, FailureKind};
+use crate::sim::Config;
+
+pub(crate) struct NodeState {
+    pub(crate) name: Arc<str>,
+    pub(crate) alive: bool,
+    /// Bumped at every crash, so a restarted node's servers are told apart from the old ones.
+    pub(crate) incarnation: u64,
+    pub(crate) paused_until_ns: Option<u64>,
+    pub(crate) pause_generation: u64,
+    /// Runnable threads of a paused node, in the order they became runnable.
+    pub(crate) held: Vec<TaskId>,
+}
+
+struct Slot {
+    generation: u32,
+    task: Option<TaskSlot>,
+}
+
+/// A failure as first recorded, before it is turned into the public report.
+pub(crate) struct FailureDraft {
+    pub(crate) kind: FailureKind,
+    pub(crate) time_ns: u64,
+    pub(crate) node: Option<Arc<str>>,
+    pub(crate) thread: Option<(u64, Arc<str>)>,
+}
+
+pub(crate) struct State {
+    pub(crate) now_ns: u64,
+    slots: Vec<Slot>,
+    free_slots: Vec<u32>,
+    live_tasks: usize,
+    runnable: Vec<TaskId>,
+    kill_queue: VecDeque<TaskId>,
+    timers: Timers,
+    pub(crate) nodes: Vec<NodeState>,
+    sched_rng: ChaCha8Rng,
+    world_rng: ChaCha8Rng,
+    pub(crate) rec: Recorder,
+    pub(crate) failure: Option<FailureDraft>,
+    next_serial: u64,
+    next_object_id: u64,
+    steps_at_instant: u64,
+    pub(crate) steps: u64,
+    shutting_down: bool,
+}
+
+impl State {
+    pub(crate) fn next_serial_count(&self) -> u64 {
+        self.next_serial
+    }
+
+    fn slot(&self, id: TaskId) -> Option<&TaskSlot> {
+        let slot = self.slots.get(id.index as usize)?;
+        if slot.generation != id.generation {
+            return None;
+        }
+        slot.task.as_ref()
+    }
+
+    fn slot_mut(&mut self, id: TaskId) -> Option<&mut TaskSlot> {
+        let slot = self.slots.get_mut(id.index as usize)?;
+        if slot.generation != id.generation {
+            return None;
+        }
+        slot.task.as_mut()
+    }
+
+    fn record(&mut self, kind: EventKind, serial: u64, node: NodeId, value: u64) {
+        let event = Event {
+            time_ns: self.now_ns,
+            task_serial: serial,
+            node: node.0,
+            kind,
+            value,
+        };
+        let nodes = &self.nodes;
+        self.rec.event(event, |e| describe_event(nodes, e));
+    }
+
+    fn live_ids(&self) -> Vec<TaskId> {
+        let mut ids = Vec::with_capacity(self.live_tasks);
+        for (index, slot) in self.slots.iter().enumerate() {
+            if slot.task.is_some() {
+                ids.push(TaskId {
+                    index: index as u32,
+                    generation: slot.generation,
+                });
+            }
+        }
+        ids
+    }
+
+    fn remove_from_queues(&mut self, id: TaskId) {
+        if let Some(pos) = self.runnable.iter().position(|&t| t == id) {
+            self.runnable.swap_remove(pos);
+        }
+        for node in &mut self.nodes {
+            node.held.retain(|&t| t != id);
+        }
+    }
+
+    fn make_runnable(&mut self, id: TaskId, wake: Wake) {
+        let slot = self.slot_mut(id).expect("make_runnable: task is gone");
+        debug_assert_eq!(slot.status, Status::Parked);
+        slot.status = Status::Runnable;
+        slot.wake = wake;
+        slot.wait = None;
+        self.runnable.push(id);
+    }
+}
+
+fn describe_event(nodes: &[NodeState], e: &Event) -> String {
+    let node = nodes
+        .get(e.node as usize)
+        .map(|n| n.name.as_ref())
+        .unwrap_or("?");
+    format!(
+        "at {} node '{}' thread #{}: {}",
+        crate::sim::failure::format_time(e.time_ns),
+        node,
+        e.task_serial,
+        e
+    )
+}
+
+pub(crate) struct Runtime {
+    pub(crate) seed: u64,
+    pub(crate) config: Config,
+    pub(crate) st: RefCell<State>,
+    current: Cell<Option<TaskId>>,
+    yielder: Cell<*const Yielder<Resume, ()>>,
+    pub(crate) watch: Arc<Watch>,
+}
+
+impl Runtime {
+    pub(crate) fn new(seed: u64, config: Config, mode: Mode, replay: Option<String>) -> Runtime {
+        // Two independent streams: scheduling choices, and everything the simulated world draws
+        // (user randomness and network faults). Both are derived from the one seed.
+        let sched_rng = ChaCha8Rng::seed_from_u64(seed);
+        let world_rng = ChaCha8Rng::seed_from_u64(seed ^ 0x9e37_79b9_7f4a_7c15);
+        let watch = Watch::new(seed, config.spin_limit, replay);
+        let main_node = NodeState {
+            name: Arc::from("main"),
+            alive: true,
+            incarnation: 0,
+            paused_until_ns: None,
+            pause_generation: 0,
+            held: Vec::new(),
+        };
+        Runtime {
+            seed,
+            config,
+            st: RefCell::new(State {
+                now_ns: 0,
+                slots: Vec::new(),
+                free_slots: Vec::new(),
+                live_tasks: 0,
+                runnable: Vec::new(),
+                kill_queue: VecDeque::new(),
+                timers: Timers::default(),
+                nodes: vec![main_node],
+                sched_rng,
+                world_rng,
+                rec: Recorder::new(mode),
+                failure: None,
+                next_serial: 0,
+                next_object_id: 1,
+                steps_at_instant: 0,
+                steps: 0,
+                shutting_down: false,
+            }),
+            current: Cell::new(None),
+            yielder: Cell::new(std::ptr::null()),
+            watch,
+        }
+    }
+
+    // ----- queries -------------------------------------------------------------------------
+
+    #[inline]
+    pub(crate) fn now_ns(&self) -> u64 {
+        self.check_stall();
+        self.st.borrow().now_ns
+    }
+
+    pub(crate) fn current_task(&self) -> Option<TaskId> {
+        self.current.get()
+    }
+
+    fn expect_current(&self, what: &str) -> TaskId {
+        match self.current.get() {
+            Some(id) => id,
+            None => panic!("labrpc: {what} must be called from a simulated thread"),
+        }
+    }
+
+    pub(crate) fn current_node(&self) -> NodeId {
+        match self.current.get() {
+            Some(id) => self
+                .st
+                .borrow()
+                .slot(id)
+                .map(|s| s.node)
+                .unwrap_or(NodeId::MAIN),
+            None => NodeId::MAIN,
+        }
+    }
+
+    /// (node name, thread name, serial) of the running thread, for traces and reports.
+    pub(crate) fn current_names(&self) -> Option<(Arc<str>, Arc<str>, u64)> {
+        let id = self.current.get()?;
+        let st = self.st.borrow();
+        let slot = st.slot(id)?;
+        Some((
+            st.nodes[slot.node.index()].name.clone(),
+            slot.name.clone(),
+            slot.serial,
+        ))
+    }
+
+    pub(crate) fn next_object_id(&self) -> u64 {
+        let mut st = self.st.borrow_mut();
+        let id = st.next_object_id;
+        st.next_object_id += 1;
+        id
+    }
+
+    pub(crate) fn hash(&self) -> u64 {
+        self.st.borrow().rec.hash
+    }
+
+    // ----- randomness ----------------------------------------------------------------------
+
+    /// A draw from the world stream (user randomness, network faults), folded into the hash.
+    pub(crate) fn draw_u64(&self) -> u64 {
+        self.check_stall();
+        let (serial, node) = self.current_serial_node();
+        let mut st = self.st.borrow_mut();
+        let value: u64 = st.world_rng.random();
+        st.record(EventKind::Draw, serial, node, value);
+        value
+    }
+
+    fn current_serial_node(&self) -> (u64, NodeId) {
+        match self.current.get() {
+            Some(id) => {
+                let st = self.st.borrow();
+                st.slot(id)
+                    .map(|s| (s.serial, s.node))
+                    .unwrap_or((u64::MAX, NodeId::MAIN))
+            }
+            None => (u64::MAX, NodeId::MAIN),
+        }
+    }
+
+    // ----- threads -------------------------------------------------------------------------
+
+    /// Creates a thread on `node`. `body` receives the first resume value: `Kill` means the
+    /// thread was killed before it ever ran, and must not run user code.
+    pub(crate) fn spawn<B>(&self, node: NodeId, name: Arc<str>, body: B) -> (TaskId, u64)
+    where
+        B: FnOnce(Resume) -> Exit + 'static,
+    {
+        self.check_stall();
+        let stack_size = self.config.stack_size_bytes;
+        let stack = stack_pool::take(stack_size);
+        let rt_ptr: *const Runtime = self;
+        let coro = Coro::with_stack(
+            stack,
+            move |yielder: &Yielder<Resume, ()>, first: Resume| {
+                // SAFETY: the runtime outlives every coroutine it owns (they are all finished or
+                // leaked before `sim::run` drops it).
+                let rt = unsafe { &*rt_ptr };
+                rt.yielder.set(yielder);
+                if let Some(id) = rt.current.get() {
+                    if let Some(slot) = rt.st.borrow_mut().slot_mut(id) {
+                        slot.yielder = yielder;
+                    }
+                }
+                body(first)
+            },
+        );
+        let parent = self.current_serial_node().0;
+        let mut st = self.st.borrow_mut();
+        assert!(
+            (node.index()) < st.nodes.len(),
+            "labrpc: spawn on unknown node {node:?}"
+        );
+        let serial = st.next_serial;
+        st.next_serial += 1;
+        let born_dead = st.shutting_down || !st.nodes[node.index()].alive;
+        let index = match st.free_slots.pop() {
+            Some(i) => i,
+            None => {
+                st.slots.push(Slot {
+                    generation: 0,
+                    task: None,
+                });
+                (st.slots.len() - 1) as u32
+            }
+        };
+        let slot = &mut st.slots[index as usize];
+        debug_assert!(slot.task.is_none());
+        let id = TaskId {
+            index,
+            generation: slot.generation,
+        };
+        slot.task = Some(TaskSlot {
+            serial,
+            node,
+            name: name.clone(),
+            coro: Some(coro),
+            status: Status::Runnable,
+            wait: None,
+            wake: Wake::Notified,
+            park_token: 0,
+            dying: born_dead,
+            kill_sent: false,
+            yielder: std::ptr::null(),
+        });
+        st.live_tasks += 1;
+        if born_dead {
+            st.kill_queue.push_back(id);
+        } else {
+            st.runnable.push(id);
+        }
+        st.record(EventKind::Spawn, parent, node, serial);
+        let node_name = st.nodes[node.index()].name.clone();
+        drop(st);
+        if !self.config.spin_limit.is_zero() {
+            self.watch.names.lock().insert(serial, (node_name, name));
+        }
+        (id, serial)
+    }
+
+    /// Suspends the running thread until `unpark` or the deadline.
+    pub(crate) fn park(&self, wait: Wait, deadline_ns: Option<u64>) -> Wake {
+        self.check_stall();
+        let id = self.expect_current("a blocking call");
+        {
+            let mut st = self.st.borrow_mut();
+            let now = st.now_ns;
+            let slot = st.slot_mut(id).expect("park: running task is gone");
+            assert_eq!(slot.status, Status::Running, "park: task is not running");
+            slot.park_token += 1;
+            slot.status = Status::Parked;
+            slot.wait = Some(wait);
+            slot.wake = Wake::Pending;
+            let token = slot.park_token;
+            if let Some(deadline) = deadline_ns {
+                st.timers
+                    .push(deadline.max(now), TimerKind::Wake { task: id, token });
+            }
+        }
+        self.suspend();
+        let st = self.st.borrow();
+        let wake = st.slot(id).expect("park: task vanished while parked").wake;
+        assert_ne!(wake, Wake::Pending, "park: resumed without a wake reason");
+        wake
+    }
+
+    /// The ticket the running thread must leave in a wait queue before its next `park`.
+    pub(crate) fn park_ticket(&self) -> Ticket {
+        let task = self.expect_current("a blocking call");
+        let st = self.st.borrow();
+        let slot = st.slot(task).expect("park_ticket: running task is gone");
+        Ticket {
+            task,
+            token: slot.park_token + 1,
+        }
+    }
+
+    /// Wakes the park a ticket was taken for. Returns false when that park is over (woken,
+    /// timed out, killed) or the thread is gone, so wait queues can skip stale tickets.
+    pub(crate) fn unpark(&self, ticket: Ticket) -> bool {
+        let mut st = self.st.borrow_mut();
+        match st.slot(ticket.task) {
+            Some(slot) if slot.status == Status::Parked && slot.park_token == ticket.token => {
+                st.make_runnable(ticket.task, Wake::Notified);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Lets the scheduler pick again; the running thread stays runnable.
+    pub(crate) fn yield_now(&self) {
+        let id = self.expect_current("yield_now");
+        {
+            let mut st = self.st.borrow_mut();
+            let slot = st.slot_mut(id).expect("yield: running task is gone");
+            slot.status = Status::Runnable;
+            slot.wake = Wake::Notified;
+            st.runnable.push(id);
+        }
+        self.suspend();
+    }
+
+    /// A preemption point (lock, send): with the configured probability, yield.
+    #[inline]
+    pub(crate) fn maybe_preempt(&self) {
+        if self.config.preempt_per_mille == 0 || self.current.get().is_none() {
+            return;
+        }
+        let preempt = {
+            let mut st = self.st.borrow_mut();
+            st.sched_rng.random_range(0..1000u32) < self.config.preempt_per_mille
+        };
+        if preempt {
+            self.yield_now();
+        }
+    }
+
+    fn suspend(&self) {
+        let yielder = self.yielder.get();
+        assert!(!yielder.is_null(), "labrpc: suspend outside a coroutine");
+        // SAFETY: the yielder belongs to the running coroutine, whose stack is alive while it runs.
+        let input = unsafe { (*yielder).suspend(()) };
+        if input == Resume::Kill {
+            resume_unwind(Box::new(Killed));
+        }
+    }
+
+    // ----- failures ------------------------------------------------------------------------
+
+    #[inline]
+    pub(crate) fn check_stall(&self) {
+        if self.watch.stalled.load(Ordering::Relaxed) {
+            self.stalled();
+        }
+    }
+
+    #[cold]
+    fn stalled(&self) {
+        if self.current.get().is_none() {
+            return;
+        }
+        let wall = self.watch.spin_limit;
+        self.fail(FailureKind::Spin { wall_limit: wall });
+    }
+
+    /// Records a failure (the first one wins) and, inside a simulated thread, stops that thread.
+    pub(crate) fn fail(&self, kind: FailureKind) -> ! {
+        self.record_failure(kind);
+        if self.current.get().is_some() {
+            resume_unwind(Box::new(Aborted));
+        }
+        panic!("labrpc: simulation failed outside a simulated thread");
+    }
+
+    pub(crate) fn record_failure(&self, kind: FailureKind) {
+        let names = self.current_names();
+        let mut st = self.st.borrow_mut();
+        if st.failure.is_none() {
+            st.failure = Some(FailureDraft {
+                kind,
+                time_ns: st.now_ns,
+                node: names.as_ref().map(|n| n.0.clone()),
+                thread: names.map(|n| (n.2, n.1)),
+            });
+        }
+    }
+
+    fn record_failure_of(&self, id: TaskId, kind: FailureKind) {
+        let mut st = self.st.borrow_mut();
+        if st.failure.is_some() {
+            return;
+        }
+        let (node, thread) = match st.slot(id) {
+            Some(s) => (
+                Some(st.nodes[s.node.index()].name.clone()),
+                Some((s.serial, s.name.clone())),
+            ),
+            None => (None, None),
+        };
+        st.failure = Some(FailureDraft {
+            kind,
+            time_ns: st.now_ns,
+            node,
+            thread,
+        });
+    }
+
+    // ----- nodes ---------------------------------------------------------------------------
+
+    pub(crate) fn create_node(&self, name: &str) -> NodeId {
+        let mut st = self.st.borrow_mut();
+        assert!(st.nodes.len() < u32::MAX as usize, "labrpc: too many nodes");
+        st.nodes.push(NodeState {
+            name: Arc::from(name),
+            alive: true,
+            incarnation: 0,
+            paused_until_ns: None,
+            pause_generation: 0,
+            held: Vec::new(),
+        });
+        NodeId((st.nodes.len() - 1) as u32)
+    }
+
+    /// Crash-stop: every thread of the node unwinds at its suspension point before any other
+    /// thread runs again. If the caller is on the node, it unwinds at once.
+    pub(crate) fn crash_node(&self, node: NodeId) {
+        let me = self.current.get();
+        let mut self_killed = false;
+        {
+            let (serial, caller_node) = self.current_serial_node();
+            let mut st = self.st.borrow_mut();
+            let state = st
+                .nodes
+                .get_mut(node.index())
+                .expect("labrpc: crash of an unknown node");
+            state.alive = false;
+            state.incarnation += 1;
+            state.paused_until_ns = None;
+            state.pause_generation += 1;
+            let held = std::mem::take(&mut state.held);
+            st.runnable.extend(held);
+            st.record(EventKind::NodeChange, serial, caller_node, node.0 as u64);
+            for id in st.live_ids() {
+                let slot = st.slot_mut(id).unwrap();
+                if slot.node != node || slot.dying {
+                    continue;
+                }
+                slot.dying = true;
+                if Some(id) == me {
+                    slot.kill_sent = true;
+                    self_killed = true;
+                } else {
+                    st.kill_queue.push_back(id);
+                }
+            }
+        }
+        if self_killed {
+            resume_unwind(Box::new(Killed));
+        }
+        if me.is_some() {
+            // The kill queue runs before any runnable thread, so when this returns the node's
+            // threads have unwound (except destructors that block, which finish later).
+            self.yield_now();
+        }
+    }
+
+    pub(crate) fn restart_node(&self, node: NodeId) {
+        let (serial, caller_node) = self.current_serial_node();
+        let mut st = self.st.borrow_mut();
+        let state = st
+            .nodes
+            .get_mut(node.index())
+            .expect("labrpc: restart of an unknown node");
+        assert!(
+            !state.alive,
+            "labrpc: restart of node '{}', which has not crashed",
+            state.name
+        );
+        state.alive = true;
+        st.record(EventKind::NodeChange, serial, caller_node, node.0 as u64);
+    }
+
+    pub(crate) fn pause_node(&self, node: NodeId, duration_ns: u64) {
+        let on_node = self.current_node() == node && self.current.get().is_some();
+        {
+            let (serial, caller_node) = self.current_serial_node();
+            let mut st = self.st.borrow_mut();
+            let until = st.now_ns.saturating_add(duration_ns);
+            let state = st
+                .nodes
+                .get_mut(node.index())
+                .expect("labrpc: pause of an unknown node");
+            if !state.alive {
+                return;
+            }
+            state.paused_until_ns = Some(until);
+            state.pause_generation += 1;
+            let generation = state.pause_generation;
+            st.timers
+                .push(until, TimerKind::Unpause { node, generation });
+            st.record(EventKind::NodeChange, serial, caller_node, node.0 as u64);
+        }
+        if on_node {
+            self.yield_now();
+        }
+    }
+
+    pub(crate) fn node_alive(&self, node: NodeId) -> bool {
+        self.st
+            .borrow()
+            .nodes
+            .get(node.index())
+            .is_some_and(|n| n.alive)
+    }
+
+    pub(crate) fn node_incarnation(&self, node: NodeId) -> u64 {
+        self.st
+            .borrow()
+            .nodes
+            .get(node.index())
+            .map_or(0, |n| n.incarnation)
+    }
+
+    pub(crate) fn node_name(&self, node: NodeId) -> Arc<str> {
+        self.st
+            .borrow()
+            .nodes
+            .get(node.index())
+            .map_or_else(|| Arc::from("?"), |n| n.name.clone())
+    }
+
+    // ----- the scheduler loop --------------------------------------------------------------
+
+    /// Runs until `done` holds (checked between steps), a failure is recorded, or (when
+    /// `shutdown`) no task is left. Returns true when it stopped because `done` held.
+    pub(crate) fn schedule(&self, done: &dyn Fn() -> bool, shutdown: bool) -> bool {
+        let mut shutdown_steps: u64 = 0;
+        loop {
+            if shutdown {
+                if self.st.borrow().live_tasks == 0 {
+                    return true;
+                }
+                shutdown_steps += 1;
+                if shutdown_steps > self.config.max_steps_per_instant {
+                    return false;
+                }
+            } else {
+                if self.st.borrow().failure.is_some() {
+                    return false;
+                }
+                if done() {
+                    return true;
+                }
+            }
+            let next = self.next_kill().or_else(|| self.pick_runnable());
+            match next {
+                Some(id) => {
+                    self.resume(id);
+                    if !shutdown {
+                        self.count_step();
+                    }
+                }
+                None => {
+                    if !self.advance_time(shutdown) {
+                        if !shutdown {
+                            let blocked = self.blocked_threads();
+                            self.record_failure(FailureKind::Deadlock { blocked });
+                        }
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+
+    fn count_step(&self) {
+        let mut st = self.st.borrow_mut();
+        st.steps += 1;
+        st.steps_at_instant += 1;
+        let steps = st.steps;
+        let stuck = st.steps_at_instant;
+        drop(st);
+        self.watch.switches.store(steps, Ordering::Relaxed);
+        if stuck > self.config.max_steps_per_instant {
+            let runnable = self.runnable_threads();
+            self.record_failure(FailureKind::Livelock {
+                steps: stuck,
+                runnable,
+            });
+        }
+    }
+
+    fn next_kill(&self) -> Option<TaskId> {
+        let mut st = self.st.borrow_mut();
+        while let Some(id) = st.kill_queue.pop_front() {
+            let Some(slot) = st.slot(id) else { continue };
+            match slot.status {
+                Status::Running => unreachable!("kill queue holds the running task"),
+                Status::Runnable => st.remove_from_queues(id),
+                Status::Parked => {}
+            }
+            let slot = st.slot_mut(id).unwrap();
+            if slot.kill_sent {
+                // Already unwinding (killed while parked in a destructor): just let it run on.
+                slot.status = Status::Runnable;
+                st.runnable.push(id);
+                continue;
+            }
+            slot.status = Status::Runnable;
+            return Some(id);
+        }
+        None
+    }
+
+    fn pick_runnable(&self) -> Option<TaskId> {
+        let mut st = self.st.borrow_mut();
+        loop {
+            let n = st.runnable.len();
+            if n == 0 {
+                return None;
+            }
+            let i = if n == 1 {
+                0
+            } else {
+                st.sched_rng.random_range(0..n)
+            };
+            let id = st.runnable.swap_remove(i);
+            let slot = st.slot(id).expect("runnable task is gone");
+            let node = slot.node;
+            if st.nodes[node.index()].paused_until_ns.is_some() && !slot.dying {
+                st.nodes[node.index()].held.push(id);
+                continue;
+            }
+            return Some(id);
+        }
+    }
+
+    /// Jumps to the earliest timer and fires every timer due then. False when there is none.
+    fn advance_time(&self, shutdown: bool) -> bool {
+        let mut st = self.st.borrow_mut();
+        let Some(deadline) = st.timers.peek_deadline() else {
+            return false;
+        };
+        let limit_ns = self.config.time_limit.as_nanos().min(u64::MAX as u128) as u64;
+        if deadline > limit_ns && !shutdown {
+            st.now_ns = st.now_ns.max(limit_ns);
+            drop(st);
+            let blocked = self.blocked_threads();
+            self.record_failure(FailureKind::TimeLimit {
+                limit: self.config.time_limit,
+                blocked,
+            });
+            return true;
+        }
+        if deadline > st.now_ns {
+            st.now_ns = deadline;
+            st.steps_at_instant = 0;
+            st.record(EventKind::Advance, u64::MAX, NodeId::MAIN, deadline);
+            self.watch.virtual_ns.store(deadline, Ordering::Relaxed);
+        }
+        let mut fired = 0usize;
+        while st.timers.peek_deadline() == Some(deadline) {
+            let timer = st.timers.pop().unwrap();
+            fired += 1;
+            match timer.kind {
+                TimerKind::Wake { task, token } => {
+                    let due = st
+                        .slot(task)
+                        .is_some_and(|s| s.status == Status::Parked && s.park_token == token);
+                    if due {
+                        st.make_runnable(task, Wake::TimedOut);
+                    }
+                }
+                TimerKind::Unpause { node, generation } => {
+                    let state = &mut st.nodes[node.index()];
+                    if state.pause_generation == generation {
+                        state.paused_until_ns = None;
+                        let held = std::mem::take(&mut state.held);
+                        st.runnable.extend(held);
+                    }
+                }
+            }
+        }
+        debug_assert!(fired > 0);
+        true
+    }
+
+    fn resume(&self, id: TaskId) {
+        let (mut coro, input, serial) = {
+            let mut st = self.st.borrow_mut();
+            let slot = st.slot_mut(id).expect("resume: task is gone");
+            assert_eq!(
+                slot.status,
+                Status::Runnable,
+                "resume: task is not runnable"
+            );
+            slot.status = Status::Running;
+            let input = if slot.dying && !slot.kill_sent {
+                slot.kill_sent = true;
+                Resume::Kill
+            } else {
+                Resume::Run
+            };
+            self.yielder.set(slot.yielder);
+            let coro = slot.coro.take().expect("resume: coroutine missing");
+            let (serial, node, token) = (slot.serial, slot.node, slot.park_token);
+            st.record(EventKind::Switch, serial, node, token);
+            (coro, input, serial)
+        };
+        self.current.set(Some(id));
+        self.watch.running.store(serial, Ordering::Relaxed);
+        let result = coro.resume(input);
+        self.watch.running.store(u64::MAX, Ordering::Relaxed);
+        self.current.set(None);
+        self.yielder.set(std::ptr::null());
+        match result {
+            CoroutineResult::Yield(()) => {
+                let mut st = self.st.borrow_mut();
+                let slot = st.slot_mut(id).expect("resume: task vanished");
+                assert_ne!(
+                    slot.status,
+                    Status::Running,
+                    "a coroutine suspended without parking"
+                );
+                slot.coro = Some(coro);
+            }
+            CoroutineResult::Return(exit) => self.finish(id, exit, coro),
+        }
+    }
+
+    fn finish(&self, id: TaskId, exit: Exit, coro: Coro) {
+        if let Exit::Panicked(record) = exit {
+            self.record_failure_of(id, FailureKind::Panic(record));
+        }
+        let serial = {
+            let mut st = self.st.borrow_mut();
+            let slot = &mut st.slots[id.index as usize];
+            let task = slot.task.take().expect("finish: task missing");
+            slot.generation = slot.generation.wrapping_add(1);
+            st.free_slots.push(id.index);
+            st.live_tasks -= 1;
+            task.serial
+        };
+        if !self.config.spin_limit.is_zero() {
+            self.watch.names.lock().remove(&serial);
+        }
+        stack_pool::give_back(self.config.stack_size_bytes, coro.into_stack());
+    }
+
+    /// Kills every remaining thread and lets them unwind. Threads that block forever in a
+    /// destructor are leaked (their stacks cannot be unwound twice) and reported.
+    pub(crate) fn shutdown(&self) {
+        {
+            let mut st = self.st.borrow_mut();
+            st.shutting_down = true;
+            for id in st.live_ids() {
+                let slot = st.slot_mut(id).unwrap();
+                if !slot.dying {
+                    slot.dying = true;
+                    st.kill_queue.push_back(id);
+                }
+            }
+        }
+        if self.schedule(&|| false, true) {
+            return;
+        }
+        let stuck = self.blocked_threads();
+        if !stuck.is_empty() {
+            self.record_failure(FailureKind::StuckInDestructor { blocked: stuck });
+        }
+        let mut st = self.st.borrow_mut();
+        for id in st.live_ids() {
+            let slot = st.slot_mut(id).unwrap();
+            if let Some(coro) = slot.coro.take() {
+                std::mem::forget(coro);
+            }
+        }
+    }
+
+    // ----- reports -------------------------------------------------------------------------
+
+    pub(crate) fn describe_task(&self, id: TaskId) -> String {
+        let st = self.st.borrow();
+        match st.slot(id) {
+            Some(s) => format!(
+                "thread '{}' (#{}) on node '{}'",
+                s.name,
+                s.serial,
+                st.nodes[s.node.index()].name
+            ),
+            None => "a thread that has exited".to_string(),
+        }
+    }
+
+    pub(crate) fn blocked_threads(&self) -> Vec<BlockedThread> {
+        let ids = self.st.borrow().live_ids();
+        let mut out = Vec::new();
+        for id in ids {
+            let (wait, serial, node, name, status) = {
+                let st = self.st.borrow();
+                let s = st.slot(id).unwrap();
+                (
+                    s.wait,
+                    s.serial,
+                    st.nodes[s.node.index()].name.clone(),
+                    s.name.clone(),
+                    s.status,
+                )
+            };
+            if status != Status::Parked {
+                continue;
+            }
+            let waits_for = match wait {
+                Some(w) => self.describe_wait(w),
+                None => "nothing recorded".to_string(),
+            };
+            out.push(BlockedThread {
+                serial,
+                node: node.to_string(),
+                thread: name.to_string(),
+                waits_for,
+            });
+        }
+        out
+    }
+
+    fn runnable_threads(&self) -> Vec<String> {
+        let ids: Vec<TaskId> = self.st.borrow().runnable.clone();
+        ids.into_iter().map(|id| self.describe_task(id)).collect()
+    }
+
+    fn describe_wait(&self, wait: Wait) -> String {
+        match wait {
+            Wait::Sleep => "sleeps".to_string(),
+            Wait::Mutex(lock) => {
+                // SAFETY: the waiter is parked inside `lock()`, which borrows the mutex.
+                let lock = unsafe { &*lock };
+                let holder = match lock.holder() {
+                    Some(h) => self.describe_task(h),
+                    None => "nobody (being handed over)".to_string(),
+                };
+                format!("waits for mutex #{} held by {holder}", lock.lock_id())
+            }
+            Wait::Condvar { id } => format!("waits on condvar #{id}"),
+            Wait::Recv { channel } => format!("waits to receive on channel #{channel}"),
+            Wait::Send { channel } => format!("waits to send on full channel #{channel}"),
+            Wait::Join { serial } => format!("waits to join thread #{serial}"),
+        }
+    }
+
+    pub(crate) fn take_failure(&self) -> Option<FailureDraft> {
+        self.st.borrow_mut().failure.take()
+    }
+
+    pub(crate) fn finish_record(&self) -> Option<crate::sim::Divergence> {
+        let mut st = self.st.borrow_mut();
+        let State { rec, nodes, .. } = &mut *st;
+        rec.finish(|e| describe_event(nodes, e))
+    }
+
+    pub(crate) fn take_events(&self) -> Option<Vec<Event>> {
+        self.st.borrow_mut().rec.take_events()
+    }
+}

@@ -1,0 +1,87 @@
+//! Simulated threads: each is a stackful coroutine owned by the runtime, belonging to one node.
+
+use std::sync::Arc;
+
+use corosensei::stack::DefaultStack;
+use corosensei::Coroutine;
+
+use super::wait::{Wait, Wake};
+
+/// A node of the simulation: a group of threads that crash, restart and pause together.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NodeId(pub(crate) u32);
+
+impl NodeId {
+    /// The node of the simulation's first thread (and of every thread outside a simulation).
+    pub const MAIN: NodeId = NodeId(0);
+
+    /// The node's index: 0 for the main node, then in creation order.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A slot index plus a generation, so a stale id left in a wait queue never wakes a new thread
+/// that reuses the slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct TaskId {
+    pub(crate) index: u32,
+    pub(crate) generation: u32,
+}
+
+/// What the scheduler passes into a coroutine when it resumes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Resume {
+    Run,
+    /// The node crashed or the simulation is shutting down: unwind from the suspension point.
+    Kill,
+}
+
+/// How a coroutine ended.
+pub(crate) enum Exit {
+    Completed,
+    Killed,
+    Panicked(PanicRecord),
+    /// Stopped by the runtime after it recorded a failure (spin detected, bad call).
+    Aborted,
+}
+
+/// A panic in a simulated thread, as the failure report shows it.
+#[derive(Clone, Debug)]
+pub struct PanicRecord {
+    pub message: String,
+    pub location: Option<String>,
+}
+
+/// The unwind payload used to kill a thread (node crash, shutdown). Never reaches user code
+/// unless it catches unwinds across simulator calls.
+pub(crate) struct Killed;
+
+/// The unwind payload used to stop a thread after the runtime recorded a failure.
+pub(crate) struct Aborted;
+
+pub(crate) type Coro = Coroutine<Resume, (), Exit, DefaultStack>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Status {
+    Runnable,
+    Running,
+    Parked,
+}
+
+pub(crate) struct TaskSlot {
+    /// Spawn order within the simulation; the stable number shown in reports.
+    pub(crate) serial: u64,
+    pub(crate) node: NodeId,
+    pub(crate) name: Arc<str>,
+    /// `None` while the coroutine is running (the scheduler holds it) and after it finished.
+    pub(crate) coro: Option<Coro>,
+    pub(crate) status: Status,
+    pub(crate) wait: Option<Wait>,
+    pub(crate) wake: Wake,
+    /// Bumped at every park; a timer carrying an older token is stale.
+    pub(crate) park_token: u64,
+    pub(crate) dying: bool,
+    pub(crate) kill_sent: bool,
+    pub(crate) yielder: *const corosensei::Yielder<Resume, ()>,
+}

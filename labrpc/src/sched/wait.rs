@@ -1,0 +1,47 @@
+//! What a parked thread waits for, kept so a deadlock report can say it, and how it was woken.
+
+use super::task::TaskId;
+
+/// A mutex's bookkeeping as seen by a deadlock report: its number and current holder.
+pub(crate) trait LockInfo {
+    fn lock_id(&self) -> u64;
+    fn holder(&self) -> Option<TaskId>;
+}
+
+#[derive(Clone, Copy)]
+pub(crate) enum Wait {
+    Sleep,
+    /// Points at the lock's bookkeeping; valid while the waiter is parked inside `lock()`, which
+    /// borrows the mutex for that whole time.
+    Mutex(*const dyn LockInfo),
+    Condvar {
+        id: u64,
+    },
+    Recv {
+        channel: u64,
+    },
+    Send {
+        channel: u64,
+    },
+    Join {
+        serial: u64,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Wake {
+    /// Still parked (never observed by a woken thread).
+    Pending,
+    /// Another thread called `unpark`.
+    Notified,
+    /// Its deadline passed first.
+    TimedOut,
+}
+
+/// A place in a wait queue: the thread and the park it will be woken from. A ticket taken before
+/// a park and left behind (timeout, kill) can never wake a later park of the same thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Ticket {
+    pub(crate) task: TaskId,
+    pub(crate) token: u64,
+}

@@ -1,0 +1,167 @@
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use super::mutex::MutexGuard;
+use crate::sched::{current, try_current, Ticket, Wait, Wake};
+use crate::time::deadline_after;
+
+/// Whether a timed wait returned because its time ran out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WaitTimeoutResult(bool);
+
+impl WaitTimeoutResult {
+    pub fn timed_out(&self) -> bool {
+        self.0
+    }
+}
+
+struct SimCondvar {
+    id: u64,
+    waiters: parking_lot::Mutex<VecDeque<Ticket>>,
+}
+
+enum CondvarImpl {
+    Real(parking_lot::Condvar),
+    Sim(SimCondvar),
+}
+
+/// A condition variable, used with this crate's `Mutex`. Waits take the guard by `&mut`
+/// (parking_lot style) and may wake spuriously; re-check the condition in a loop or use
+/// `wait_while`.
+pub struct Condvar {
+    imp: CondvarImpl,
+}
+
+impl Default for Condvar {
+    fn default() -> Condvar {
+        Condvar::new()
+    }
+}
+
+impl Condvar {
+    pub fn new() -> Condvar {
+        let imp = match try_current() {
+            Some(rt) => CondvarImpl::Sim(SimCondvar {
+                id: rt.next_object_id(),
+                waiters: parking_lot::Mutex::new(VecDeque::new()),
+            }),
+            None => CondvarImpl::Real(parking_lot::Condvar::new()),
+        };
+        Condvar { imp }
+    }
+
+    pub fn wait<T: ?Sized>(&self, guard: &mut MutexGuard<'_, T>) {
+        self.wait_inner(guard, None);
+    }
+
+    pub fn wait_timeout<T: ?Sized>(
+        &self,
+        guard: &mut MutexGuard<'_, T>,
+        timeout: Duration,
+    ) -> WaitTimeoutResult {
+        self.wait_inner(guard, Some(timeout))
+    }
+
+    /// Waits while `condition` holds.
+    pub fn wait_while<T: ?Sized>(
+        &self,
+        guard: &mut MutexGuard<'_, T>,
+        mut condition: impl FnMut(&mut T) -> bool,
+    ) {
+        while condition(&mut **guard) {
+            self.wait(guard);
+        }
+    }
+
+    /// Waits while `condition` holds, at most `timeout`; the result says whether time ran out.
+    pub fn wait_timeout_while<T: ?Sized>(
+        &self,
+        guard: &mut MutexGuard<'_, T>,
+        timeout: Duration,
+        mut condition: impl FnMut(&mut T) -> bool,
+    ) -> WaitTimeoutResult {
+        let deadline = crate::time::now() + timeout;
+        loop {
+            if !condition(&mut **guard) {
+                return WaitTimeoutResult(false);
+            }
+            let left = deadline.saturating_duration_since(crate::time::now());
+            if left.is_zero() {
+                return WaitTimeoutResult(true);
+            }
+            self.wait_timeout(guard, left);
+        }
+    }
+
+    fn wait_inner<T: ?Sized>(
+        &self,
+        guard: &mut MutexGuard<'_, T>,
+        timeout: Option<Duration>,
+    ) -> WaitTimeoutResult {
+        match &self.imp {
+            CondvarImpl::Real(cv) => {
+                let real = guard.real.as_mut().expect("labrpc: a Condvar created outside a simulation was used with a simulated Mutex");
+                match timeout {
+                    None => {
+                        cv.wait(real);
+                        WaitTimeoutResult(false)
+                    }
+                    Some(t) => WaitTimeoutResult(cv.wait_for(real, t).timed_out()),
+                }
+            }
+            CondvarImpl::Sim(cv) => {
+                let lock = guard
+                    .mutex
+                    .sim_lock()
+                    .expect("labrpc: a Condvar created inside a simulation was used with a Mutex created outside it");
+                let rt = current("Condvar::wait");
+                let deadline = timeout.map(deadline_after);
+                cv.waiters.lock().push_back(rt.park_ticket());
+                lock.release();
+                let wake = rt.park(Wait::Condvar { id: cv.id }, deadline);
+                let timed_out = wake == Wake::TimedOut;
+                if timed_out {
+                    let me = rt.current_task();
+                    cv.waiters.lock().retain(|t| Some(t.task) != me);
+                }
+                lock.acquire();
+                WaitTimeoutResult(timed_out)
+            }
+        }
+    }
+
+    /// Wakes one waiter; returns whether there was one.
+    pub fn notify_one(&self) -> bool {
+        match &self.imp {
+            CondvarImpl::Real(cv) => cv.notify_one(),
+            CondvarImpl::Sim(cv) => {
+                let mut waiters = cv.waiters.lock();
+                if waiters.is_empty() {
+                    return false;
+                }
+                let rt = current("Condvar::notify_one");
+                while let Some(ticket) = waiters.pop_front() {
+                    if rt.unpark(ticket) {
+                        return true;
+                    }
+                }
+                false
+            }
+        }
+    }
+
+    /// Wakes every waiter; returns how many there were.
+    pub fn notify_all(&self) -> usize {
+        match &self.imp {
+            CondvarImpl::Real(cv) => cv.notify_all(),
+            CondvarImpl::Sim(cv) => {
+                let tickets: Vec<Ticket> = cv.waiters.lock().drain(..).collect();
+                if tickets.is_empty() {
+                    return 0;
+                }
+                let rt = current("Condvar::notify_all");
+                tickets.into_iter().filter(|&t| rt.unpark(t)).count()
+            }
+        }
+    }
+}

@@ -1,0 +1,255 @@
+use std::cell::UnsafeCell;
+use std::collections::VecDeque;
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+
+use crate::sched::wait::LockInfo;
+use crate::sched::{current, try_current, TaskId, Ticket, Wait};
+
+pub(crate) struct SimLock {
+    id: u64,
+    state: parking_lot::Mutex<LockState>,
+}
+
+struct LockState {
+    /// The holder; `None` also when taken outside any simulated thread (e.g. by the test after
+    /// the run), which `outside` marks.
+    holder: Option<TaskId>,
+    outside: bool,
+    waiters: VecDeque<Ticket>,
+}
+
+impl LockInfo for SimLock {
+    fn lock_id(&self) -> u64 {
+        self.id
+    }
+    fn holder(&self) -> Option<TaskId> {
+        self.state.lock().holder
+    }
+}
+
+impl SimLock {
+    fn is_free(st: &LockState) -> bool {
+        st.holder.is_none() && !st.outside
+    }
+
+    #[track_caller]
+    pub(crate) fn acquire(&self) {
+        let Some(rt) = try_current().filter(|rt| rt.current_task().is_some()) else {
+            let mut st = self.state.lock();
+            assert!(
+                Self::is_free(&st),
+                "labrpc: mutex #{} is held inside a simulation and cannot be taken from outside it",
+                self.id
+            );
+            st.outside = true;
+            return;
+        };
+        rt.maybe_preempt();
+        let me = rt.current_task().unwrap();
+        {
+            let mut st = self.state.lock();
+            if Self::is_free(&st) {
+                st.holder = Some(me);
+                return;
+            }
+            if st.holder == Some(me) {
+                drop(st);
+                panic!(
+                    "labrpc: {} locks mutex #{} which it already holds (self-deadlock)",
+                    rt.describe_task(me),
+                    self.id
+                );
+            }
+            st.waiters.push_back(rt.park_ticket());
+        }
+        loop {
+            let this: *const SimLock = self;
+            rt.park(Wait::Mutex(this as *const dyn LockInfo), None);
+            // Hand-over: the releasing thread made us the holder before waking us.
+            if self.state.lock().holder == Some(me) {
+                return;
+            }
+            // Woken without the lock (cannot happen with hand-over; be safe): queue again.
+            self.state.lock().waiters.push_back(rt.park_ticket());
+        }
+    }
+
+    pub(crate) fn try_acquire(&self) -> bool {
+        let mut st = self.state.lock();
+        if !Self::is_free(&st) {
+            return false;
+        }
+        match try_current().and_then(|rt| rt.current_task()) {
+            Some(me) => st.holder = Some(me),
+            None => st.outside = true,
+        }
+        true
+    }
+
+    pub(crate) fn release(&self) {
+        let mut st = self.state.lock();
+        st.outside = false;
+        st.holder = None;
+        if st.waiters.is_empty() {
+            return;
+        }
+        let rt = current("releasing a contended mutex");
+        // Hand the lock to the first waiter whose park is still current (skipping waiters that
+        // were killed meanwhile).
+        while let Some(ticket) = st.waiters.pop_front() {
+            st.holder = Some(ticket.task);
+            if rt.unpark(ticket) {
+                return;
+            }
+        }
+        st.holder = None;
+    }
+}
+
+enum LockImpl {
+    Real(parking_lot::Mutex<()>),
+    Sim(SimLock),
+}
+
+/// A mutual-exclusion lock protecting a `T`.
+pub struct Mutex<T: ?Sized> {
+    imp: LockImpl,
+    data: UnsafeCell<T>,
+}
+
+// SAFETY: access to `data` is serialised by the lock in both worlds.
+unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
+unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
+
+impl<T> Mutex<T> {
+    /// Created inside a simulation, the mutex is simulated; outside, it is a parking_lot mutex.
+    pub fn new(value: T) -> Mutex<T> {
+        let imp = match try_current() {
+            Some(rt) => LockImpl::Sim(SimLock {
+                id: rt.next_object_id(),
+                state: parking_lot::Mutex::new(LockState {
+                    holder: None,
+                    outside: false,
+                    waiters: VecDeque::new(),
+                }),
+            }),
+            None => LockImpl::Real(parking_lot::Mutex::new(())),
+        };
+        Mutex {
+            imp,
+            data: UnsafeCell::new(value),
+        }
+    }
+
+    pub fn into_inner(self) -> T {
+        self.data.into_inner()
+    }
+}
+
+impl<T: ?Sized> Mutex<T> {
+    #[track_caller]
+    pub fn lock(&self) -> MutexGuard<'_, T> {
+        match &self.imp {
+            LockImpl::Sim(lock) => {
+                lock.acquire();
+                MutexGuard {
+                    mutex: self,
+                    real: None,
+                }
+            }
+            LockImpl::Real(m) => {
+                if try_current().is_some() {
+                    // A real mutex inside a simulation would block the one OS thread that runs
+                    // every simulated thread if it were ever contended.
+                    let guard = m.try_lock().unwrap_or_else(|| {
+                        panic!("labrpc: a Mutex created outside the simulation is contended inside it; create it inside sim::run")
+                    });
+                    return MutexGuard {
+                        mutex: self,
+                        real: Some(guard),
+                    };
+                }
+                MutexGuard {
+                    mutex: self,
+                    real: Some(m.lock()),
+                }
+            }
+        }
+    }
+
+    pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+        match &self.imp {
+            LockImpl::Sim(lock) => lock.try_acquire().then_some(MutexGuard {
+                mutex: self,
+                real: None,
+            }),
+            LockImpl::Real(m) => m.try_lock().map(|g| MutexGuard {
+                mutex: self,
+                real: Some(g),
+            }),
+        }
+    }
+
+    pub fn get_mut(&mut self) -> &mut T {
+        self.data.get_mut()
+    }
+
+    pub(crate) fn sim_lock(&self) -> Option<&SimLock> {
+        match &self.imp {
+            LockImpl::Sim(lock) => Some(lock),
+            LockImpl::Real(_) => None,
+        }
+    }
+}
+
+impl<T: Default> Default for Mutex<T> {
+    fn default() -> Mutex<T> {
+        Mutex::new(T::default())
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.try_lock() {
+            Some(guard) => f.debug_struct("Mutex").field("data", &&*guard).finish(),
+            None => f.write_str("Mutex { <locked> }"),
+        }
+    }
+}
+
+/// Holds the lock until dropped.
+pub struct MutexGuard<'a, T: ?Sized> {
+    pub(crate) mutex: &'a Mutex<T>,
+    pub(crate) real: Option<parking_lot::MutexGuard<'a, ()>>,
+}
+
+impl<T: ?Sized> Deref for MutexGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: the guard proves the lock is held.
+        unsafe { &*self.mutex.data.get() }
+    }
+}
+
+impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: the guard proves the lock is held, and is borrowed mutably.
+        unsafe { &mut *self.mutex.data.get() }
+    }
+}
+
+impl<T: ?Sized> Drop for MutexGuard<'_, T> {
+    fn drop(&mut self) {
+        if let Some(lock) = self.mutex.sim_lock() {
+            lock.release();
+        }
+        // The real guard, if any, unlocks when its field drops.
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}

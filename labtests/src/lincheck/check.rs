@@ -1,0 +1,231 @@
+//! Checking a whole history: partition it, search the partitions in parallel, combine.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use super::history::{History, Operation};
+use super::model::{Model, Partition};
+use super::search::{search, Limits, PartitionStatus, SearchOutcome, DEFAULT_MAX_CACHE_BYTES};
+
+/// The answer for a whole history.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every partition has a linearization.
+    Ok,
+    /// Some partition has none: the history is not linearizable, whatever the others say.
+    Illegal,
+    /// No partition is illegal but some search stopped at a limit: nothing is known.
+    Unknown,
+}
+
+/// What the search found for one partition; operation indices are the history's.
+#[derive(Clone, Debug)]
+pub struct PartitionResult {
+    pub label: String,
+    /// The partition's operations, in history order.
+    pub op_indices: Vec<usize>,
+    pub status: PartitionStatus,
+    /// A full linearization when linearizable, otherwise the longest linearizable prefix found.
+    /// Operations that never returned appear only if the order needs them to take effect.
+    pub linearized: Vec<usize>,
+    /// The operation that could not be placed after `linearized` (its return came first).
+    pub blocked_op: Option<usize>,
+    /// Configurations the search cache held at the end.
+    pub cache_entries: usize,
+}
+
+#[derive(Clone, Debug)]
+pub struct CheckResult {
+    pub verdict: Verdict,
+    /// In the model's partition order.
+    pub partitions: Vec<PartitionResult>,
+    pub elapsed: Duration,
+}
+
+impl CheckResult {
+    pub fn is_ok(&self) -> bool {
+        self.verdict == Verdict::Ok
+    }
+
+    /// The first illegal partition, if any.
+    pub fn violation(&self) -> Option<&PartitionResult> {
+        self.partitions
+            .iter()
+            .find(|partition| partition.status == PartitionStatus::Illegal)
+    }
+
+    /// The first partition whose search stopped at a limit, if any.
+    pub fn incomplete(&self) -> Option<&PartitionResult> {
+        self.partitions.iter().find(|partition| {
+            matches!(
+                partition.status,
+                PartitionStatus::TimedOut | PartitionStatus::CacheFull { .. }
+            )
+        })
+    }
+}
+
+/// Search limits. The default has no timeout.
+#[derive(Clone, Copy, Debug)]
+pub struct CheckOptions {
+    /// Wall-clock budget for the whole check; past it the answer is `Unknown`.
+    pub timeout: Option<Duration>,
+    /// Bound on the search cache of each partition (approximate bytes: linearized-set bitsets
+    /// plus state values); past it that partition is `Unknown`.
+    pub max_cache_bytes: usize,
+    /// Threads searching partitions; `None`: as many as the machine has cores.
+    pub threads: Option<usize>,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        Self {
+            timeout: None,
+            max_cache_bytes: DEFAULT_MAX_CACHE_BYTES,
+            threads: None,
+        }
+    }
+}
+
+impl CheckOptions {
+    pub fn with_timeout(timeout: Duration) -> Self {
+        Self {
+            timeout: Some(timeout),
+            ..Self::default()
+        }
+    }
+}
+
+/// Checks `history` against `model`.
+#[allow(clippy::disallowed_types, clippy::disallowed_methods)] // the timeout and `elapsed` are real time
+pub fn check<M: Model>(
+    model: &M,
+    history: &History<M::Input, M::Output>,
+    options: &CheckOptions,
+) -> CheckResult {
+    let started = std::time::Instant::now();
+    let limits = Limits {
+        deadline: options.timeout.map(|timeout| started + timeout),
+        max_cache_bytes: options.max_cache_bytes,
+    };
+    let ops = history.ops();
+    let partitions = model.partition(ops);
+    assert_is_partition(&partitions, ops.len());
+
+    let outcomes = search_all(model, ops, &partitions, limits, options.threads);
+    let results: Vec<PartitionResult> = partitions
+        .into_iter()
+        .zip(outcomes)
+        .map(|(partition, outcome)| to_result(partition, outcome))
+        .collect();
+    let verdict = if results
+        .iter()
+        .any(|result| result.status == PartitionStatus::Illegal)
+    {
+        Verdict::Illegal
+    } else if results
+        .iter()
+        .all(|result| result.status == PartitionStatus::Linearizable)
+    {
+        Verdict::Ok
+    } else {
+        Verdict::Unknown
+    };
+    CheckResult {
+        verdict,
+        partitions: results,
+        elapsed: started.elapsed(),
+    }
+}
+
+fn to_result(partition: Partition, outcome: SearchOutcome) -> PartitionResult {
+    let global = |local: usize| partition.op_indices[local];
+    PartitionResult {
+        linearized: outcome.order.iter().map(|&local| global(local)).collect(),
+        blocked_op: outcome.blocked.map(global),
+        status: outcome.status,
+        cache_entries: outcome.cache_entries,
+        label: partition.label,
+        op_indices: partition.op_indices,
+    }
+}
+
+/// Every operation in exactly one partition: anything else is a bug in the model.
+fn assert_is_partition(partitions: &[Partition], op_count: usize) {
+    let mut seen = vec![false; op_count];
+    for partition in partitions {
+        for &index in &partition.op_indices {
+            assert!(
+                index < op_count,
+                "partition {:?} names operation {index} of {op_count}",
+                partition.label
+            );
+            assert!(
+                !seen[index],
+                "operation {index} is in two partitions (second: {:?})",
+                partition.label
+            );
+            seen[index] = true;
+        }
+    }
+    if let Some(missing) = seen.iter().position(|&seen| !seen) {
+        panic!("operation {missing} is in no partition");
+    }
+}
+
+/// Searches every partition, largest first, on up to `threads` threads.
+fn search_all<M: Model>(
+    model: &M,
+    ops: &[Operation<M::Input, M::Output>],
+    partitions: &[Partition],
+    limits: Limits,
+    threads: Option<usize>,
+) -> Vec<SearchOutcome> {
+    let run = |index: usize| {
+        let partition_ops: Vec<&Operation<M::Input, M::Output>> = partitions[index]
+            .op_indices
+            .iter()
+            .map(|&op| &ops[op])
+            .collect();
+        search(model, &partition_ops, limits)
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |cores| cores.get());
+    let workers = threads.unwrap_or(cores).clamp(1, partitions.len().max(1));
+    if workers == 1 {
+        return (0..partitions.len()).map(run).collect();
+    }
+
+    let mut by_size: Vec<usize> = (0..partitions.len()).collect();
+    by_size.sort_by_key(|&index| std::cmp::Reverse(partitions[index].op_indices.len()));
+    let next_job = AtomicUsize::new(0);
+    let mut outcomes: Vec<Option<SearchOutcome>> = (0..partitions.len()).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    // Each job index is taken once, so this loop runs at most partitions.len() times.
+                    loop {
+                        let job = next_job.fetch_add(1, Ordering::Relaxed);
+                        let Some(&index) = by_size.get(job) else {
+                            return done;
+                        };
+                        done.push((index, run(index)));
+                    }
+                })
+            })
+            .collect();
+        for handle in handles {
+            let done = handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            for (index, outcome) in done {
+                outcomes[index] = Some(outcome);
+            }
+        }
+    });
+    outcomes
+        .into_iter()
+        .map(|outcome| outcome.expect("every partition searched"))
+        .collect()
+}

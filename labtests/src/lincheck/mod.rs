@@ -1,0 +1,55 @@
+//! Linearizability checker in the style of porcupine.
+//!
+//! Build a [`History`] of operations (client, call time, return time or none, input, output),
+//! pick a [`Model`] (built in: [`KvModel`], [`RegisterModel`]) and [`check`] it with a timeout.
+//! The search is Wing and Gong's as improved by Lowe (a cache of (linearized set, state)
+//! configurations), run separately on each independent partition the model defines
+//! (P-compositionality, Horn and Kroening), partitions in parallel.
+//!
+//! Answers are honest: [`Verdict::Ok`] only when a linearization was found, [`Verdict::Illegal`]
+//! only when the whole search space was exhausted, [`Verdict::Unknown`] when a limit (timeout or
+//! cache memory) stopped the search first.
+//!
+//! An operation that never returned (the client gave up) may take effect at any point after its
+//! call, or never. Real-time order: an operation precedes another only when it returned strictly
+//! before the other's call; equal times count as concurrent.
+//!
+//! For humans, [`view`] writes one self-contained HTML page per history: one row per client,
+//! the longest linearizable prefix of each partition, the operation that could not be placed,
+//! and annotation rows for simulation events. [`VisPolicy::from_env`] reads `LAB_VIS` to decide
+//! when tests write it.
+//!
+//! ```
+//! use std::time::Duration;
+//! use labtests::lincheck::{check, CheckOptions, History, KvInput, KvModel, KvOutput, Verdict};
+//!
+//! let mut history = History::new();
+//! let put = KvInput::Put { key: "k".into(), value: "v".into() };
+//! history.push(1, 0, 10, put, KvOutput::Done).unwrap();
+//! let read = KvOutput::Get { value: Some("v".into()), version: Some(1) };
+//! history.push(2, 20, 30, KvInput::Get { key: "k".into() }, read).unwrap();
+//! let result = check(&KvModel, &history, &CheckOptions::with_timeout(Duration::from_secs(5)));
+//! assert_eq!(result.verdict, Verdict::Ok);
+//! ```
+
+mod bitset;
+mod cache;
+mod check;
+pub mod history;
+pub mod jsonl;
+pub mod model;
+mod search;
+pub mod view;
+pub mod models {
+    //! Built-in sequential specifications.
+    pub mod kv;
+    pub mod register;
+}
+
+pub use check::{check, CheckOptions, CheckResult, PartitionResult, Verdict};
+pub use history::{History, OpId, Operation, Return, ReturnBeforeCall};
+pub use model::{Model, Partition};
+pub use models::kv::{KvInput, KvModel, KvOutput, KvState};
+pub use models::register::{RegisterInput, RegisterModel, RegisterOutput};
+pub use search::PartitionStatus;
+pub use view::{Annotation, VisPolicy};

@@ -1,0 +1,1 @@
+pub struct Annotation; pub struct VisPolicy;
