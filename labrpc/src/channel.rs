@@ -107,28 +107,14 @@ fn make<T>(capacity: Option<usize>) -> (Sender<T>, Receiver<T>) {
                     pushed: 0,
                 }),
             });
-            (
-                Sender {
-                    imp: SenderImpl::Sim(chan.clone()),
-                },
-                Receiver {
-                    imp: ReceiverImpl::Sim(chan),
-                },
-            )
+            (Sender { imp: SenderImpl::Sim(chan.clone()) }, Receiver { imp: ReceiverImpl::Sim(chan) })
         }
         None => {
             let (tx, rx) = match capacity {
                 None => crossbeam_channel::unbounded(),
                 Some(cap) => crossbeam_channel::bounded(cap),
             };
-            (
-                Sender {
-                    imp: SenderImpl::Real(tx),
-                },
-                Receiver {
-                    imp: ReceiverImpl::Real(rx),
-                },
-            )
+            (Sender { imp: SenderImpl::Real(tx) }, Receiver { imp: ReceiverImpl::Real(rx) })
         }
     }
 }
@@ -215,14 +201,10 @@ impl<T> Sender<T> {
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Sender<T> {
         match &self.imp {
-            SenderImpl::Real(tx) => Sender {
-                imp: SenderImpl::Real(tx.clone()),
-            },
+            SenderImpl::Real(tx) => Sender { imp: SenderImpl::Real(tx.clone()) },
             SenderImpl::Sim(chan) => {
                 chan.state.lock().senders += 1;
-                Sender {
-                    imp: SenderImpl::Sim(chan.clone()),
-                }
+                Sender { imp: SenderImpl::Sim(chan.clone()) }
             }
         }
     }
@@ -309,11 +291,7 @@ impl<T> Receiver<T> {
                 if let Some(v) = Self::take(chan, &mut st) {
                     return Ok(v);
                 }
-                return Err(if st.senders == 0 {
-                    RecvTimeoutError::Disconnected
-                } else {
-                    RecvTimeoutError::Timeout
-                });
+                return Err(if st.senders == 0 { RecvTimeoutError::Disconnected } else { RecvTimeoutError::Timeout });
             }
         }
     }
@@ -343,14 +321,10 @@ impl<T> Receiver<T> {
 impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Receiver<T> {
         match &self.imp {
-            ReceiverImpl::Real(rx) => Receiver {
-                imp: ReceiverImpl::Real(rx.clone()),
-            },
+            ReceiverImpl::Real(rx) => Receiver { imp: ReceiverImpl::Real(rx.clone()) },
             ReceiverImpl::Sim(chan) => {
                 chan.state.lock().receivers += 1;
-                Receiver {
-                    imp: ReceiverImpl::Sim(chan.clone()),
-                }
+                Receiver { imp: ReceiverImpl::Sim(chan.clone()) }
             }
         }
     }

@@ -23,10 +23,7 @@ pub fn current_node() -> NodeId {
 /// Crash-stops `node`: when this returns, its threads have unwound (a destructor that blocks
 /// finishes later). Crashing the caller's own node unwinds the caller too.
 pub fn crash(node: NodeId) {
-    assert!(
-        node != NodeId::MAIN,
-        "labrpc: the main node (the test's own thread) cannot be crashed"
-    );
+    assert!(node != NodeId::MAIN, "labrpc: the main node (the test's own thread) cannot be crashed");
     current("node::crash").crash_node(node);
 }
 
@@ -38,10 +35,7 @@ pub fn restart(node: NodeId) {
 /// Stops every thread of `node` for `duration` of virtual time, like a long GC pause: nothing of
 /// it runs, timers that fall due meanwhile fire when the pause ends, messages queue up.
 pub fn pause(node: NodeId, duration: Duration) {
-    assert!(
-        node != NodeId::MAIN,
-        "labrpc: the main node (the test's own thread) cannot be paused"
-    );
+    assert!(node != NodeId::MAIN, "labrpc: the main node (the test's own thread) cannot be paused");
     current("node::pause").pause_node(node, duration.as_nanos().min(u64::MAX as u128) as u64);
 }
 

@@ -29,10 +29,7 @@ impl Persister {
     pub fn copy(&self) -> Persister {
         let st = self.stored.lock();
         Persister {
-            stored: Arc::new(Mutex::new(Stored {
-                raft_state: st.raft_state.clone(),
-                snapshot: st.snapshot.clone(),
-            })),
+            stored: Arc::new(Mutex::new(Stored { raft_state: st.raft_state.clone(), snapshot: st.snapshot.clone() })),
         }
     }
 

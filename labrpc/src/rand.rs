@@ -46,10 +46,7 @@ pub fn next_u64() -> u64 {
 
 /// Uniform in `range` (which must not be empty).
 pub fn range(range: std::ops::Range<u64>) -> u64 {
-    assert!(
-        range.start < range.end,
-        "labrpc::rand::range: empty range {range:?}"
-    );
+    assert!(range.start < range.end, "labrpc::rand::range: empty range {range:?}");
     SimRng.random_range(range)
 }
 

@@ -32,10 +32,7 @@ pub fn yield_now() {
 pub fn current_name() -> String {
     match try_current().and_then(|rt| rt.current_names()) {
         Some((_, name, _)) => name.to_string(),
-        None => std::thread::current()
-            .name()
-            .unwrap_or("unnamed")
-            .to_string(),
+        None => std::thread::current().name().unwrap_or("unnamed").to_string(),
     }
 }
 
@@ -73,27 +70,19 @@ impl Builder {
                 builder = builder.name(name);
             }
             let handle = builder.spawn(f).expect("labrpc: cannot start an OS thread");
-            return JoinHandle {
-                inner: JoinInner::Real(handle),
-            };
+            return JoinHandle { inner: JoinInner::Real(handle) };
         };
         let node = self.node.unwrap_or_else(|| rt.current_node());
         let name: Arc<str> = Arc::from(self.name.as_deref().unwrap_or("thread"));
         let cell = Arc::new(JoinCell {
-            state: Mutex::new(JoinState {
-                result: None,
-                waiters: Vec::new(),
-            }),
+            state: Mutex::new(JoinState { result: None, waiters: Vec::new() }),
             serial: AtomicU64::new(0),
         });
         let deliver_to = cell.clone();
-        let (_, serial) = rt.spawn(node, name, move |first| {
-            run_body(first, f, move |result| deliver_to.complete(result))
-        });
+        let (_, serial) =
+            rt.spawn(node, name, move |first| run_body(first, f, move |result| deliver_to.complete(result)));
         cell.serial.store(serial, Ordering::Relaxed);
-        JoinHandle {
-            inner: JoinInner::Sim { cell },
-        }
+        JoinHandle { inner: JoinInner::Sim { cell } }
     }
 }
 
@@ -147,12 +136,7 @@ impl<T> JoinHandle<T> {
                     }
                     st.waiters.push(rt.park_ticket());
                 }
-                rt.park(
-                    Wait::Join {
-                        serial: cell.serial.load(Ordering::Relaxed),
-                    },
-                    None,
-                );
+                rt.park(Wait::Join { serial: cell.serial.load(Ordering::Relaxed) }, None);
             },
         }
     }

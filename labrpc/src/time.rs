@@ -26,9 +26,7 @@ impl Instant {
     pub fn now() -> Instant {
         match try_current() {
             Some(rt) => Instant { nanos: rt.now_ns() },
-            None => Instant {
-                nanos: to_nanos(real_epoch().elapsed()),
-            },
+            None => Instant { nanos: to_nanos(real_epoch().elapsed()) },
         }
     }
 
@@ -46,9 +44,7 @@ impl Instant {
     }
 
     pub fn checked_duration_since(&self, earlier: Instant) -> Option<Duration> {
-        self.nanos
-            .checked_sub(earlier.nanos)
-            .map(Duration::from_nanos)
+        self.nanos.checked_sub(earlier.nanos).map(Duration::from_nanos)
     }
 
     /// Same as `saturating_duration_since` (std's `Instant` also saturates).
@@ -57,18 +53,14 @@ impl Instant {
     }
 
     pub fn checked_add(&self, d: Duration) -> Option<Instant> {
-        self.nanos
-            .checked_add(to_nanos(d))
-            .map(|nanos| Instant { nanos })
+        self.nanos.checked_add(to_nanos(d)).map(|nanos| Instant { nanos })
     }
 }
 
 impl Add<Duration> for Instant {
     type Output = Instant;
     fn add(self, d: Duration) -> Instant {
-        Instant {
-            nanos: self.nanos.saturating_add(to_nanos(d)),
-        }
+        Instant { nanos: self.nanos.saturating_add(to_nanos(d)) }
     }
 }
 
@@ -81,9 +73,7 @@ impl AddAssign<Duration> for Instant {
 impl Sub<Duration> for Instant {
     type Output = Instant;
     fn sub(self, d: Duration) -> Instant {
-        Instant {
-            nanos: self.nanos.saturating_sub(to_nanos(d)),
-        }
+        Instant { nanos: self.nanos.saturating_sub(to_nanos(d)) }
     }
 }
 
@@ -118,7 +108,5 @@ pub fn sleep_until(deadline: Instant) {
 
 /// Virtual nanoseconds for a deadline `timeout` from now (for blocking calls with timeouts).
 pub(crate) fn deadline_after(timeout: Duration) -> u64 {
-    current("a timed wait")
-        .now_ns()
-        .saturating_add(to_nanos(timeout))
+    current("a timed wait").now_ns().saturating_add(to_nanos(timeout))
 }

@@ -46,25 +46,15 @@ pub struct SimFormat;
 pub fn line_prefix() -> (f64, String, String) {
     match try_current() {
         Some(rt) => {
-            let ms = rt
-                .st
-                .try_borrow()
-                .map(|st| st.now_ns as f64 / 1e6)
-                .unwrap_or(f64::NAN);
+            let ms = rt.st.try_borrow().map(|st| st.now_ns as f64 / 1e6).unwrap_or(f64::NAN);
             match rt.current_names() {
-                Some((node, thread, serial)) => {
-                    (ms, node.to_string(), format!("{thread}#{serial}"))
-                }
+                Some((node, thread, serial)) => (ms, node.to_string(), format!("{thread}#{serial}")),
                 None => (ms, "-".to_string(), "scheduler".to_string()),
             }
         }
         None => {
             let ms = crate::time::now().since_start().as_secs_f64() * 1e3;
-            (
-                ms,
-                "-".to_string(),
-                std::thread::current().name().unwrap_or("?").to_string(),
-            )
+            (ms, "-".to_string(), std::thread::current().name().unwrap_or("?").to_string())
         }
     }
 }
@@ -74,20 +64,10 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
 {
-    fn format_event(
-        &self,
-        ctx: &FmtContext<'_, S, N>,
-        mut writer: Writer<'_>,
-        event: &Event<'_>,
-    ) -> fmt::Result {
+    fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
         let (ms, node, thread) = line_prefix();
         let meta = event.metadata();
-        write!(
-            writer,
-            "{ms:>10.3} {node:<10} {thread:<18} {:<5} {}: ",
-            meta.level(),
-            meta.target()
-        )?;
+        write!(writer, "{ms:>10.3} {node:<10} {thread:<18} {:<5} {}: ", meta.level(), meta.target())?;
         ctx.field_format().format_fields(writer.by_ref(), event)?;
         writeln!(writer)
     }

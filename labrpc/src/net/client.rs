@@ -25,9 +25,7 @@ pub enum RpcError {
 impl fmt::Display for RpcError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RpcError::Lost => {
-                f.write_str("rpc lost (request or reply dropped, or the server went away)")
-            }
+            RpcError::Lost => f.write_str("rpc lost (request or reply dropped, or the server went away)"),
             RpcError::Unreachable => f.write_str("rpc unreachable (no route to the server)"),
         }
     }
@@ -53,64 +51,53 @@ impl ClientEnd {
 
     /// Calls `method` ("Service.Method") with `args` and blocks until the reply or an error.
     /// Type mismatches between caller and handler fail the run with both type names.
-    pub fn call<A: Serialize, R: DeserializeOwned>(
-        &self,
-        method: &str,
-        args: &A,
-    ) -> Result<R, RpcError> {
-        let request = postcard::to_stdvec(args).unwrap_or_else(|e| {
-            panic!(
-                "rpc {method}: cannot encode the request {}: {e}",
-                std::any::type_name::<A>()
-            )
-        });
+    #[track_caller]
+    pub fn call<A: Serialize, R: DeserializeOwned>(&self, method: &str, args: &A) -> Result<R, RpcError> {
+        let request = match postcard::to_stdvec(args) {
+            Ok(bytes) => bytes,
+            Err(e) => panic!("rpc {method}: cannot encode the request {}: {e}", std::any::type_name::<A>()),
+        };
         let reply = self.call_bytes(method, request)?;
-        Ok(postcard::from_bytes(&reply).unwrap_or_else(|e| {
-            panic!(
+        match super::service::decode_exact::<R>(&reply) {
+            Ok(value) => Ok(value),
+            Err(e) => panic!(
                 "rpc {method}: cannot decode the reply as {}: {e} (caller and handler disagree on the reply type)",
                 std::any::type_name::<R>()
-            )
-        }))
+            ),
+        }
     }
 
+    #[track_caller]
     fn call_bytes(&self, method: &str, request: Vec<u8>) -> Result<Vec<u8>, RpcError> {
         let faults = self.net.faults();
-        let (server, server_name, node, generation, owner) =
-            match self.net.route(&self.name, request.len()) {
-                Route::Unreachable => {
-                    sleep(faults.unreachable_delay());
-                    return Err(RpcError::Unreachable);
-                }
-                Route::Deliver {
-                    server,
-                    server_name,
-                    node,
-                    generation,
-                    owner,
-                } => (server, server_name, node, generation, owner),
-            };
+        let (server, server_name, node, generation, owner) = match self.net.route(&self.name, request.len()) {
+            Route::Unreachable => {
+                sleep(faults.unreachable_delay());
+                return Err(RpcError::Unreachable);
+            }
+            Route::Deliver { server, server_name, node, generation, owner } => {
+                (server, server_name, node, generation, owner)
+            }
+        };
         sleep(faults.request_delay());
         if faults.drop_request() {
             return Err(RpcError::Lost);
         }
-        let handler = server
-            .handler(method)
-            .unwrap_or_else(|e| panic!("rpc to server {server_name:?}: {e}"));
+        let handler = match server.handler(method) {
+            Ok(handler) => handler,
+            Err(e) => panic!("rpc to server {server_name:?}: {e}"),
+        };
         let copies = if faults.duplicate() { 2 } else { 1 };
         let (reply_tx, reply_rx) = channel::bounded::<Vec<u8>>(copies);
         for _ in 0..copies {
             self.net.count_dispatch(&server_name);
             let (handler, request, reply_tx) = (handler.clone(), request.clone(), reply_tx.clone());
             let (method, server_name) = (method.to_string(), server_name.clone());
-            thread::Builder::new()
-                .name(format!("rpc {method}"))
-                .node(node)
-                .spawn(move || {
-                    let reply = handler(&request)
-                        .unwrap_or_else(|e| panic!("rpc {method} on server {server_name:?}: {e}"));
-                    // The caller may have given up; then the reply has nowhere to go.
-                    let _ = reply_tx.send(reply);
-                });
+            thread::Builder::new().name(format!("rpc {method}")).node(node).spawn(move || {
+                let reply = handler(&request).unwrap_or_else(|e| panic!("rpc {method} on server {server_name:?}: {e}"));
+                // The caller may have given up; then the reply has nowhere to go.
+                let _ = reply_tx.send(reply);
+            });
         }
         drop(reply_tx);
         let reply = loop {
@@ -125,9 +112,7 @@ impl ClientEnd {
                 Err(RecvTimeoutError::Disconnected) => return Err(RpcError::Lost),
             }
         };
-        if self.net.server_dead(&self.name, &server_name, generation)
-            || self.net.is_cut(node, owner)
-        {
+        if self.net.server_dead(&self.name, &server_name, generation) || self.net.is_cut(node, owner) {
             return Err(RpcError::Lost);
         }
         if faults.drop_reply() {

@@ -26,12 +26,7 @@ pub(crate) struct Faults {
 
 impl Default for Faults {
     fn default() -> Faults {
-        Faults {
-            reliable: true,
-            long_delays: false,
-            long_reordering: false,
-            duplicate_per_mille: 0,
-        }
+        Faults { reliable: true, long_delays: false, long_reordering: false, duplicate_per_mille: 0 }
     }
 }
 

@@ -62,13 +62,7 @@ impl Default for Network {
 
 /// Where a call goes, decided when it is made.
 pub(crate) enum Route {
-    Deliver {
-        server: Arc<Server>,
-        server_name: String,
-        node: NodeId,
-        generation: u64,
-        owner: NodeId,
-    },
+    Deliver { server: Arc<Server>, server_name: String, node: NodeId, generation: u64, owner: NodeId },
     Unreachable,
 }
 
@@ -92,14 +86,7 @@ impl Network {
     /// which link cuts apply). It starts unconnected and enabled.
     pub fn make_end(&self, name: &str, owner: NodeId) -> ClientEnd {
         let mut st = self.state.lock();
-        let previous = st.ends.insert(
-            name.to_string(),
-            EndEntry {
-                owner,
-                server: None,
-                enabled: true,
-            },
-        );
+        let previous = st.ends.insert(name.to_string(), EndEntry { owner, server: None, enabled: true });
         assert!(previous.is_none(), "labrpc: client end {name:?} made twice");
         ClientEnd::new(self.clone(), name.to_string())
     }
@@ -131,13 +118,7 @@ impl Network {
         let generation = st.next_generation;
         st.servers.insert(
             name.to_string(),
-            ServerEntry {
-                node,
-                incarnation,
-                generation,
-                server: Arc::new(server),
-                rpc_count: 0,
-            },
+            ServerEntry { node, incarnation, generation, server: Arc::new(server), rpc_count: 0 },
         );
     }
 
@@ -162,10 +143,7 @@ impl Network {
 
     /// Deliver requests twice with probability `per_mille`/1000.
     pub fn set_duplicate_per_mille(&self, per_mille: u32) {
-        assert!(
-            per_mille <= 1000,
-            "labrpc: duplicate probability {per_mille} per mille is above 1000"
-        );
+        assert!(per_mille <= 1000, "labrpc: duplicate probability {per_mille} per mille is above 1000");
         self.state.lock().faults.duplicate_per_mille = per_mille;
     }
 
@@ -189,11 +167,7 @@ impl Network {
 
     /// Requests dispatched to the server `name` since it was added.
     pub fn rpc_count(&self, name: &str) -> u64 {
-        self.state
-            .lock()
-            .servers
-            .get(name)
-            .map_or(0, |s| s.rpc_count)
+        self.state.lock().servers.get(name).map_or(0, |s| s.rpc_count)
     }
 
     /// Calls made on every end, routed or not.
@@ -215,9 +189,7 @@ impl Network {
         let mut st = self.state.lock();
         st.total_rpcs += 1;
         st.total_bytes += request_bytes as u64;
-        let Some(e) = st.ends.get(end) else {
-            panic!("labrpc: client end {end:?} is not on this network")
-        };
+        let Some(e) = st.ends.get(end) else { panic!("labrpc: client end {end:?} is not on this network") };
         let owner = e.owner;
         let Some(server_name) = e.server.clone().filter(|_| e.enabled) else {
             return Route::Unreachable;
@@ -229,13 +201,7 @@ impl Network {
         if !up || st.cuts.contains(&(owner, s.node)) {
             return Route::Unreachable;
         }
-        Route::Deliver {
-            server: s.server.clone(),
-            server_name,
-            node: s.node,
-            generation: s.generation,
-            owner,
-        }
+        Route::Deliver { server: s.server.clone(), server_name, node: s.node, generation: s.generation, owner }
     }
 
     pub(crate) fn count_dispatch(&self, server_name: &str) {
@@ -251,14 +217,9 @@ impl Network {
     /// Rule 4: the server a call was dispatched to is gone, or the caller's end was disabled.
     pub(crate) fn server_dead(&self, end: &str, server_name: &str, generation: u64) -> bool {
         let st = self.state.lock();
-        let end_ok = st
-            .ends
-            .get(end)
-            .is_some_and(|e| e.enabled && e.server.as_deref() == Some(server_name));
+        let end_ok = st.ends.get(end).is_some_and(|e| e.enabled && e.server.as_deref() == Some(server_name));
         let server_ok = st.servers.get(server_name).is_some_and(|s| {
-            s.generation == generation
-                && node::is_alive(s.node)
-                && node::incarnation(s.node) == s.incarnation
+            s.generation == generation && node::is_alive(s.node) && node::incarnation(s.node) == s.incarnation
         });
         !(end_ok && server_ok)
     }

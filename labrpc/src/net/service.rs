@@ -8,6 +8,16 @@ use serde::Serialize;
 
 type Handler = Arc<dyn Fn(&[u8]) -> Result<Vec<u8>, String> + Send + Sync>;
 
+/// Decodes a whole message: trailing bytes mean the two sides disagree on the type, which
+/// postcard alone would not notice.
+pub(crate) fn decode_exact<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    match postcard::take_from_bytes::<T>(bytes) {
+        Ok((value, [])) => Ok(value),
+        Ok((_, rest)) => Err(format!("{} bytes left over after decoding", rest.len())),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// A named group of RPC handlers, called as "Service.Method".
 pub struct Service {
     name: String,
@@ -16,14 +26,8 @@ pub struct Service {
 
 impl Service {
     pub fn new(name: &str) -> Service {
-        assert!(
-            !name.contains('.'),
-            "labrpc: service name {name:?} must not contain '.'"
-        );
-        Service {
-            name: name.to_string(),
-            methods: BTreeMap::new(),
-        }
+        assert!(!name.contains('.'), "labrpc: service name {name:?} must not contain '.'");
+        Service { name: name.to_string(), methods: BTreeMap::new() }
     }
 
     /// Registers `handler` as `method`. Each incoming request runs it in a new thread of the
@@ -36,16 +40,15 @@ impl Service {
     {
         let full = format!("{}.{method}", self.name);
         let handler: Handler = Arc::new(move |bytes: &[u8]| {
-            let args: A = postcard::from_bytes(bytes).map_err(|e| {
-                format!("cannot decode the request as {}: {e} (caller and handler disagree on the argument type)", std::any::type_name::<A>())
+            let args: A = decode_exact(bytes).map_err(|e| {
+                format!(
+                    "cannot decode the request as {}: {e} (caller and handler disagree on the argument type)",
+                    std::any::type_name::<A>()
+                )
             })?;
             let reply = handler(args);
-            postcard::to_stdvec(&reply).map_err(|e| {
-                format!(
-                    "cannot encode the reply {}: {e}",
-                    std::any::type_name::<R>()
-                )
-            })
+            postcard::to_stdvec(&reply)
+                .map_err(|e| format!("cannot encode the reply {}: {e}", std::any::type_name::<R>()))
         });
         let previous = self.methods.insert(method.to_string(), handler);
         assert!(previous.is_none(), "labrpc: method {full} registered twice");
@@ -71,10 +74,7 @@ impl Server {
     pub fn add_service(&mut self, service: Service) {
         let name = service.name.clone();
         let previous = self.services.insert(name.clone(), service);
-        assert!(
-            previous.is_none(),
-            "labrpc: service {name} added twice to one server"
-        );
+        assert!(previous.is_none(), "labrpc: service {name} added twice to one server");
     }
 
     pub fn with_service(mut self, service: Service) -> Server {
@@ -83,15 +83,10 @@ impl Server {
     }
 
     pub(crate) fn handler(&self, method: &str) -> Result<Handler, String> {
-        let found = method
-            .split_once('.')
-            .and_then(|(svc, m)| self.services.get(svc).and_then(|s| s.methods.get(m)));
+        let found = method.split_once('.').and_then(|(svc, m)| self.services.get(svc).and_then(|s| s.methods.get(m)));
         found.cloned().ok_or_else(|| {
-            let known: Vec<String> = self
-                .services
-                .values()
-                .flat_map(|s| s.methods.keys().map(move |m| format!("{}.{m}", s.name)))
-                .collect();
+            let known: Vec<String> =
+                self.services.values().flat_map(|s| s.methods.keys().map(move |m| format!("{}.{m}", s.name))).collect();
             format!("unknown method {method:?} (known: {})", known.join(", "))
         })
     }

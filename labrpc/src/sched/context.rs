@@ -39,7 +39,10 @@ pub(crate) struct Entered {
 impl Entered {
     pub(crate) fn new(rt: &Runtime) -> Entered {
         let previous = CURRENT.with(|c| c.replace(rt as *const Runtime));
-        assert!(previous.is_null(), "labrpc: nested simulations are not supported: sim::run was called from inside a simulation");
+        assert!(
+            previous.is_null(),
+            "labrpc: nested simulations are not supported: sim::run was called from inside a simulation"
+        );
         Entered { previous }
     }
 }

@@ -13,7 +13,7 @@ pub(crate) type Payload = Box<dyn Any + Send + 'static>;
 
 thread_local! {
     /// Location (and backtrace, when RUST_BACKTRACE asks) of the last panic in a simulated thread.
-    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+    static LAST_PANIC: RefCell<Option<(String, Option<String>)>> = const { RefCell::new(None) };
 }
 
 /// Installs, once per process, a hook that keeps panics of simulated threads quiet (the failure
@@ -29,15 +29,11 @@ pub(crate) fn install_panic_hook() {
                 previous(info);
                 return;
             }
-            let mut text = info
-                .location()
-                .map(|l| l.to_string())
-                .unwrap_or_else(|| "unknown location".into());
+            let location = info.location().map(|l| l.to_string()).unwrap_or_else(|| "unknown location".into());
             let backtrace = std::backtrace::Backtrace::capture();
-            if backtrace.status() == std::backtrace::BacktraceStatus::Captured {
-                text.push_str(&format!("\nbacktrace:\n{backtrace}"));
-            }
-            LAST_PANIC.with(|p| *p.borrow_mut() = Some(text));
+            let backtrace =
+                (backtrace.status() == std::backtrace::BacktraceStatus::Captured).then(|| backtrace.to_string());
+            LAST_PANIC.with(|p| *p.borrow_mut() = Some((location, backtrace)));
         }));
     });
 }
@@ -54,11 +50,7 @@ pub(crate) fn payload_message(payload: &Payload) -> String {
 
 /// Runs `f` as a simulated thread's body and reports how it ended. `deliver` hands the result to
 /// whoever joins the thread; it runs inside the thread, so it may wake joiners.
-pub(crate) fn run_body<T>(
-    first: Resume,
-    f: impl FnOnce() -> T,
-    deliver: impl FnOnce(Result<T, Payload>),
-) -> Exit {
+pub(crate) fn run_body<T>(first: Resume, f: impl FnOnce() -> T, deliver: impl FnOnce(Result<T, Payload>)) -> Exit {
     if first == Resume::Kill {
         // Killed before it ever ran: none of its code runs, only the closure's captures drop.
         drop(f);
@@ -79,10 +71,8 @@ pub(crate) fn run_body<T>(
             Exit::Aborted
         }
         Err(payload) => {
-            let record = PanicRecord {
-                message: payload_message(&payload),
-                location: LAST_PANIC.with(|p| p.borrow_mut().take()),
-            };
+            let (location, backtrace) = LAST_PANIC.with(|p| p.borrow_mut().take()).unzip();
+            let record = PanicRecord { message: payload_message(&payload), location, backtrace: backtrace.flatten() };
             deliver(Err(payload));
             Exit::Panicked(record)
         }

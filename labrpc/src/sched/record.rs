@@ -17,6 +17,8 @@ pub(crate) enum EventKind {
     Draw,
     /// A node crashed, restarted or paused (value: the node).
     NodeChange,
+    /// A thread blocked (value: its deadline in ns, or u64::MAX for none).
+    Park,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,14 +32,16 @@ pub(crate) struct Event {
 
 impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = match self.kind {
-            EventKind::Switch => "resume",
-            EventKind::Advance => "time advance to",
-            EventKind::Spawn => "spawn",
-            EventKind::Draw => "random draw",
-            EventKind::NodeChange => "node change",
-        };
-        write!(f, "{what} {:#x}", self.value)
+        let ms = |ns: u64| format!("{}.{:03} ms", ns / 1_000_000, (ns / 1_000) % 1000);
+        match self.kind {
+            EventKind::Switch => write!(f, "resumed (park #{})", self.value),
+            EventKind::Advance => write!(f, "virtual time advances to {}", ms(self.value)),
+            EventKind::Spawn => write!(f, "spawns thread #{}", self.value),
+            EventKind::Draw => write!(f, "draws random value {:#018x}", self.value),
+            EventKind::NodeChange => write!(f, "crashes, restarts or pauses node #{}", self.value),
+            EventKind::Park if self.value == u64::MAX => write!(f, "blocks with no deadline"),
+            EventKind::Park => write!(f, "blocks until {}", ms(self.value)),
+        }
     }
 }
 
@@ -52,11 +56,7 @@ pub struct Divergence {
 pub(crate) enum Mode {
     Off,
     Record(Vec<Event>),
-    Compare {
-        expected: Rc<Vec<Event>>,
-        position: usize,
-        divergence: Option<Divergence>,
-    },
+    Compare { expected: Rc<Vec<Event>>, position: usize, divergence: Option<Divergence> },
 }
 
 pub(crate) struct Recorder {
@@ -67,11 +67,7 @@ pub(crate) struct Recorder {
 
 impl Recorder {
     pub(crate) fn new(mode: Mode) -> Recorder {
-        Recorder {
-            hash: 0xcbf2_9ce4_8422_2325,
-            events: 0,
-            mode,
-        }
+        Recorder { hash: 0xcbf2_9ce4_8422_2325, events: 0, mode }
     }
 
     /// Folds one event into the hash and, when checking determinism, records or compares it.
@@ -86,11 +82,7 @@ impl Recorder {
         match &mut self.mode {
             Mode::Off => {}
             Mode::Record(events) => events.push(event),
-            Mode::Compare {
-                expected,
-                position,
-                divergence,
-            } => {
+            Mode::Compare { expected, position, divergence } => {
                 if divergence.is_none() {
                     let want = expected.get(*position);
                     if want != Some(&event) {
@@ -109,11 +101,7 @@ impl Recorder {
     /// At the end of the second run: a divergence, or the first run having had more events.
     pub(crate) fn finish(&mut self, describe: impl Fn(&Event) -> String) -> Option<Divergence> {
         match &mut self.mode {
-            Mode::Compare {
-                expected,
-                position,
-                divergence,
-            } => {
+            Mode::Compare { expected, position, divergence } => {
                 if divergence.is_none() && *position < expected.len() {
                     *divergence = Some(Divergence {
                         index: *position as u64,

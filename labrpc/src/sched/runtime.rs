@@ -94,25 +94,16 @@ impl State {
     }
 
     fn record(&mut self, kind: EventKind, serial: u64, node: NodeId, value: u64) {
-        let event = Event {
-            time_ns: self.now_ns,
-            task_serial: serial,
-            node: node.0,
-            kind,
-            value,
-        };
-        let nodes = &self.nodes;
-        self.rec.event(event, |e| describe_event(nodes, e));
+        let event = Event { time_ns: self.now_ns, task_serial: serial, node: node.0, kind, value };
+        let (nodes, slots) = (&self.nodes, &self.slots);
+        self.rec.event(event, |e| describe_event(nodes, slots, e));
     }
 
     fn live_ids(&self) -> Vec<TaskId> {
         let mut ids = Vec::with_capacity(self.live_tasks);
         for (index, slot) in self.slots.iter().enumerate() {
             if slot.task.is_some() {
-                ids.push(TaskId {
-                    index: index as u32,
-                    generation: slot.generation,
-                });
+                ids.push(TaskId { index: index as u32, generation: slot.generation });
             }
         }
         ids
@@ -137,18 +128,18 @@ impl State {
     }
 }
 
-fn describe_event(nodes: &[NodeState], e: &Event) -> String {
-    let node = nodes
-        .get(e.node as usize)
-        .map(|n| n.name.as_ref())
-        .unwrap_or("?");
-    format!(
-        "at {} node '{}' thread #{}: {}",
-        crate::sim::failure::format_time(e.time_ns),
-        node,
-        e.task_serial,
-        e
-    )
+fn describe_event(nodes: &[NodeState], slots: &[Slot], e: &Event) -> String {
+    let at = crate::sim::failure::format_time(e.time_ns);
+    if e.task_serial == u64::MAX {
+        return format!("at {at} the scheduler: {e}");
+    }
+    let node = nodes.get(e.node as usize).map(|n| n.name.as_ref()).unwrap_or("?");
+    // Thread names are known for live threads only; the first divergence usually involves one.
+    let name = slots.iter().filter_map(|s| s.task.as_ref()).find(|t| t.serial == e.task_serial).map(|t| t.name.clone());
+    match name {
+        Some(name) => format!("at {at} thread '{name}' (#{}) on node '{node}' {e}", e.task_serial),
+        None => format!("at {at} thread #{} on node '{node}' {e}", e.task_serial),
+    }
 }
 
 pub(crate) struct Runtime {
@@ -224,12 +215,7 @@ impl Runtime {
 
     pub(crate) fn current_node(&self) -> NodeId {
         match self.current.get() {
-            Some(id) => self
-                .st
-                .borrow()
-                .slot(id)
-                .map(|s| s.node)
-                .unwrap_or(NodeId::MAIN),
+            Some(id) => self.st.borrow().slot(id).map(|s| s.node).unwrap_or(NodeId::MAIN),
             None => NodeId::MAIN,
         }
     }
@@ -239,11 +225,7 @@ impl Runtime {
         let id = self.current.get()?;
         let st = self.st.borrow();
         let slot = st.slot(id)?;
-        Some((
-            st.nodes[slot.node.index()].name.clone(),
-            slot.name.clone(),
-            slot.serial,
-        ))
+        Some((st.nodes[slot.node.index()].name.clone(), slot.name.clone(), slot.serial))
     }
 
     pub(crate) fn next_object_id(&self) -> u64 {
@@ -273,9 +255,7 @@ impl Runtime {
         match self.current.get() {
             Some(id) => {
                 let st = self.st.borrow();
-                st.slot(id)
-                    .map(|s| (s.serial, s.node))
-                    .unwrap_or((u64::MAX, NodeId::MAIN))
+                st.slot(id).map(|s| (s.serial, s.node)).unwrap_or((u64::MAX, NodeId::MAIN))
             }
             None => (u64::MAX, NodeId::MAIN),
         }
@@ -293,46 +273,34 @@ impl Runtime {
         let stack_size = self.config.stack_size_bytes;
         let stack = stack_pool::take(stack_size);
         let rt_ptr: *const Runtime = self;
-        let coro = Coro::with_stack(
-            stack,
-            move |yielder: &Yielder<Resume, ()>, first: Resume| {
-                // SAFETY: the runtime outlives every coroutine it owns (they are all finished or
-                // leaked before `sim::run` drops it).
-                let rt = unsafe { &*rt_ptr };
-                rt.yielder.set(yielder);
-                if let Some(id) = rt.current.get() {
-                    if let Some(slot) = rt.st.borrow_mut().slot_mut(id) {
-                        slot.yielder = yielder;
-                    }
+        let coro = Coro::with_stack(stack, move |yielder: &Yielder<Resume, ()>, first: Resume| {
+            // SAFETY: the runtime outlives every coroutine it owns (they are all finished or
+            // leaked before `sim::run` drops it).
+            let rt = unsafe { &*rt_ptr };
+            rt.yielder.set(yielder);
+            if let Some(id) = rt.current.get() {
+                if let Some(slot) = rt.st.borrow_mut().slot_mut(id) {
+                    slot.yielder = yielder;
                 }
-                body(first)
-            },
-        );
+            }
+            body(first)
+        });
         let parent = self.current_serial_node().0;
         let mut st = self.st.borrow_mut();
-        assert!(
-            (node.index()) < st.nodes.len(),
-            "labrpc: spawn on unknown node {node:?}"
-        );
+        assert!((node.index()) < st.nodes.len(), "labrpc: spawn on unknown node {node:?}");
         let serial = st.next_serial;
         st.next_serial += 1;
         let born_dead = st.shutting_down || !st.nodes[node.index()].alive;
         let index = match st.free_slots.pop() {
             Some(i) => i,
             None => {
-                st.slots.push(Slot {
-                    generation: 0,
-                    task: None,
-                });
+                st.slots.push(Slot { generation: 0, task: None });
                 (st.slots.len() - 1) as u32
             }
         };
         let slot = &mut st.slots[index as usize];
         debug_assert!(slot.task.is_none());
-        let id = TaskId {
-            index,
-            generation: slot.generation,
-        };
+        let id = TaskId { index, generation: slot.generation };
         slot.task = Some(TaskSlot {
             serial,
             node,
@@ -374,10 +342,10 @@ impl Runtime {
             slot.status = Status::Parked;
             slot.wait = Some(wait);
             slot.wake = Wake::Pending;
-            let token = slot.park_token;
+            let (token, serial, node) = (slot.park_token, slot.serial, slot.node);
+            st.record(EventKind::Park, serial, node, deadline_ns.unwrap_or(u64::MAX));
             if let Some(deadline) = deadline_ns {
-                st.timers
-                    .push(deadline.max(now), TimerKind::Wake { task: id, token });
+                st.timers.push(deadline.max(now), TimerKind::Wake { task: id, token });
             }
         }
         self.suspend();
@@ -392,10 +360,7 @@ impl Runtime {
         let task = self.expect_current("a blocking call");
         let st = self.st.borrow();
         let slot = st.slot(task).expect("park_ticket: running task is gone");
-        Ticket {
-            task,
-            token: slot.park_token + 1,
-        }
+        Ticket { task, token: slot.park_token + 1 }
     }
 
     /// Wakes the park a ticket was taken for. Returns false when that park is over (woken,
@@ -495,18 +460,10 @@ impl Runtime {
             return;
         }
         let (node, thread) = match st.slot(id) {
-            Some(s) => (
-                Some(st.nodes[s.node.index()].name.clone()),
-                Some((s.serial, s.name.clone())),
-            ),
+            Some(s) => (Some(st.nodes[s.node.index()].name.clone()), Some((s.serial, s.name.clone()))),
             None => (None, None),
         };
-        st.failure = Some(FailureDraft {
-            kind,
-            time_ns: st.now_ns,
-            node,
-            thread,
-        });
+        st.failure = Some(FailureDraft { kind, time_ns: st.now_ns, node, thread });
     }
 
     // ----- nodes ---------------------------------------------------------------------------
@@ -533,10 +490,7 @@ impl Runtime {
         {
             let (serial, caller_node) = self.current_serial_node();
             let mut st = self.st.borrow_mut();
-            let state = st
-                .nodes
-                .get_mut(node.index())
-                .expect("labrpc: crash of an unknown node");
+            let state = st.nodes.get_mut(node.index()).expect("labrpc: crash of an unknown node");
             state.alive = false;
             state.incarnation += 1;
             state.paused_until_ns = None;
@@ -571,15 +525,8 @@ impl Runtime {
     pub(crate) fn restart_node(&self, node: NodeId) {
         let (serial, caller_node) = self.current_serial_node();
         let mut st = self.st.borrow_mut();
-        let state = st
-            .nodes
-            .get_mut(node.index())
-            .expect("labrpc: restart of an unknown node");
-        assert!(
-            !state.alive,
-            "labrpc: restart of node '{}', which has not crashed",
-            state.name
-        );
+        let state = st.nodes.get_mut(node.index()).expect("labrpc: restart of an unknown node");
+        assert!(!state.alive, "labrpc: restart of node '{}', which has not crashed", state.name);
         state.alive = true;
         st.record(EventKind::NodeChange, serial, caller_node, node.0 as u64);
     }
@@ -590,18 +537,14 @@ impl Runtime {
             let (serial, caller_node) = self.current_serial_node();
             let mut st = self.st.borrow_mut();
             let until = st.now_ns.saturating_add(duration_ns);
-            let state = st
-                .nodes
-                .get_mut(node.index())
-                .expect("labrpc: pause of an unknown node");
+            let state = st.nodes.get_mut(node.index()).expect("labrpc: pause of an unknown node");
             if !state.alive {
                 return;
             }
             state.paused_until_ns = Some(until);
             state.pause_generation += 1;
             let generation = state.pause_generation;
-            st.timers
-                .push(until, TimerKind::Unpause { node, generation });
+            st.timers.push(until, TimerKind::Unpause { node, generation });
             st.record(EventKind::NodeChange, serial, caller_node, node.0 as u64);
         }
         if on_node {
@@ -610,27 +553,15 @@ impl Runtime {
     }
 
     pub(crate) fn node_alive(&self, node: NodeId) -> bool {
-        self.st
-            .borrow()
-            .nodes
-            .get(node.index())
-            .is_some_and(|n| n.alive)
+        self.st.borrow().nodes.get(node.index()).is_some_and(|n| n.alive)
     }
 
     pub(crate) fn node_incarnation(&self, node: NodeId) -> u64 {
-        self.st
-            .borrow()
-            .nodes
-            .get(node.index())
-            .map_or(0, |n| n.incarnation)
+        self.st.borrow().nodes.get(node.index()).map_or(0, |n| n.incarnation)
     }
 
     pub(crate) fn node_name(&self, node: NodeId) -> Arc<str> {
-        self.st
-            .borrow()
-            .nodes
-            .get(node.index())
-            .map_or_else(|| Arc::from("?"), |n| n.name.clone())
+        self.st.borrow().nodes.get(node.index()).map_or_else(|| Arc::from("?"), |n| n.name.clone())
     }
 
     // ----- the scheduler loop --------------------------------------------------------------
@@ -687,10 +618,7 @@ impl Runtime {
         self.watch.switches.store(steps, Ordering::Relaxed);
         if stuck > self.config.max_steps_per_instant {
             let runnable = self.runnable_threads();
-            self.record_failure(FailureKind::Livelock {
-                steps: stuck,
-                runnable,
-            });
+            self.record_failure(FailureKind::Livelock { steps: stuck, runnable });
         }
     }
 
@@ -723,11 +651,7 @@ impl Runtime {
             if n == 0 {
                 return None;
             }
-            let i = if n == 1 {
-                0
-            } else {
-                st.sched_rng.random_range(0..n)
-            };
+            let i = if n == 1 { 0 } else { st.sched_rng.random_range(0..n) };
             let id = st.runnable.swap_remove(i);
             let slot = st.slot(id).expect("runnable task is gone");
             let node = slot.node;
@@ -750,10 +674,7 @@ impl Runtime {
             st.now_ns = st.now_ns.max(limit_ns);
             drop(st);
             let blocked = self.blocked_threads();
-            self.record_failure(FailureKind::TimeLimit {
-                limit: self.config.time_limit,
-                blocked,
-            });
+            self.record_failure(FailureKind::TimeLimit { limit: self.config.time_limit, blocked });
             return true;
         }
         if deadline > st.now_ns {
@@ -768,9 +689,7 @@ impl Runtime {
             fired += 1;
             match timer.kind {
                 TimerKind::Wake { task, token } => {
-                    let due = st
-                        .slot(task)
-                        .is_some_and(|s| s.status == Status::Parked && s.park_token == token);
+                    let due = st.slot(task).is_some_and(|s| s.status == Status::Parked && s.park_token == token);
                     if due {
                         st.make_runnable(task, Wake::TimedOut);
                     }
@@ -793,11 +712,7 @@ impl Runtime {
         let (mut coro, input, serial) = {
             let mut st = self.st.borrow_mut();
             let slot = st.slot_mut(id).expect("resume: task is gone");
-            assert_eq!(
-                slot.status,
-                Status::Runnable,
-                "resume: task is not runnable"
-            );
+            assert_eq!(slot.status, Status::Runnable, "resume: task is not runnable");
             slot.status = Status::Running;
             let input = if slot.dying && !slot.kill_sent {
                 slot.kill_sent = true;
@@ -821,11 +736,7 @@ impl Runtime {
             CoroutineResult::Yield(()) => {
                 let mut st = self.st.borrow_mut();
                 let slot = st.slot_mut(id).expect("resume: task vanished");
-                assert_ne!(
-                    slot.status,
-                    Status::Running,
-                    "a coroutine suspended without parking"
-                );
+                assert_ne!(slot.status, Status::Running, "a coroutine suspended without parking");
                 slot.coro = Some(coro);
             }
             CoroutineResult::Return(exit) => self.finish(id, exit, coro),
@@ -886,12 +797,7 @@ impl Runtime {
     pub(crate) fn describe_task(&self, id: TaskId) -> String {
         let st = self.st.borrow();
         match st.slot(id) {
-            Some(s) => format!(
-                "thread '{}' (#{}) on node '{}'",
-                s.name,
-                s.serial,
-                st.nodes[s.node.index()].name
-            ),
+            Some(s) => format!("thread '{}' (#{}) on node '{}'", s.name, s.serial, st.nodes[s.node.index()].name),
             None => "a thread that has exited".to_string(),
         }
     }
@@ -903,13 +809,7 @@ impl Runtime {
             let (wait, serial, node, name, status) = {
                 let st = self.st.borrow();
                 let s = st.slot(id).unwrap();
-                (
-                    s.wait,
-                    s.serial,
-                    st.nodes[s.node.index()].name.clone(),
-                    s.name.clone(),
-                    s.status,
-                )
+                (s.wait, s.serial, st.nodes[s.node.index()].name.clone(), s.name.clone(), s.status)
             };
             if status != Status::Parked {
                 continue;
@@ -918,12 +818,7 @@ impl Runtime {
                 Some(w) => self.describe_wait(w),
                 None => "nothing recorded".to_string(),
             };
-            out.push(BlockedThread {
-                serial,
-                node: node.to_string(),
-                thread: name.to_string(),
-                waits_for,
-            });
+            out.push(BlockedThread { serial, node: node.to_string(), thread: name.to_string(), waits_for });
         }
         out
     }
@@ -958,8 +853,8 @@ impl Runtime {
 
     pub(crate) fn finish_record(&self) -> Option<crate::sim::Divergence> {
         let mut st = self.st.borrow_mut();
-        let State { rec, nodes, .. } = &mut *st;
-        rec.finish(|e| describe_event(nodes, e))
+        let State { rec, nodes, slots, .. } = &mut *st;
+        rec.finish(|e| describe_event(nodes, slots, e))
     }
 
     pub(crate) fn take_events(&self) -> Option<Vec<Event>> {

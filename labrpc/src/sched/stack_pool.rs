@@ -21,9 +21,8 @@ pub(crate) fn take(size_bytes: usize) -> DefaultStack {
     });
     match reused {
         Some(stack) => stack,
-        None => DefaultStack::new(size_bytes).unwrap_or_else(|e| {
-            panic!("labrpc: cannot allocate a {size_bytes}-byte coroutine stack: {e}")
-        }),
+        None => DefaultStack::new(size_bytes)
+            .unwrap_or_else(|e| panic!("labrpc: cannot allocate a {size_bytes}-byte coroutine stack: {e}")),
     }
 }
 

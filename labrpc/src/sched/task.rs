@@ -51,6 +51,8 @@ pub(crate) enum Exit {
 pub struct PanicRecord {
     pub message: String,
     pub location: Option<String>,
+    /// Captured when RUST_BACKTRACE asks for it.
+    pub backtrace: Option<String>,
 }
 
 /// The unwind payload used to kill a thread (node crash, shutdown). Never reaches user code

@@ -49,11 +49,7 @@ impl Timers {
     pub(crate) fn push(&mut self, deadline_ns: u64, kind: TimerKind) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.heap.push(Reverse(Timer {
-            deadline_ns,
-            seq,
-            kind,
-        }));
+        self.heap.push(Reverse(Timer { deadline_ns, seq, kind }));
     }
 
     pub(crate) fn peek_deadline(&self) -> Option<u64> {

@@ -18,6 +18,9 @@ use parking_lot::Mutex;
 
 /// How often the watchdog looks at the counters.
 const POLL_INTERVAL: Duration = Duration::from_millis(50);
+/// After flagging, how long a thread still gets to reach a simulator call (and fail cleanly)
+/// before the process is aborted: the spin limit again, and at least this.
+const MIN_ABORT_GRACE: Duration = Duration::from_secs(2);
 
 pub(crate) struct Watch {
     pub(crate) switches: AtomicU64,
@@ -91,17 +94,9 @@ fn watch_loop() {
         for watch in &watches {
             let key = Arc::as_ptr(watch) as usize;
             let switches = watch.switches.load(Ordering::Relaxed);
-            let entry = seen.entry(key).or_insert(Seen {
-                switches,
-                since: now,
-                flagged_at: None,
-            });
+            let entry = seen.entry(key).or_insert(Seen { switches, since: now, flagged_at: None });
             if entry.switches != switches || watch.running.load(Ordering::Relaxed) == u64::MAX {
-                *entry = Seen {
-                    switches,
-                    since: now,
-                    flagged_at: None,
-                };
+                *entry = Seen { switches, since: now, flagged_at: None };
                 continue;
             }
             match entry.flagged_at {
@@ -109,7 +104,7 @@ fn watch_loop() {
                     watch.stalled.store(true, Ordering::Relaxed);
                     entry.flagged_at = Some(now);
                 }
-                Some(at) if now - at >= watch.spin_limit => {
+                Some(at) if now - at >= watch.spin_limit.max(MIN_ABORT_GRACE) => {
                     abort_spinning(watch, now - entry.since)
                 }
                 _ => {}
@@ -119,11 +114,7 @@ fn watch_loop() {
 }
 
 fn abort_spinning(watch: &Watch, stuck: Duration) -> ! {
-    let replay = watch
-        .replay
-        .as_deref()
-        .map(|r| format!("\n  replay: {r}"))
-        .unwrap_or_default();
+    let replay = watch.replay.as_deref().map(|r| format!("\n  replay: {r}")).unwrap_or_default();
     eprintln!(
         "labrpc: spin detected: {} has run for {:.1} s of wall time without reaching a simulator call \
          (seed {}, virtual time {}).\n  It is spinning, or blocked in a real OS call (std::thread::sleep, a std \

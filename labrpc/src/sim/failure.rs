@@ -23,10 +23,7 @@ pub enum FailureKind {
     /// Nothing runnable and no timer pending.
     Deadlock { blocked: Vec<BlockedThread> },
     /// The next timer lies beyond the virtual time limit.
-    TimeLimit {
-        limit: Duration,
-        blocked: Vec<BlockedThread>,
-    },
+    TimeLimit { limit: Duration, blocked: Vec<BlockedThread> },
     /// A thread ran for the spin limit of wall time without a simulator call.
     Spin { wall_limit: Duration },
     /// Threads kept running without virtual time advancing.
@@ -34,11 +31,7 @@ pub enum FailureKind {
     /// Threads blocked forever in destructors while being killed at the end of the run.
     StuckInDestructor { blocked: Vec<BlockedThread> },
     /// Two runs of one seed differed.
-    Nondeterminism {
-        first_hash: u64,
-        second_hash: u64,
-        divergence: Option<Divergence>,
-    },
+    Nondeterminism { first_hash: u64, second_hash: u64, divergence: Option<Divergence> },
 }
 
 #[derive(Clone, Debug)]
@@ -62,11 +55,7 @@ fn write_blocked(f: &mut fmt::Formatter<'_>, blocked: &[BlockedThread]) -> fmt::
         return writeln!(f, "  (no thread is blocked)");
     }
     for b in blocked {
-        writeln!(
-            f,
-            "  thread '{}' (#{}) on node '{}' {}",
-            b.thread, b.serial, b.node, b.waits_for
-        )?;
+        writeln!(f, "  thread '{}' (#{}) on node '{}' {}", b.thread, b.serial, b.node, b.waits_for)?;
     }
     Ok(())
 }
@@ -74,11 +63,7 @@ fn write_blocked(f: &mut fmt::Formatter<'_>, blocked: &[BlockedThread]) -> fmt::
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let at = format_time(self.virtual_time.as_nanos() as u64);
-        write!(
-            f,
-            "simulation failed (seed {}, virtual time {at}): ",
-            self.seed
-        )?;
+        write!(f, "simulation failed (seed {}, virtual time {at}): ", self.seed)?;
         let who = match (&self.thread, &self.node) {
             (Some(t), Some(n)) => format!("thread {t} on node '{n}'"),
             _ => "the simulation".to_string(),
@@ -121,11 +106,7 @@ impl fmt::Display for Failure {
                 writeln!(f, "threads blocked forever in destructors while being killed (destructors must not wait):")?;
                 write_blocked(f, blocked)?;
             }
-            FailureKind::Nondeterminism {
-                first_hash,
-                second_hash,
-                divergence,
-            } => {
+            FailureKind::Nondeterminism { first_hash, second_hash, divergence } => {
                 writeln!(
                     f,
                     "nondeterminism: two runs of this seed differ (hash {first_hash:#018x} then {second_hash:#018x})"
@@ -133,32 +114,30 @@ impl fmt::Display for Failure {
                 match divergence {
                     Some(d) => {
                         writeln!(f, "  first divergent event #{}:", d.index)?;
-                        writeln!(
-                            f,
-                            "    run 1: {}",
-                            d.first_run.as_deref().unwrap_or("(run ended)")
-                        )?;
-                        writeln!(
-                            f,
-                            "    run 2: {}",
-                            d.second_run.as_deref().unwrap_or("(run ended)")
-                        )?;
+                        writeln!(f, "    run 1: {}", d.first_run.as_deref().unwrap_or("(run ended)"))?;
+                        writeln!(f, "    run 2: {}", d.second_run.as_deref().unwrap_or("(run ended)"))?;
                     }
-                    None => writeln!(
-                        f,
-                        "  (every recorded event matched; the difference is in the result)"
-                    )?,
+                    None => writeln!(f, "  (every recorded event matched; the difference is in the result)")?,
                 }
             }
         }
+        if let FailureKind::Panic(PanicRecord { backtrace: Some(bt), .. }) = &self.kind {
+            writeln!(f, "backtrace:\n{bt}")?;
+        }
         match &self.replay {
             Some(cmd) => write!(f, "replay: {cmd}"),
-            None => write!(
-                f,
-                "replay: run seed {} again with the same config",
-                self.seed
-            ),
+            None => write!(f, "replay: run seed {} again with the same config", self.seed),
         }
+    }
+}
+
+impl Failure {
+    /// The report without a captured backtrace (which depends on RUST_BACKTRACE and the build).
+    pub fn without_backtrace(mut self) -> Failure {
+        if let FailureKind::Panic(p) = &mut self.kind {
+            p.backtrace = None;
+        }
+        self
     }
 }
 

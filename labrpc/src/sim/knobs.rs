@@ -21,13 +21,7 @@ pub struct Knobs {
 
 impl Default for Knobs {
     fn default() -> Knobs {
-        Knobs {
-            seed: None,
-            runs: 1,
-            check_determinism: false,
-            time_limit: None,
-            spin_limit: None,
-        }
+        Knobs { seed: None, runs: 1, check_determinism: false, time_limit: None, spin_limit: None }
     }
 }
 
@@ -40,11 +34,7 @@ pub struct KnobError {
 
 impl fmt::Display for KnobError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}={:?} is not valid: expected {}",
-            self.var, self.value, self.expected
-        )
+        write!(f, "{}={:?} is not valid: expected {}", self.var, self.value, self.expected)
     }
 }
 
@@ -81,16 +71,9 @@ impl Knobs {
             })?);
         }
         if let Some(v) = get("LAB_RUNS") {
-            knobs.runs = v
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|n| (1..=MAX_RUNS).contains(n))
-                .ok_or_else(|| KnobError {
-                    var: "LAB_RUNS",
-                    value: v.clone(),
-                    expected: "a whole number of runs from 1 to 100000000",
-                })?;
+            knobs.runs = v.trim().parse::<u64>().ok().filter(|n| (1..=MAX_RUNS).contains(n)).ok_or_else(|| {
+                KnobError { var: "LAB_RUNS", value: v.clone(), expected: "a whole number of runs from 1 to 100000000" }
+            })?;
         }
         if let Some(v) = get("LAB_CHECK_DETERMINISM") {
             knobs.check_determinism = match v.trim() {

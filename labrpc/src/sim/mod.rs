@@ -74,49 +74,26 @@ pub struct Report<T> {
 
 /// Runs `f` as the first simulated thread (node "main") of a simulation built from `seed` and
 /// `config`. Returns when `f` returns, after every other thread has been killed and unwound.
-pub fn run<T: 'static>(
-    seed: u64,
-    config: &Config,
-    f: impl FnOnce() -> T + 'static,
-) -> Result<Report<T>, Failure> {
+pub fn run<T: 'static>(seed: u64, config: &Config, f: impl FnOnce() -> T + 'static) -> Result<Report<T>, Failure> {
     run_inner(seed, config, Mode::Off, None, f).result
 }
 
 /// Runs `f` twice with `seed` and fails with the first divergent event when the runs differ.
-pub fn run_twice<F, T>(
-    seed: u64,
-    config: &Config,
-    replay: Option<String>,
-    f: F,
-) -> Result<Report<T>, Failure>
+pub fn run_twice<F, T>(seed: u64, config: &Config, replay: Option<String>, f: F) -> Result<Report<T>, Failure>
 where
     F: FnOnce() -> T + Clone + 'static,
     T: 'static,
 {
-    let first = run_inner(
-        seed,
-        config,
-        Mode::Record(Vec::new()),
-        replay.clone(),
-        f.clone(),
-    );
+    let first = run_inner(seed, config, Mode::Record(Vec::new()), replay.clone(), f.clone());
     let first_report = first.result?;
     let expected = Rc::new(first.events.expect("the first run records its events"));
-    let mode = Mode::Compare {
-        expected,
-        position: 0,
-        divergence: None,
-    };
+    let mode = Mode::Compare { expected, position: 0, divergence: None };
     let second = run_inner(seed, config, mode, replay.clone(), f);
     let second_hash = second.result.as_ref().map(|r| r.hash).unwrap_or(0);
     if second.divergence.is_some() || second.result.is_err() || second_hash != first_report.hash {
         return Err(Failure {
             seed,
-            virtual_time: second
-                .result
-                .as_ref()
-                .map(|r| r.virtual_time)
-                .unwrap_or_default(),
+            virtual_time: second.result.as_ref().map(|r| r.virtual_time).unwrap_or_default(),
             node: None,
             thread: None,
             kind: FailureKind::Nondeterminism {
@@ -150,11 +127,7 @@ impl Target {
             .filter(|n| *n != "main" && (n.ends_with(&format!("::{test_name}")) || *n == test_name))
             .map(str::to_string)
             .unwrap_or_else(|| test_name.to_string());
-        Target {
-            package: package.to_string(),
-            test_binary: (!is_lib).then(|| crate_name.to_string()),
-            test_name: full,
-        }
+        Target { package: package.to_string(), test_binary: (!is_lib).then(|| crate_name.to_string()), test_name: full }
     }
 
     pub fn replay_command(&self, seed: u64, check_determinism: bool) -> String {
@@ -162,15 +135,8 @@ impl Target {
             Some(bin) => format!("--test {bin}"),
             None => "--lib".to_string(),
         };
-        let determinism = if check_determinism {
-            "LAB_CHECK_DETERMINISM=1 "
-        } else {
-            ""
-        };
-        format!(
-            "LAB_SEED={seed} {determinism}cargo test -p {} {target} -- {} --exact",
-            self.package, self.test_name
-        )
+        let determinism = if check_determinism { "LAB_CHECK_DETERMINISM=1 " } else { "" };
+        format!("LAB_SEED={seed} {determinism}cargo test -p {} {target} -- {} --exact", self.package, self.test_name)
     }
 }
 
@@ -200,32 +166,34 @@ pub fn seeds(knobs: &Knobs, test_name: &str) -> std::ops::Range<u64> {
 
 /// The test entry point: runs `body` in a simulation for every seed the environment knobs ask
 /// for (LAB_SEED, LAB_RUNS, LAB_CHECK_DETERMINISM, LAB_TIME_LIMIT, LAB_SPIN_LIMIT) and panics
-/// with the full report, seed and replay command at the first failure.
+/// with the full report, seed and replay command at the first failure. A bad knob value prints
+/// one line naming the variable and exits with status 2.
 pub fn check<F>(target: &Target, config: Config, body: F)
 where
     F: FnOnce() + Clone + 'static,
 {
     let knobs = Knobs::from_env_or_exit();
-    let config = config.with_knobs(&knobs);
-    let base_name = target
-        .test_name
-        .rsplit("::")
-        .next()
-        .unwrap_or(&target.test_name)
-        .to_string();
-    for seed in seeds(&knobs, &base_name) {
+    if let Err(failure) = check_with(target, config, &knobs, body) {
+        panic!("{failure}");
+    }
+}
+
+/// `check` with explicit knobs, returning the first failure instead of panicking.
+pub fn check_with<F>(target: &Target, config: Config, knobs: &Knobs, body: F) -> Result<(), Failure>
+where
+    F: FnOnce() + Clone + 'static,
+{
+    let config = config.with_knobs(knobs);
+    let base_name = target.test_name.rsplit("::").next().unwrap_or(&target.test_name).to_string();
+    for seed in seeds(knobs, &base_name) {
         let replay = Some(target.replay_command(seed, knobs.check_determinism));
-        let result = if knobs.check_determinism {
-            run_twice(seed, &config, replay, body.clone()).map(|_| ())
+        if knobs.check_determinism {
+            run_twice(seed, &config, replay, body.clone())?;
         } else {
-            run_inner(seed, &config, Mode::Off, replay, body.clone())
-                .result
-                .map(|_| ())
-        };
-        if let Err(failure) = result {
-            panic!("{failure}");
+            run_inner(seed, &config, Mode::Off, replay, body.clone()).result?;
         }
     }
+    Ok(())
 }
 
 pub(crate) struct RunOutput<T> {
@@ -267,34 +235,22 @@ pub(crate) fn run_inner<T: 'static>(
     drop(entered);
     drop(rt);
     let result = match (draft, value.borrow_mut().take()) {
-        (None, Some(value)) => Ok(Report {
-            value,
-            seed,
-            hash,
-            virtual_time: Duration::from_nanos(time_ns),
-            steps,
-            threads,
-        }),
+        (None, Some(value)) => {
+            Ok(Report { value, seed, hash, virtual_time: Duration::from_nanos(time_ns), steps, threads })
+        }
         (draft, _) => {
-            let draft = draft
-                .expect("the main thread ended without a value and without a recorded failure");
+            let draft = draft.expect("the main thread ended without a value and without a recorded failure");
             Err(Failure {
                 seed,
                 virtual_time: Duration::from_nanos(draft.time_ns),
                 node: draft.node.map(|n| n.to_string()),
-                thread: draft
-                    .thread
-                    .map(|(serial, name)| format!("'{name}' (#{serial})")),
+                thread: draft.thread.map(|(serial, name)| format!("'{name}' (#{serial})")),
                 kind: draft.kind,
                 replay,
             })
         }
     };
-    RunOutput {
-        result,
-        events,
-        divergence,
-    }
+    RunOutput { result, events, divergence }
 }
 
 /// The determinism hash of the running simulation so far.

@@ -54,20 +54,12 @@ impl Condvar {
         self.wait_inner(guard, None);
     }
 
-    pub fn wait_timeout<T: ?Sized>(
-        &self,
-        guard: &mut MutexGuard<'_, T>,
-        timeout: Duration,
-    ) -> WaitTimeoutResult {
+    pub fn wait_timeout<T: ?Sized>(&self, guard: &mut MutexGuard<'_, T>, timeout: Duration) -> WaitTimeoutResult {
         self.wait_inner(guard, Some(timeout))
     }
 
     /// Waits while `condition` holds.
-    pub fn wait_while<T: ?Sized>(
-        &self,
-        guard: &mut MutexGuard<'_, T>,
-        mut condition: impl FnMut(&mut T) -> bool,
-    ) {
+    pub fn wait_while<T: ?Sized>(&self, guard: &mut MutexGuard<'_, T>, mut condition: impl FnMut(&mut T) -> bool) {
         while condition(&mut **guard) {
             self.wait(guard);
         }
@@ -93,14 +85,13 @@ impl Condvar {
         }
     }
 
-    fn wait_inner<T: ?Sized>(
-        &self,
-        guard: &mut MutexGuard<'_, T>,
-        timeout: Option<Duration>,
-    ) -> WaitTimeoutResult {
+    fn wait_inner<T: ?Sized>(&self, guard: &mut MutexGuard<'_, T>, timeout: Option<Duration>) -> WaitTimeoutResult {
         match &self.imp {
             CondvarImpl::Real(cv) => {
-                let real = guard.real.as_mut().expect("labrpc: a Condvar created outside a simulation was used with a simulated Mutex");
+                let real = guard
+                    .real
+                    .as_mut()
+                    .expect("labrpc: a Condvar created outside a simulation was used with a simulated Mutex");
                 match timeout {
                     None => {
                         cv.wait(real);

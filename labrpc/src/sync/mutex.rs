@@ -128,18 +128,11 @@ impl<T> Mutex<T> {
         let imp = match try_current() {
             Some(rt) => LockImpl::Sim(SimLock {
                 id: rt.next_object_id(),
-                state: parking_lot::Mutex::new(LockState {
-                    holder: None,
-                    outside: false,
-                    waiters: VecDeque::new(),
-                }),
+                state: parking_lot::Mutex::new(LockState { holder: None, outside: false, waiters: VecDeque::new() }),
             }),
             None => LockImpl::Real(parking_lot::Mutex::new(())),
         };
-        Mutex {
-            imp,
-            data: UnsafeCell::new(value),
-        }
+        Mutex { imp, data: UnsafeCell::new(value) }
     }
 
     pub fn into_inner(self) -> T {
@@ -153,10 +146,7 @@ impl<T: ?Sized> Mutex<T> {
         match &self.imp {
             LockImpl::Sim(lock) => {
                 lock.acquire();
-                MutexGuard {
-                    mutex: self,
-                    real: None,
-                }
+                MutexGuard { mutex: self, real: None }
             }
             LockImpl::Real(m) => {
                 if try_current().is_some() {
@@ -165,29 +155,17 @@ impl<T: ?Sized> Mutex<T> {
                     let guard = m.try_lock().unwrap_or_else(|| {
                         panic!("labrpc: a Mutex created outside the simulation is contended inside it; create it inside sim::run")
                     });
-                    return MutexGuard {
-                        mutex: self,
-                        real: Some(guard),
-                    };
+                    return MutexGuard { mutex: self, real: Some(guard) };
                 }
-                MutexGuard {
-                    mutex: self,
-                    real: Some(m.lock()),
-                }
+                MutexGuard { mutex: self, real: Some(m.lock()) }
             }
         }
     }
 
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
         match &self.imp {
-            LockImpl::Sim(lock) => lock.try_acquire().then_some(MutexGuard {
-                mutex: self,
-                real: None,
-            }),
-            LockImpl::Real(m) => m.try_lock().map(|g| MutexGuard {
-                mutex: self,
-                real: Some(g),
-            }),
+            LockImpl::Sim(lock) => lock.try_acquire().then_some(MutexGuard { mutex: self, real: None }),
+            LockImpl::Real(m) => m.try_lock().map(|g| MutexGuard { mutex: self, real: Some(g) }),
         }
     }
 

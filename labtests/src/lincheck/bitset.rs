@@ -39,11 +39,6 @@ impl Bitset {
     pub(crate) fn words(&self) -> &[u64] {
         &self.words
     }
-
-    /// Bytes of heap this set holds, for the cache's memory bound.
-    pub(crate) fn heap_bytes(&self) -> usize {
-        std::mem::size_of_val(&*self.words)
-    }
 }
 
 /// SplitMix64 finaliser: a well-mixed 64-bit value per index.
@@ -74,6 +69,5 @@ mod tests {
         assert_eq!(a.hash(), b.hash());
         assert_eq!(a.words(), b.words());
         assert!(a.contains(129) && !a.contains(64));
-        assert_eq!(a.heap_bytes(), 3 * 8);
     }
 }

@@ -38,7 +38,7 @@ mod check;
 pub mod history;
 pub mod jsonl;
 pub mod model;
-mod search;
+pub mod search;
 pub mod view;
 pub mod models {
     //! Built-in sequential specifications.

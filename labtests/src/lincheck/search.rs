@@ -8,13 +8,18 @@
 //! the end of the list means every operation that returned has been placed.
 //!
 //! An operation that never returned has a call event only: it is a candidate forever, and the
-//! search may leave it out (it never took effect). Two refinements keep such operations cheap:
-//! candidates that returned are tried before those that did not, and a never-returned operation
-//! that would not change the state is never linearized (placing it cannot help anything later).
-//! Neither changes the set of candidates, so the search stays complete.
+//! search may leave it out (it never took effect). Three refinements keep such operations cheap:
+//! - candidates that returned are tried before those that did not (the order of candidates does
+//!   not change which are tried, so the search stays complete);
+//! - a never-returned operation that would not change the state is not linearized: placing it
+//!   cannot help anything later;
+//! - the cache prunes a configuration when one with the same state and returned operations but
+//!   a subset of its never-returned operations already failed (see [`Cache`]). Trying returned
+//!   candidates first makes that rule bite: by the time a never-returned operation is tried at
+//!   a node, the configurations it would lead back to without it have usually failed already.
 
 use super::bitset::Bitset;
-use super::cache::Cache;
+use super::cache::{Cache, EntryId};
 use super::history::Operation;
 use super::model::Model;
 
@@ -159,6 +164,7 @@ struct Frame<S> {
     call: u32,
     phase: Phase,
     state_before: S,
+    entry: EntryId,
 }
 
 /// Longest prefix seen, maintained incrementally: only the part of the stack that changed since
@@ -199,7 +205,16 @@ pub(crate) fn search<M: Model>(
 ) -> SearchOutcome {
     let mut list = EventList::new(ops);
     let mut cache = Cache::new();
-    let mut linearized = Bitset::new(ops.len());
+    // Each operation's slot in the bitset of its kind: returned, or never returned.
+    let mut slots = Vec::with_capacity(ops.len());
+    let (mut returned_count, mut never_count) = (0, 0);
+    for op in ops {
+        let counter = if op.ret.is_some() { &mut returned_count } else { &mut never_count };
+        slots.push(*counter);
+        *counter += 1;
+    }
+    let mut linearized = [Bitset::new(returned_count), Bitset::new(never_count)];
+    let set_of = |op: &Operation<M::Input, M::Output>| usize::from(op.ret.is_none());
     let mut state = model.init();
     let mut stack: Vec<Frame<M::State>> = Vec::with_capacity(ops.len());
     let mut best = BestPrefix {
@@ -256,20 +271,24 @@ pub(crate) fn search<M: Model>(
                 if let Some(next) = model.step(&state, &op.input, op.output()) {
                     let useful = returned || next != state;
                     if useful {
-                        linearized.insert(event.op as usize);
-                        if cache.insert(&linearized, &next) {
+                        let (set, slot) = (set_of(op), slots[event.op as usize]);
+                        linearized[set].insert(slot);
+                        if let Some(entry) = cache.insert(&linearized[0], &linearized[1], &next) {
                             let state_before = std::mem::replace(&mut state, next);
                             stack.push(Frame {
                                 call: cursor,
                                 phase,
                                 state_before,
+                                entry,
                             });
                             list.lift(cursor);
+                            if phase == Phase::NeverReturned { unsafe { P2 += 1; } } else { unsafe { P1 += 1; } }
+                            if stack.len() > unsafe { MAXD } { unsafe { MAXD = stack.len(); } }
                             cursor = list.first();
                             phase = Phase::Returned;
                             continue;
                         }
-                        linearized.remove(event.op as usize);
+                        linearized[set].remove(slot);
                     }
                 }
             }
@@ -289,8 +308,10 @@ pub(crate) fn search<M: Model>(
             return outcome(PartitionStatus::Illegal, best, &cache);
         };
         best.popped_to(stack.len());
+        cache.mark_failed(frame.entry);
         let call = frame.call;
-        linearized.remove(list.events[call as usize].op as usize);
+        let op = list.events[call as usize].op as usize;
+        linearized[set_of(ops[op])].remove(slots[op]);
         state = frame.state_before;
         list.unlift(call);
         cursor = list.next[call as usize];
@@ -301,3 +322,5 @@ pub(crate) fn search<M: Model>(
 /// Checker budget defaults: large enough never to matter for test-sized histories.
 pub(crate) const DEFAULT_MAX_CACHE_BYTES: usize = 1 << 30;
 
+
+pub static mut P1: u64 = 0; pub static mut P2: u64 = 0; pub static mut MAXD: usize = 0;

@@ -226,7 +226,7 @@ pub fn kv_history(rng: &mut ChaCha8Rng, shape: Shape, keys: usize) -> History<Kv
     let timings = timings(rng, shape);
     let key_names = ["a", "b", "c", "d"];
     assert!(keys <= key_names.len());
-    let mut pick_key = |rng: &mut ChaCha8Rng| key_names[rng.random_range(0..keys)].to_string();
+    let pick_key = |rng: &mut ChaCha8Rng| key_names[rng.random_range(0..keys)].to_string();
     let inputs: Vec<KvInput> = timings
         .iter()
         .map(|_| {

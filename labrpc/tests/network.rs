@@ -1,0 +1,267 @@
+//! The network's fault rules, measured over many calls, and its topology controls.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use labrpc::net::{ClientEnd, Network, RpcError, Server, Service};
+use labrpc::sim::{self, Config};
+use labrpc::{node, thread, time, NodeId};
+
+/// A server "echo" on its own node, counting handler runs, and one end from the main node.
+fn echo_setup(net: &Network) -> (NodeId, ClientEnd, Arc<AtomicU64>) {
+    let server = node::create("server");
+    let runs = Arc::new(AtomicU64::new(0));
+    let r = runs.clone();
+    let svc = Service::new("Echo").method("Echo", move |x: u64| {
+        r.fetch_add(1, Ordering::SeqCst);
+        x + 1
+    });
+    net.add_server("echo", server, Server::new().with_service(svc));
+    let end = net.make_end("client", NodeId::MAIN);
+    net.connect("client", "echo");
+    (server, end, runs)
+}
+
+fn long_config() -> Config {
+    Config { time_limit: Duration::from_secs(100_000), ..Config::default() }
+}
+
+#[test]
+fn reliable_call_round_trip_counts_rpcs_and_bytes() {
+    sim::check(&labrpc::target!("reliable_call_round_trip_counts_rpcs_and_bytes"), Config::default(), || {
+        let net = Network::new();
+        let (_, end, runs) = echo_setup(&net);
+        let start = time::now();
+        for i in 0..10u64 {
+            assert_eq!(end.call::<u64, u64>("Echo.Echo", &i), Ok(i + 1));
+        }
+        assert_eq!(start.elapsed(), Duration::ZERO, "a reliable network adds no delay");
+        assert_eq!(runs.load(Ordering::SeqCst), 10);
+        assert_eq!(net.rpc_count("echo"), 10);
+        assert_eq!(net.total_rpcs(), 10);
+        // postcard: u64 values below 128 are one byte, each way.
+        assert_eq!(net.total_bytes(), 20);
+    });
+}
+
+#[test]
+fn unreliable_drop_and_delay_rates_within_bounds() {
+    sim::check(&labrpc::target!("unreliable_drop_and_delay_rates_within_bounds"), long_config(), || {
+        let net = Network::new();
+        let (_, end, runs) = echo_setup(&net);
+        net.set_reliable(false);
+        let calls = 4000u64;
+        let mut ok = 0u64;
+        let mut max_ok_ms = 0u128;
+        for i in 0..calls {
+            let t = time::now();
+            if end.call::<u64, u64>("Echo.Echo", &i).is_ok() {
+                ok += 1;
+                max_ok_ms = max_ok_ms.max(t.elapsed().as_millis());
+            }
+        }
+        // 10% of requests and 10% of replies dropped: success 0.9 * 0.9 = 0.81.
+        let rate = ok as f64 / calls as f64;
+        assert!((0.78..0.84).contains(&rate), "success rate {rate}");
+        // Handlers ran for every request that was not dropped: about 90%.
+        let ran = runs.load(Ordering::SeqCst) as f64 / calls as f64;
+        assert!((0.88..0.92).contains(&ran), "handler rate {ran}");
+        // Successful calls take the 0-26 ms request delay only.
+        assert!(max_ok_ms <= 26, "max delay {max_ok_ms} ms");
+        assert!(max_ok_ms >= 20, "delays never reached 20 ms: {max_ok_ms} ms");
+    });
+}
+
+#[test]
+fn long_reordering_holds_about_two_thirds_of_replies() {
+    sim::check(&labrpc::target!("long_reordering_holds_about_two_thirds_of_replies"), long_config(), || {
+        let net = Network::new();
+        let (_, end, _) = echo_setup(&net);
+        net.set_long_reordering(true);
+        let calls = 3000;
+        let mut held = 0;
+        for i in 0..calls {
+            let t = time::now();
+            end.call::<u64, u64>("Echo.Echo", &i).unwrap();
+            let ms = t.elapsed().as_millis();
+            if ms > 0 {
+                assert!((200..2200).contains(&ms), "held {ms} ms");
+                held += 1;
+            }
+        }
+        let rate = held as f64 / calls as f64;
+        assert!((0.63..0.70).contains(&rate), "held fraction {rate}");
+    });
+}
+
+#[test]
+fn unreachable_calls_fail_after_short_or_long_delays() {
+    sim::check(&labrpc::target!("unreachable_calls_fail_after_short_or_long_delays"), long_config(), || {
+        let net = Network::new();
+        let (_, end, runs) = echo_setup(&net);
+        net.enable("client", false);
+        let mut max_short = Duration::ZERO;
+        for i in 0..300 {
+            let t = time::now();
+            assert_eq!(end.call::<u64, u64>("Echo.Echo", &i), Err(RpcError::Unreachable));
+            max_short = max_short.max(t.elapsed());
+        }
+        assert!(max_short < Duration::from_millis(100) && max_short > Duration::from_millis(80));
+        net.set_long_delays(true);
+        let mut max_long = Duration::ZERO;
+        for i in 0..300 {
+            let t = time::now();
+            assert_eq!(end.call::<u64, u64>("Echo.Echo", &i), Err(RpcError::Unreachable));
+            max_long = max_long.max(t.elapsed());
+        }
+        assert!(max_long < Duration::from_secs(7) && max_long > Duration::from_secs(6));
+        assert_eq!(runs.load(Ordering::SeqCst), 0, "a disabled end reached the handler");
+        net.enable("client", true);
+        assert_eq!(end.call::<u64, u64>("Echo.Echo", &1), Ok(2));
+    });
+}
+
+#[test]
+fn one_way_cut_loses_requests_one_way_and_replies_the_other() {
+    sim::check(&labrpc::target!("one_way_cut_loses_requests_one_way_and_replies_the_other"), Config::default(), || {
+        let net = Network::new();
+        let (server, end, runs) = echo_setup(&net);
+        // Cut main -> server: requests from main find no route.
+        net.cut(NodeId::MAIN, server);
+        assert_eq!(end.call::<u64, u64>("Echo.Echo", &1), Err(RpcError::Unreachable));
+        assert_eq!(runs.load(Ordering::SeqCst), 0);
+        net.heal_all();
+        // Cut server -> main: the request arrives (handler runs) but the reply is lost.
+        net.cut(server, NodeId::MAIN);
+        assert_eq!(end.call::<u64, u64>("Echo.Echo", &1), Err(RpcError::Lost));
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        net.heal(server, NodeId::MAIN);
+        assert_eq!(end.call::<u64, u64>("Echo.Echo", &1), Ok(2));
+    });
+}
+
+#[test]
+fn duplication_runs_the_handler_twice() {
+    sim::check(&labrpc::target!("duplication_runs_the_handler_twice"), Config::default(), || {
+        let net = Network::new();
+        let (_, end, runs) = echo_setup(&net);
+        net.set_duplicate_per_mille(1000);
+        for i in 0..50u64 {
+            assert_eq!(end.call::<u64, u64>("Echo.Echo", &i), Ok(i + 1));
+        }
+        time::sleep(Duration::from_millis(1));
+        assert_eq!(runs.load(Ordering::SeqCst), 100);
+        net.set_duplicate_per_mille(250);
+        let before = runs.load(Ordering::SeqCst);
+        for i in 0..2000u64 {
+            end.call::<u64, u64>("Echo.Echo", &i).unwrap();
+        }
+        time::sleep(Duration::from_millis(1));
+        let extra = runs.load(Ordering::SeqCst) - before - 2000;
+        assert!((430..570).contains(&extra), "duplicates: {extra} of 2000 at 25%");
+    });
+}
+
+#[test]
+fn replies_from_replaced_deleted_or_crashed_servers_are_never_delivered() {
+    sim::check(
+        &labrpc::target!("replies_from_replaced_deleted_or_crashed_servers_are_never_delivered"),
+        Config::default(),
+        || {
+            let net = Network::new();
+            let server = node::create("server");
+            let slow = Service::new("S").method("Slow", |x: u64| {
+                time::sleep(Duration::from_secs(1));
+                x
+            });
+            net.add_server("s", server, Server::new().with_service(slow));
+            let end = net.make_end("c", NodeId::MAIN);
+            net.connect("c", "s");
+
+            for action in ["replace", "delete", "crash"] {
+                let e = end.clone();
+                let call = thread::spawn(move || e.call::<u64, u64>("S.Slow", &7));
+                time::sleep(Duration::from_millis(300));
+                match action {
+                    "replace" => {
+                        let fast = Service::new("S").method("Slow", |x: u64| x);
+                        net.add_server("s", server, Server::new().with_service(fast));
+                    }
+                    "delete" => net.delete_server("s"),
+                    _ => node::crash(server),
+                }
+                let t = time::now();
+                assert_eq!(call.join().unwrap(), Err(RpcError::Lost), "{action}");
+                // The caller notices within the 100 ms liveness check.
+                assert!(t.elapsed() <= Duration::from_millis(100), "{action}: {:?}", t.elapsed());
+                if action == "crash" {
+                    node::restart(server);
+                }
+                let again = Service::new("S").method("Slow", |x: u64| x);
+                net.add_server("s", server, Server::new().with_service(again));
+                assert_eq!(end.call::<u64, u64>("S.Slow", &8), Ok(8), "{action}: fresh server answers");
+                let slow = Service::new("S").method("Slow", |x: u64| {
+                    time::sleep(Duration::from_secs(1));
+                    x
+                });
+                net.add_server("s", server, Server::new().with_service(slow));
+            }
+        },
+    );
+}
+
+#[test]
+fn paused_server_answers_after_the_pause() {
+    sim::check(&labrpc::target!("paused_server_answers_after_the_pause"), Config::default(), || {
+        let net = Network::new();
+        let (server, end, _) = echo_setup(&net);
+        node::pause(server, Duration::from_secs(3));
+        let t = time::now();
+        assert_eq!(end.call::<u64, u64>("Echo.Echo", &1), Ok(2));
+        assert_eq!(t.elapsed(), Duration::from_secs(3));
+    });
+}
+
+#[test]
+fn partitioned_servers_cannot_talk() {
+    sim::check(&labrpc::target!("partitioned_servers_cannot_talk"), Config::default(), || {
+        // Three servers that each call the others; a cut isolates server 2 both ways.
+        let net = Network::new();
+        let nodes: Vec<NodeId> = (0..3).map(|i| node::create(&format!("s{i}"))).collect();
+        for (i, &n) in nodes.iter().enumerate() {
+            let svc = Service::new("P").method("Ping", move |from: usize| (from, i));
+            net.add_server(&format!("s{i}"), n, Server::new().with_service(svc));
+        }
+        let mut ends = Vec::new();
+        for (i, &n) in nodes.iter().enumerate() {
+            for j in 0..3 {
+                let name = format!("{i}->{j}");
+                ends.push((i, j, net.make_end(&name, n)));
+                net.connect(&name, &format!("s{j}"));
+            }
+        }
+        for &other in &nodes[..2] {
+            net.cut(nodes[2], other);
+            net.cut(other, nodes[2]);
+        }
+        let results = Arc::new(labrpc::sync::Mutex::new(Vec::new()));
+        let handles: Vec<_> = ends
+            .into_iter()
+            .map(|(i, j, end)| {
+                let results = results.clone();
+                thread::Builder::new().node(nodes[i]).spawn(move || {
+                    let ok = end.call::<usize, (usize, usize)>("P.Ping", &i).is_ok();
+                    results.lock().push((i, j, ok));
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        for (i, j, ok) in results.lock().iter().copied() {
+            let crosses = (i == 2) != (j == 2);
+            assert_eq!(ok, !crosses, "{i}->{j}");
+        }
+    });
+}
