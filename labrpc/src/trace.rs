@@ -33,6 +33,8 @@ pub fn init_from_env() {
         };
         let _ = tracing_subscriber::fmt()
             .with_env_filter(filter)
+            // Plain text: trace files are grepped and diffed, not only read in a terminal.
+            .with_ansi(false)
             .event_format(SimFormat)
             .with_test_writer()
             .try_init();

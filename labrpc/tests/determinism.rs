@@ -122,7 +122,7 @@ fn nondeterminism_is_reported_at_the_first_divergent_event() {
             .unwrap();
     })
     .unwrap_err();
-    assert!(matches!(failure.kind, FailureKind::Nondeterminism { divergence: Some(_), .. }));
+    assert!(matches!(*failure.kind, FailureKind::Nondeterminism { divergence: Some(_), .. }));
     insta::assert_snapshot!(failure.to_string());
 }
 

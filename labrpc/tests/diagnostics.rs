@@ -32,7 +32,7 @@ fn deadlock_names_holders_and_waiters() {
         let _gb = b.lock();
         other.join().unwrap();
     });
-    assert!(matches!(failure.kind, FailureKind::Deadlock { .. }));
+    assert!(matches!(*failure.kind, FailureKind::Deadlock { .. }));
     insta::assert_snapshot!(failure.to_string());
 }
 
@@ -48,7 +48,7 @@ fn panic_names_message_location_node_and_thread() {
         });
         time::sleep(Duration::from_secs(10));
     });
-    match &failure.kind {
+    match &*failure.kind {
         FailureKind::Panic(p) => assert!(p.location.as_deref().unwrap().starts_with("labrpc/tests/diagnostics.rs:")),
         other => panic!("expected a panic, got {other:?}"),
     }
@@ -68,7 +68,7 @@ fn blocking_real_call_is_reported_as_spin() {
         });
         time::sleep(Duration::from_secs(1));
     });
-    assert!(matches!(failure.kind, FailureKind::Spin { .. }));
+    assert!(matches!(*failure.kind, FailureKind::Spin { .. }));
     insta::assert_snapshot!(failure.to_string());
 }
 
@@ -82,7 +82,7 @@ fn livelock_without_time_advancing_is_reported() {
         });
         time::sleep(Duration::from_secs(1));
     });
-    assert!(matches!(failure.kind, FailureKind::Livelock { .. }));
+    assert!(matches!(*failure.kind, FailureKind::Livelock { .. }));
     insta::assert_snapshot!(failure.to_string());
 }
 
@@ -96,7 +96,7 @@ fn time_limit_names_the_virtual_time_and_blocked_threads() {
         });
         let _ = rx.recv();
     });
-    assert!(matches!(failure.kind, FailureKind::TimeLimit { .. }));
+    assert!(matches!(*failure.kind, FailureKind::TimeLimit { .. }));
     assert_eq!(failure.virtual_time, Duration::from_secs(30));
     insta::assert_snapshot!(failure.to_string());
 }

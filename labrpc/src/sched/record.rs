@@ -74,10 +74,10 @@ impl Recorder {
     /// `describe` names the event's node and thread; it is only called at the first divergence.
     #[inline]
     pub(crate) fn event(&mut self, event: Event, describe: impl Fn(&Event) -> String) {
-        self.hash = mix(self.hash, event.kind as u64);
-        self.hash = mix(self.hash, event.task_serial);
-        self.hash = mix(self.hash, event.time_ns);
-        self.hash = mix(self.hash, event.value);
+        // Two words per event: (kind, thread) and (time, value), each pair folded losslessly
+        // enough that any change in one field changes the word.
+        self.hash = mix(self.hash, event.task_serial ^ ((event.kind as u64) << 58));
+        self.hash = mix(self.hash, event.time_ns ^ event.value.rotate_left(32));
         self.events += 1;
         match &mut self.mode {
             Mode::Off => {}

@@ -305,7 +305,7 @@ impl Runtime {
             serial,
             node,
             name: name.clone(),
-            coro: Some(coro),
+            coro: Some(Box::new(coro)),
             status: Status::Runnable,
             wait: None,
             wake: Wake::Notified,
@@ -579,22 +579,21 @@ impl Runtime {
                 if shutdown_steps > self.config.max_steps_per_instant {
                     return false;
                 }
-            } else {
-                if self.st.borrow().failure.is_some() {
+            } else if done() {
+                return self.st.borrow().failure.is_none();
+            }
+            let next = {
+                let mut st = self.st.borrow_mut();
+                if !shutdown && st.failure.is_some() {
                     return false;
                 }
-                if done() {
-                    return true;
+                match next_kill(&mut st) {
+                    Some(id) => Some(id),
+                    None => pick_runnable(&mut st),
                 }
-            }
-            let next = self.next_kill().or_else(|| self.pick_runnable());
+            };
             match next {
-                Some(id) => {
-                    self.resume(id);
-                    if !shutdown {
-                        self.count_step();
-                    }
-                }
+                Some(id) => self.resume(id, !shutdown),
                 None => {
                     if !self.advance_time(shutdown) {
                         if !shutdown {
@@ -608,58 +607,20 @@ impl Runtime {
         }
     }
 
-    fn count_step(&self) {
-        let mut st = self.st.borrow_mut();
+    /// Counts a scheduling step; too many at one virtual instant is a livelock.
+    fn count_step(&self, st: &mut State) {
         st.steps += 1;
         st.steps_at_instant += 1;
-        let steps = st.steps;
-        let stuck = st.steps_at_instant;
-        drop(st);
-        self.watch.switches.store(steps, Ordering::Relaxed);
-        if stuck > self.config.max_steps_per_instant {
-            let runnable = self.runnable_threads();
-            self.record_failure(FailureKind::Livelock { steps: stuck, runnable });
-        }
-    }
-
-    fn next_kill(&self) -> Option<TaskId> {
-        let mut st = self.st.borrow_mut();
-        while let Some(id) = st.kill_queue.pop_front() {
-            let Some(slot) = st.slot(id) else { continue };
-            match slot.status {
-                Status::Running => unreachable!("kill queue holds the running task"),
-                Status::Runnable => st.remove_from_queues(id),
-                Status::Parked => {}
-            }
-            let slot = st.slot_mut(id).unwrap();
-            if slot.kill_sent {
-                // Already unwinding (killed while parked in a destructor): just let it run on.
-                slot.status = Status::Runnable;
-                st.runnable.push(id);
-                continue;
-            }
-            slot.status = Status::Runnable;
-            return Some(id);
-        }
-        None
-    }
-
-    fn pick_runnable(&self) -> Option<TaskId> {
-        let mut st = self.st.borrow_mut();
-        loop {
-            let n = st.runnable.len();
-            if n == 0 {
-                return None;
-            }
-            let i = if n == 1 { 0 } else { st.sched_rng.random_range(0..n) };
-            let id = st.runnable.swap_remove(i);
-            let slot = st.slot(id).expect("runnable task is gone");
-            let node = slot.node;
-            if st.nodes[node.index()].paused_until_ns.is_some() && !slot.dying {
-                st.nodes[node.index()].held.push(id);
-                continue;
-            }
-            return Some(id);
+        self.watch.switches.store(st.steps, Ordering::Relaxed);
+        if st.steps_at_instant > self.config.max_steps_per_instant && st.failure.is_none() {
+            let runnable: Vec<TaskId> = st.runnable.clone();
+            let runnable = runnable.into_iter().map(|id| describe_slot(st, id)).collect();
+            st.failure = Some(FailureDraft {
+                kind: FailureKind::Livelock { steps: st.steps_at_instant, runnable },
+                time_ns: st.now_ns,
+                node: None,
+                thread: None,
+            });
         }
     }
 
@@ -708,8 +669,8 @@ impl Runtime {
         true
     }
 
-    fn resume(&self, id: TaskId) {
-        let (mut coro, input, serial) = {
+    fn resume(&self, id: TaskId, count: bool) {
+        let (coro, input, serial) = {
             let mut st = self.st.borrow_mut();
             let slot = st.slot_mut(id).expect("resume: task is gone");
             assert_eq!(slot.status, Status::Runnable, "resume: task is not runnable");
@@ -721,14 +682,18 @@ impl Runtime {
                 Resume::Run
             };
             self.yielder.set(slot.yielder);
-            let coro = slot.coro.take().expect("resume: coroutine missing");
+            // The coroutine stays boxed in its slot while it runs (nothing else touches it then),
+            // so a switch moves no coroutine state around.
+            let coro: *mut Coro = &mut **slot.coro.as_mut().expect("resume: coroutine missing");
             let (serial, node, token) = (slot.serial, slot.node, slot.park_token);
             st.record(EventKind::Switch, serial, node, token);
             (coro, input, serial)
         };
         self.current.set(Some(id));
         self.watch.running.store(serial, Ordering::Relaxed);
-        let result = coro.resume(input);
+        // SAFETY: the box lives in the slot until `finish`, which only runs after this returns;
+        // the slot vector may grow meanwhile, but that moves the box pointer, not the coroutine.
+        let result = unsafe { (*coro).resume(input) };
         self.watch.running.store(u64::MAX, Ordering::Relaxed);
         self.current.set(None);
         self.yielder.set(std::ptr::null());
@@ -737,24 +702,31 @@ impl Runtime {
                 let mut st = self.st.borrow_mut();
                 let slot = st.slot_mut(id).expect("resume: task vanished");
                 assert_ne!(slot.status, Status::Running, "a coroutine suspended without parking");
-                slot.coro = Some(coro);
+                if count {
+                    self.count_step(&mut st);
+                }
             }
-            CoroutineResult::Return(exit) => self.finish(id, exit, coro),
+            CoroutineResult::Return(exit) => {
+                self.finish(id, exit);
+                if count {
+                    self.count_step(&mut self.st.borrow_mut());
+                }
+            }
         }
     }
 
-    fn finish(&self, id: TaskId, exit: Exit, coro: Coro) {
+    fn finish(&self, id: TaskId, exit: Exit) {
         if let Exit::Panicked(record) = exit {
             self.record_failure_of(id, FailureKind::Panic(record));
         }
-        let serial = {
+        let (serial, coro) = {
             let mut st = self.st.borrow_mut();
             let slot = &mut st.slots[id.index as usize];
             let task = slot.task.take().expect("finish: task missing");
             slot.generation = slot.generation.wrapping_add(1);
             st.free_slots.push(id.index);
             st.live_tasks -= 1;
-            task.serial
+            (task.serial, task.coro.expect("finish: coroutine missing"))
         };
         if !self.config.spin_limit.is_zero() {
             self.watch.names.lock().remove(&serial);
@@ -795,11 +767,7 @@ impl Runtime {
     // ----- reports -------------------------------------------------------------------------
 
     pub(crate) fn describe_task(&self, id: TaskId) -> String {
-        let st = self.st.borrow();
-        match st.slot(id) {
-            Some(s) => format!("thread '{}' (#{}) on node '{}'", s.name, s.serial, st.nodes[s.node.index()].name),
-            None => "a thread that has exited".to_string(),
-        }
+        describe_slot(&self.st.borrow(), id)
     }
 
     pub(crate) fn blocked_threads(&self) -> Vec<BlockedThread> {
@@ -821,11 +789,6 @@ impl Runtime {
             out.push(BlockedThread { serial, node: node.to_string(), thread: name.to_string(), waits_for });
         }
         out
-    }
-
-    fn runnable_threads(&self) -> Vec<String> {
-        let ids: Vec<TaskId> = self.st.borrow().runnable.clone();
-        ids.into_iter().map(|id| self.describe_task(id)).collect()
     }
 
     fn describe_wait(&self, wait: Wait) -> String {
@@ -859,5 +822,52 @@ impl Runtime {
 
     pub(crate) fn take_events(&self) -> Option<Vec<Event>> {
         self.st.borrow_mut().rec.take_events()
+    }
+}
+
+/// The next thread to kill, if any: kills run before any runnable thread.
+fn next_kill(st: &mut State) -> Option<TaskId> {
+    while let Some(id) = st.kill_queue.pop_front() {
+        let Some(slot) = st.slot(id) else { continue };
+        match slot.status {
+            Status::Running => unreachable!("kill queue holds the running task"),
+            Status::Runnable => st.remove_from_queues(id),
+            Status::Parked => {}
+        }
+        let slot = st.slot_mut(id).unwrap();
+        if slot.kill_sent {
+            // Already unwinding (killed while parked in a destructor): just let it run on.
+            slot.status = Status::Runnable;
+            st.runnable.push(id);
+            continue;
+        }
+        slot.status = Status::Runnable;
+        return Some(id);
+    }
+    None
+}
+
+fn pick_runnable(st: &mut State) -> Option<TaskId> {
+    loop {
+        let n = st.runnable.len();
+        if n == 0 {
+            return None;
+        }
+        let i = if n == 1 { 0 } else { st.sched_rng.random_range(0..n) };
+        let id = st.runnable.swap_remove(i);
+        let slot = st.slot(id).expect("runnable task is gone");
+        let node = slot.node;
+        if st.nodes[node.index()].paused_until_ns.is_some() && !slot.dying {
+            st.nodes[node.index()].held.push(id);
+            continue;
+        }
+        return Some(id);
+    }
+}
+
+fn describe_slot(st: &State, id: TaskId) -> String {
+    match st.slot(id) {
+        Some(s) => format!("thread '{}' (#{}) on node '{}'", s.name, s.serial, st.nodes[s.node.index()].name),
+        None => "a thread that has exited".to_string(),
     }
 }

@@ -76,8 +76,8 @@ pub(crate) struct TaskSlot {
     pub(crate) serial: u64,
     pub(crate) node: NodeId,
     pub(crate) name: Arc<str>,
-    /// `None` while the coroutine is running (the scheduler holds it) and after it finished.
-    pub(crate) coro: Option<Coro>,
+    /// Boxed so it never moves while it runs; `None` only once leaked at shutdown.
+    pub(crate) coro: Option<Box<Coro>>,
     pub(crate) status: Status,
     pub(crate) wait: Option<Wait>,
     pub(crate) wake: Wake,

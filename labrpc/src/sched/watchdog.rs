@@ -22,6 +22,9 @@ const POLL_INTERVAL: Duration = Duration::from_millis(50);
 /// before the process is aborted: the spin limit again, and at least this.
 const MIN_ABORT_GRACE: Duration = Duration::from_secs(2);
 
+/// (node name, thread name) of a live thread.
+pub(crate) type NodeAndThread = (Arc<str>, Arc<str>);
+
 pub(crate) struct Watch {
     pub(crate) switches: AtomicU64,
     pub(crate) stalled: AtomicBool,
@@ -30,7 +33,7 @@ pub(crate) struct Watch {
     pub(crate) virtual_ns: AtomicU64,
     pub(crate) spin_limit: Duration,
     /// Serial -> (node name, thread name) of live threads, for the abort message.
-    pub(crate) names: Mutex<BTreeMap<u64, (Arc<str>, Arc<str>)>>,
+    pub(crate) names: Mutex<BTreeMap<u64, NodeAndThread>>,
     pub(crate) seed: u64,
     pub(crate) replay: Option<String>,
 }

@@ -40,7 +40,8 @@ pub struct Failure {
     pub virtual_time: Duration,
     pub node: Option<String>,
     pub thread: Option<String>,
-    pub kind: FailureKind,
+    /// Boxed: a failure is rare, and results carrying it stay small.
+    pub kind: Box<FailureKind>,
     /// The shell command that replays this run, when the run knows its test.
     pub replay: Option<String>,
 }
@@ -68,7 +69,7 @@ impl fmt::Display for Failure {
             (Some(t), Some(n)) => format!("thread {t} on node '{n}'"),
             _ => "the simulation".to_string(),
         };
-        match &self.kind {
+        match &*self.kind {
             FailureKind::Panic(p) => {
                 let location = p.location.as_deref().unwrap_or("unknown location");
                 writeln!(f, "{who} panicked at {location}:")?;
@@ -121,7 +122,7 @@ impl fmt::Display for Failure {
                 }
             }
         }
-        if let FailureKind::Panic(PanicRecord { backtrace: Some(bt), .. }) = &self.kind {
+        if let FailureKind::Panic(PanicRecord { backtrace: Some(bt), .. }) = &*self.kind {
             writeln!(f, "backtrace:\n{bt}")?;
         }
         match &self.replay {
@@ -134,7 +135,7 @@ impl fmt::Display for Failure {
 impl Failure {
     /// The report without a captured backtrace (which depends on RUST_BACKTRACE and the build).
     pub fn without_backtrace(mut self) -> Failure {
-        if let FailureKind::Panic(p) = &mut self.kind {
+        if let FailureKind::Panic(p) = &mut *self.kind {
             p.backtrace = None;
         }
         self

@@ -96,11 +96,11 @@ where
             virtual_time: second.result.as_ref().map(|r| r.virtual_time).unwrap_or_default(),
             node: None,
             thread: None,
-            kind: FailureKind::Nondeterminism {
+            kind: Box::new(FailureKind::Nondeterminism {
                 first_hash: first_report.hash,
                 second_hash,
                 divergence: second.divergence,
-            },
+            }),
             replay,
         });
     }
@@ -245,7 +245,7 @@ pub(crate) fn run_inner<T: 'static>(
                 virtual_time: Duration::from_nanos(draft.time_ns),
                 node: draft.node.map(|n| n.to_string()),
                 thread: draft.thread.map(|(serial, name)| format!("'{name}' (#{serial})")),
-                kind: draft.kind,
+                kind: Box::new(draft.kind),
                 replay,
             })
         }
