@@ -1,1 +1,3 @@
-//! Servers of the lab (raft, kvsrv, kvraft), written against the labrpc API.
+//! Servers of the lab, written against the labrpc API: [`raft`], then kvsrv and kvraft.
+
+pub mod raft;
