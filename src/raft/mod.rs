@@ -1,56 +1,330 @@
 //! Raft (lab 3A-3D), synchronous and thread-based on the labrpc API.
 //!
-//! STUB: the API is fixed; the implementation is being written.
+//! The protocol lives in [`core`] as plain methods; this file runs it: an election ticker, one
+//! replicator thread per follower (a heartbeat every 100 ms when idle, at once when there is
+//! something to send; each RPC in a thread of its own, so a slow reply never stalls the next
+//! heartbeat), and an applier that delivers committed entries in order, outside the lock. Crashes
+//! are the simulator's crash-stop: no `killed()` flag anywhere.
+//!
+//! Term, vote and log are persisted before any reply or vote that depends on them.
+
+pub mod core;
+pub mod log;
+pub mod messages;
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use labrpc::channel::Sender;
 use labrpc::net::{ClientEnd, Service};
 use labrpc::persister::Persister;
+use labrpc::sync::{Condvar, Mutex, MutexGuard};
+use labrpc::time::{self, Instant};
+use labrpc::{rand, thread};
+
+use self::core::{Core, Effects, Outgoing, Role};
+use self::messages::*;
+
+/// Leaders send at most 10 heartbeats a second to each follower.
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_millis(100);
+/// Election timeouts are drawn uniformly from this range, in ms.
+pub const ELECTION_TIMEOUT_MS: std::ops::Range<u64> = 300..600;
 
 /// What a peer delivers, in log order, on its apply channel.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ApplyMsg {
     /// A committed command at `index` (1-based), from `term`.
     Command { index: u64, term: u64, command: Vec<u8> },
-    /// A snapshot installed from the leader: the service replaces its state with it; every later
-    /// `Command` has an index above `index`.
+    /// A snapshot to replace the service's state with: one installed from the leader, or, as the
+    /// first message after a restart, the one the peer persisted. Every later `Command` has an
+    /// index above `index`.
     Snapshot { index: u64, term: u64, snapshot: Vec<u8> },
+}
+
+struct State {
+    core: Core,
+    election_deadline: Instant,
+    /// When each follower last got a message from us (heartbeat pacing).
+    last_sent: Vec<Option<Instant>>,
+    /// Followers with something to send now.
+    dirty: Vec<bool>,
+}
+
+struct Inner {
+    me: usize,
+    peers: Vec<ClientEnd>,
+    persister: Persister,
+    state: Mutex<State>,
+    /// Wakes replicators (something to send) and the ticker.
+    replicate_cv: Condvar,
+    apply_cv: Condvar,
 }
 
 /// One Raft peer. Cheap to clone; clones share the peer.
 #[derive(Clone)]
-pub struct Raft {}
+pub struct Raft {
+    inner: Arc<Inner>,
+}
+
+fn election_deadline() -> Instant {
+    time::now() + Duration::from_millis(rand::range(ELECTION_TIMEOUT_MS))
+}
 
 impl Raft {
     /// Starts a peer on the calling thread's node: `peers[i]` reaches peer i (`peers[me]` is
     /// unused), `persister` holds what an earlier incarnation saved, committed entries go to
     /// `apply_tx`. Spawns the peer's background threads and returns at once.
     pub fn make(peers: Vec<ClientEnd>, me: usize, persister: Persister, apply_tx: Sender<ApplyMsg>) -> Raft {
-        let _ = (peers, me, persister, apply_tx);
-        todo!("raft is being written")
+        let n = peers.len();
+        let mut core = Core::new(me, n);
+        core.restore(&persister.read_raft_state());
+        let state =
+            State { core, election_deadline: election_deadline(), last_sent: vec![None; n], dirty: vec![false; n] };
+        let inner = Arc::new(Inner {
+            me,
+            peers,
+            persister,
+            state: Mutex::new(state),
+            replicate_cv: Condvar::new(),
+            apply_cv: Condvar::new(),
+        });
+        let ticker = inner.clone();
+        thread::Builder::new().name("ticker").spawn(move || ticker.ticker());
+        for peer in (0..n).filter(|&p| p != me) {
+            let replicator = inner.clone();
+            thread::Builder::new().name(format!("replicate->{peer}")).spawn(move || replicator.replicator(peer));
+        }
+        let applier = inner.clone();
+        thread::Builder::new().name("applier").spawn(move || applier.applier(apply_tx));
+        Raft { inner }
     }
 
     /// Proposes `command`. Returns (index, term) it will have if committed, or None when this peer
     /// does not believe it is the leader. Returns at once.
     pub fn start(&self, command: Vec<u8>) -> Option<(u64, u64)> {
-        let _ = command;
-        todo!()
+        let mut st = self.inner.state.lock();
+        let (at, effects) = st.core.start(command)?;
+        tracing::debug!(index = at.0, term = at.1, "start");
+        self.inner.apply_effects(&mut st, effects);
+        Some(at)
     }
 
     /// (current term, whether this peer believes it is the leader).
     pub fn state(&self) -> (u64, bool) {
-        todo!()
+        let st = self.inner.state.lock();
+        (st.core.term, st.core.role == Role::Leader)
     }
 
-    /// The service has a snapshot of its state through log `index`: Raft may discard entries up
-    /// to it and persists the snapshot.
+    /// The service has a snapshot of its state through log `index`: the log up to it is
+    /// discarded, and snapshot and state are persisted together.
     pub fn snapshot(&self, index: u64, snapshot: Vec<u8>) {
-        let _ = (index, snapshot);
-        todo!()
+        let mut st = self.inner.state.lock();
+        if st.core.compact(index) {
+            self.inner.persister.save(st.core.encode(), snapshot);
+        }
     }
 
     /// The RPC service ("Raft.RequestVote", "Raft.AppendEntries", "Raft.InstallSnapshot") to add
     /// to this peer's server.
     pub fn service(&self) -> Service {
-        todo!()
+        let (a, b, c) = (self.inner.clone(), self.inner.clone(), self.inner.clone());
+        Service::new("Raft")
+            .method("RequestVote", move |args: RequestVoteArgs| a.request_vote(args))
+            .method("AppendEntries", move |args: AppendEntriesArgs| b.append_entries(args))
+            .method("InstallSnapshot", move |args: InstallSnapshotArgs| c.install_snapshot(args))
+    }
+
+    /// Bytes of persisted Raft state (term, vote, log).
+    pub fn persisted_size(&self) -> usize {
+        self.inner.persister.raft_state_size()
+    }
+}
+
+impl Inner {
+    /// Carries out a step's effects while still holding the lock: persisting happens before the
+    /// caller replies or sends anything.
+    fn apply_effects(&self, st: &mut MutexGuard<'_, State>, effects: Effects) {
+        if effects.persist {
+            self.persister.save_raft_state(st.core.encode());
+        }
+        if effects.reset_election {
+            st.election_deadline = election_deadline();
+        }
+        if effects.replicate {
+            st.dirty.iter_mut().for_each(|d| *d = true);
+            self.replicate_cv.notify_all();
+        }
+        if effects.apply {
+            self.apply_cv.notify_all();
+        }
+        st.core.check_invariants();
+    }
+
+    // ----- RPC handlers -------------------------------------------------------------------
+
+    fn request_vote(&self, args: RequestVoteArgs) -> RequestVoteReply {
+        let mut st = self.state.lock();
+        let (reply, effects) = st.core.handle_request_vote(&args);
+        self.apply_effects(&mut st, effects);
+        reply
+    }
+
+    fn append_entries(&self, args: AppendEntriesArgs) -> AppendEntriesReply {
+        let mut st = self.state.lock();
+        let (reply, effects) = st.core.handle_append_entries(&args);
+        self.apply_effects(&mut st, effects);
+        reply
+    }
+
+    fn install_snapshot(&self, args: InstallSnapshotArgs) -> InstallSnapshotReply {
+        let mut st = self.state.lock();
+        let (reply, effects, installed) = st.core.handle_install_snapshot(&args);
+        if installed {
+            self.persister.save(st.core.encode(), args.data);
+        }
+        self.apply_effects(&mut st, effects);
+        reply
+    }
+
+    // ----- threads ------------------------------------------------------------------------
+
+    /// Starts elections when the deadline passes without hearing from a leader or granting a vote.
+    fn ticker(self: Arc<Self>) {
+        loop {
+            let wake_at = {
+                let mut st = self.state.lock();
+                if st.core.role != Role::Leader && time::now() >= st.election_deadline {
+                    let (args, effects) = st.core.start_election();
+                    tracing::info!(term = args.term, "election timeout: starting election");
+                    self.apply_effects(&mut st, effects);
+                    for peer in (0..self.peers.len()).filter(|&p| p != self.me) {
+                        let (inner, args) = (self.clone(), args.clone());
+                        thread::Builder::new().name(format!("vote->{peer}")).spawn(move || inner.ask_vote(peer, args));
+                    }
+                }
+                if st.core.role == Role::Leader {
+                    time::now() + HEARTBEAT_INTERVAL
+                } else {
+                    st.election_deadline
+                }
+            };
+            time::sleep_until(wake_at);
+        }
+    }
+
+    fn ask_vote(&self, peer: usize, args: RequestVoteArgs) {
+        let Ok(reply) = self.peers[peer].call::<_, RequestVoteReply>("Raft.RequestVote", &args) else { return };
+        let mut st = self.state.lock();
+        let effects = st.core.handle_vote_reply(peer, args.term, &reply);
+        if st.core.role == Role::Leader && effects.replicate {
+            tracing::info!(term = st.core.term, "won the election");
+        }
+        self.apply_effects(&mut st, effects);
+    }
+
+    /// Sends to `peer` whenever it is dirty, and at least every heartbeat interval while leader.
+    fn replicator(self: Arc<Self>, peer: usize) {
+        loop {
+            let outgoing = {
+                let mut st = self.state.lock();
+                loop {
+                    if st.core.role == Role::Leader {
+                        let due = st.last_sent[peer].is_none_or(|t| t.elapsed() >= HEARTBEAT_INTERVAL);
+                        if st.dirty[peer] || due {
+                            break;
+                        }
+                        let wait = HEARTBEAT_INTERVAL - st.last_sent[peer].map_or(Duration::ZERO, |t| t.elapsed());
+                        self.replicate_cv.wait_timeout(&mut st, wait);
+                    } else {
+                        st.dirty[peer] = false;
+                        st.last_sent[peer] = None;
+                        self.replicate_cv.wait(&mut st);
+                    }
+                }
+                st.dirty[peer] = false;
+                st.last_sent[peer] = Some(time::now());
+                st.core.outgoing(peer).expect("a leader has something to send")
+            };
+            let inner = self.clone();
+            thread::Builder::new().name(format!("send->{peer}")).spawn(move || inner.send(peer, outgoing));
+        }
+    }
+
+    fn send(&self, peer: usize, outgoing: Outgoing) {
+        match outgoing {
+            Outgoing::Append(args) => {
+                let Ok(reply) = self.peers[peer].call::<_, AppendEntriesReply>("Raft.AppendEntries", &args) else {
+                    return;
+                };
+                let mut st = self.state.lock();
+                let effects = st.core.handle_append_reply(peer, &args, &reply);
+                self.apply_effects_for(&mut st, peer, effects);
+            }
+            Outgoing::Snapshot { term, last_included_index, last_included_term } => {
+                let args = InstallSnapshotArgs {
+                    term,
+                    leader: self.me,
+                    last_included_index,
+                    last_included_term,
+                    data: self.persister.read_snapshot(),
+                };
+                let Ok(reply) = self.peers[peer].call::<_, InstallSnapshotReply>("Raft.InstallSnapshot", &args) else {
+                    return;
+                };
+                let mut st = self.state.lock();
+                let effects = st.core.handle_install_reply(peer, term, last_included_index, &reply);
+                self.apply_effects_for(&mut st, peer, effects);
+            }
+        }
+    }
+
+    /// Like `apply_effects`, but a follower's own catch-up only wakes its own replicator; a
+    /// commit still tells everyone (they learn the new commit index).
+    fn apply_effects_for(&self, st: &mut MutexGuard<'_, State>, peer: usize, effects: Effects) {
+        if effects.replicate && !effects.apply {
+            st.dirty[peer] = true;
+            self.replicate_cv.notify_all();
+            self.apply_effects(st, Effects { replicate: false, ..effects });
+        } else {
+            self.apply_effects(st, effects);
+        }
+    }
+
+    /// Delivers committed entries (and installed snapshots) in order, never holding the lock
+    /// while sending, so a service may call back into Raft from its apply loop.
+    fn applier(self: Arc<Self>, apply_tx: Sender<ApplyMsg>) {
+        loop {
+            let batch = {
+                let mut st = self.state.lock();
+                self.apply_cv
+                    .wait_while(&mut st, |s| !s.core.snapshot_pending && s.core.last_applied >= s.core.commit_index);
+                let core = &mut st.core;
+                if core.snapshot_pending {
+                    core.snapshot_pending = false;
+                    core.last_applied = core.log.snapshot_index();
+                    vec![ApplyMsg::Snapshot {
+                        index: core.log.snapshot_index(),
+                        term: core.log.snapshot_term(),
+                        snapshot: self.persister.read_snapshot(),
+                    }]
+                } else {
+                    let from = core.last_applied + 1;
+                    let to = core.commit_index;
+                    let batch: Vec<ApplyMsg> = (from..=to)
+                        .map(|index| {
+                            let entry = core.log.entry(index).expect("committed entry missing from the log");
+                            ApplyMsg::Command { index, term: entry.term, command: entry.command.clone() }
+                        })
+                        .collect();
+                    core.last_applied = to;
+                    batch
+                }
+            };
+            for msg in batch {
+                if apply_tx.send(msg).is_err() {
+                    return; // the service is gone
+                }
+            }
+        }
     }
 }

@@ -1,0 +1,540 @@
+//! The Raft protocol as plain methods on one state struct: no threads, no clock, no I/O. Every
+//! handler returns what the caller must do next (`Effects`), so the logic can be stepped and
+//! asserted directly. `mod.rs` wires it to threads, timers, RPC and the persister.
+
+use serde::{Deserialize, Serialize};
+
+use super::log::{Entry, Log};
+use super::messages::*;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Follower,
+    Candidate,
+    Leader,
+}
+
+/// What the caller must do after a step.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[must_use]
+pub struct Effects {
+    /// Save term, vote and log before answering anyone.
+    pub persist: bool,
+    /// Pick a new election deadline.
+    pub reset_election: bool,
+    /// New entries are committed (or a snapshot is to be delivered): wake the applier.
+    pub apply: bool,
+    /// Send to followers now (new entries, new leader, or a follower to catch up).
+    pub replicate: bool,
+}
+
+impl Effects {
+    fn merge(self, other: Effects) -> Effects {
+        Effects {
+            persist: self.persist || other.persist,
+            reset_election: self.reset_election || other.reset_election,
+            apply: self.apply || other.apply,
+            replicate: self.replicate || other.replicate,
+        }
+    }
+}
+
+/// What a leader sends a follower next.
+#[derive(Clone, Debug)]
+pub enum Outgoing {
+    Append(AppendEntriesArgs),
+    /// The follower needs entries the log no longer has: send the snapshot (the caller adds the
+    /// bytes from the persister).
+    Snapshot {
+        term: u64,
+        last_included_index: u64,
+        last_included_term: u64,
+    },
+}
+
+/// The state that survives crashes.
+#[derive(Serialize, Deserialize)]
+struct Persistent {
+    term: u64,
+    voted_for: Option<usize>,
+    log: Log,
+}
+
+pub struct Core {
+    pub me: usize,
+    pub peers: usize,
+    pub term: u64,
+    pub voted_for: Option<usize>,
+    pub log: Log,
+    pub role: Role,
+    pub commit_index: u64,
+    pub last_applied: u64,
+    /// The snapshot in the persister has not been delivered to the service yet.
+    pub snapshot_pending: bool,
+    votes: Vec<bool>,
+    pub next_index: Vec<u64>,
+    pub match_index: Vec<u64>,
+}
+
+impl Core {
+    pub fn new(me: usize, peers: usize) -> Core {
+        assert!(me < peers, "peer {me} of {peers}");
+        Core {
+            me,
+            peers,
+            term: 0,
+            voted_for: None,
+            log: Log::default(),
+            role: Role::Follower,
+            commit_index: 0,
+            last_applied: 0,
+            snapshot_pending: false,
+            votes: vec![false; peers],
+            next_index: vec![1; peers],
+            match_index: vec![0; peers],
+        }
+    }
+
+    /// Restores what an earlier incarnation persisted. With a snapshot, its index counts as
+    /// committed and the snapshot is delivered to the service first.
+    pub fn restore(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        let p: Persistent = postcard::from_bytes(bytes).expect("raft: persisted state does not decode");
+        self.term = p.term;
+        self.voted_for = p.voted_for;
+        self.log = p.log;
+        let snapshot_index = self.log.snapshot_index();
+        self.commit_index = snapshot_index;
+        self.last_applied = snapshot_index;
+        self.snapshot_pending = snapshot_index > 0;
+        self.check_invariants();
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let p = Persistent { term: self.term, voted_for: self.voted_for, log: self.log.clone() };
+        postcard::to_stdvec(&p).expect("raft: state encodes")
+    }
+
+    fn majority(&self) -> usize {
+        self.peers / 2 + 1
+    }
+
+    /// Moves to a newer term as a follower (a higher term seen in any message).
+    fn observe_term(&mut self, term: u64) -> Effects {
+        if term <= self.term {
+            return Effects::default();
+        }
+        self.term = term;
+        self.voted_for = None;
+        self.role = Role::Follower;
+        Effects { persist: true, ..Effects::default() }
+    }
+
+    // ----- elections ----------------------------------------------------------------------
+
+    /// The election timer fired: start an election and return the vote request to send.
+    pub fn start_election(&mut self) -> (RequestVoteArgs, Effects) {
+        assert_ne!(self.role, Role::Leader, "a leader's election timer fired");
+        self.term += 1;
+        self.role = Role::Candidate;
+        self.voted_for = Some(self.me);
+        self.votes = vec![false; self.peers];
+        self.votes[self.me] = true;
+        let args = RequestVoteArgs {
+            term: self.term,
+            candidate: self.me,
+            last_log_index: self.log.last_index(),
+            last_log_term: self.log.last_term(),
+        };
+        let mut effects = Effects { persist: true, reset_election: true, ..Effects::default() };
+        if self.peers == 1 {
+            effects = effects.merge(self.become_leader());
+        }
+        (args, effects)
+    }
+
+    pub fn handle_request_vote(&mut self, args: &RequestVoteArgs) -> (RequestVoteReply, Effects) {
+        let mut effects = self.observe_term(args.term);
+        let up_to_date = (args.last_log_term, args.last_log_index) >= (self.log.last_term(), self.log.last_index());
+        let free = self.voted_for.is_none() || self.voted_for == Some(args.candidate);
+        let granted = args.term == self.term && free && up_to_date;
+        if granted {
+            assert_ne!(self.role, Role::Leader, "a leader voting in its own term");
+            if self.voted_for.is_none() {
+                effects.persist = true;
+            }
+            self.voted_for = Some(args.candidate);
+            effects.reset_election = true;
+        }
+        (RequestVoteReply { term: self.term, granted }, effects)
+    }
+
+    pub fn handle_vote_reply(&mut self, from: usize, asked_in_term: u64, reply: &RequestVoteReply) -> Effects {
+        let effects = self.observe_term(reply.term);
+        if self.role != Role::Candidate || self.term != asked_in_term || !reply.granted {
+            return effects;
+        }
+        self.votes[from] = true;
+        if self.votes.iter().filter(|&&v| v).count() >= self.majority() {
+            return effects.merge(self.become_leader());
+        }
+        effects
+    }
+
+    fn become_leader(&mut self) -> Effects {
+        assert_eq!(self.role, Role::Candidate);
+        self.role = Role::Leader;
+        let next = self.log.last_index() + 1;
+        self.next_index = vec![next; self.peers];
+        self.match_index = vec![0; self.peers];
+        self.match_index[self.me] = self.log.last_index();
+        Effects { replicate: true, ..Effects::default() }
+    }
+
+    // ----- replication: leader side -------------------------------------------------------
+
+    /// Appends a command if leader: (index, term).
+    pub fn start(&mut self, command: Vec<u8>) -> Option<((u64, u64), Effects)> {
+        if self.role != Role::Leader {
+            return None;
+        }
+        let index = self.log.append(Entry { term: self.term, command });
+        self.match_index[self.me] = index;
+        let mut effects = Effects { persist: true, replicate: true, ..Effects::default() };
+        if self.peers == 1 {
+            effects = effects.merge(self.advance_commit());
+        }
+        Some(((index, self.term), effects))
+    }
+
+    /// What to send `peer` now, if leader.
+    pub fn outgoing(&self, peer: usize) -> Option<Outgoing> {
+        if self.role != Role::Leader || peer == self.me {
+            return None;
+        }
+        let next = self.next_index[peer];
+        if next <= self.log.snapshot_index() {
+            return Some(Outgoing::Snapshot {
+                term: self.term,
+                last_included_index: self.log.snapshot_index(),
+                last_included_term: self.log.snapshot_term(),
+            });
+        }
+        let prev = next - 1;
+        let prev_term = self.log.term(prev).expect("next_index beyond the log");
+        Some(Outgoing::Append(AppendEntriesArgs {
+            term: self.term,
+            leader: self.me,
+            prev_log_index: prev,
+            prev_log_term: prev_term,
+            entries: self.log.entries_from(next),
+            leader_commit: self.commit_index,
+        }))
+    }
+
+    pub fn handle_append_reply(
+        &mut self,
+        peer: usize,
+        sent: &AppendEntriesArgs,
+        reply: &AppendEntriesReply,
+    ) -> Effects {
+        let effects = self.observe_term(reply.term);
+        if self.role != Role::Leader || self.term != sent.term {
+            return effects;
+        }
+        if reply.success {
+            // Replies may arrive out of order: only ever move forward.
+            let matched = sent.prev_log_index + sent.entries.len() as u64;
+            self.match_index[peer] = self.match_index[peer].max(matched);
+            self.next_index[peer] = self.next_index[peer].max(matched + 1);
+            let more = self.next_index[peer] <= self.log.last_index();
+            let mut e = effects.merge(self.advance_commit());
+            e.replicate |= more;
+            return e;
+        }
+        if reply.term > sent.term {
+            return effects;
+        }
+        // Fast backup: skip the follower's whole conflicting term, or to its log's end.
+        let next = match reply.conflict_term {
+            Some(term) => match self.log.last_index_of_term(term) {
+                Some(last) => last + 1,
+                None => reply.conflict_index,
+            },
+            None => reply.conflict_index,
+        };
+        self.next_index[peer] = next.clamp(self.match_index[peer] + 1, self.log.last_index() + 1);
+        Effects { replicate: true, ..effects }
+    }
+
+    pub fn handle_install_reply(
+        &mut self,
+        peer: usize,
+        term_sent: u64,
+        last_included_index: u64,
+        reply: &InstallSnapshotReply,
+    ) -> Effects {
+        let effects = self.observe_term(reply.term);
+        if self.role != Role::Leader || self.term != term_sent {
+            return effects;
+        }
+        self.match_index[peer] = self.match_index[peer].max(last_included_index);
+        self.next_index[peer] = self.next_index[peer].max(last_included_index + 1);
+        let more = self.next_index[peer] <= self.log.last_index();
+        Effects { replicate: more, ..effects.merge(self.advance_commit()) }
+    }
+
+    /// Commits the highest index of the current term stored on a majority (Figure 8: entries of
+    /// earlier terms are committed only indirectly).
+    fn advance_commit(&mut self) -> Effects {
+        let mut index = self.log.last_index();
+        while index > self.commit_index {
+            if self.log.term(index) == Some(self.term) {
+                let replicas = self.match_index.iter().filter(|&&m| m >= index).count();
+                if replicas >= self.majority() {
+                    self.set_commit(index);
+                    return Effects { apply: true, replicate: true, ..Effects::default() };
+                }
+            } else if self.log.term(index).is_some_and(|t| t < self.term) {
+                break;
+            }
+            index -= 1;
+        }
+        Effects::default()
+    }
+
+    fn set_commit(&mut self, index: u64) {
+        assert!(index >= self.commit_index, "commit index decreasing from {} to {index}", self.commit_index);
+        assert!(index <= self.log.last_index(), "commit {index} beyond the log ({})", self.log.last_index());
+        self.commit_index = index;
+    }
+
+    // ----- replication: follower side -----------------------------------------------------
+
+    pub fn handle_append_entries(&mut self, args: &AppendEntriesArgs) -> (AppendEntriesReply, Effects) {
+        let mut effects = self.observe_term(args.term);
+        let reject = |term, conflict_term, conflict_index| AppendEntriesReply {
+            term,
+            success: false,
+            conflict_term,
+            conflict_index,
+        };
+        if args.term < self.term {
+            return (reject(self.term, None, 0), effects);
+        }
+        assert!(self.role != Role::Leader, "two leaders in term {}: {} and {}", self.term, self.me, args.leader);
+        self.role = Role::Follower;
+        effects.reset_election = true;
+
+        // Entries the snapshot already covers are committed, hence identical: skip them.
+        let snapshot_index = self.log.snapshot_index();
+        let (prev, prev_term, skip) = if args.prev_log_index < snapshot_index {
+            let skip = (snapshot_index - args.prev_log_index) as usize;
+            (snapshot_index, self.log.snapshot_term(), skip.min(args.entries.len()))
+        } else {
+            (args.prev_log_index, args.prev_log_term, 0)
+        };
+        let entries = &args.entries[skip..];
+        if args.prev_log_index >= snapshot_index {
+            if prev > self.log.last_index() {
+                return (reject(self.term, None, self.log.last_index() + 1), effects);
+            }
+            let have = self.log.term(prev).expect("prev within the log");
+            if have != prev_term {
+                let first = self.log.first_index_of_term(have, prev);
+                return (reject(self.term, Some(have), first), effects);
+            }
+        } else if skip < args.entries.len() {
+            // The entry at our snapshot index must agree; it is committed on both sides.
+            debug_assert_eq!(args.entries[skip - 1].term, prev_term);
+        }
+
+        for (k, entry) in entries.iter().enumerate() {
+            let index = prev + 1 + k as u64;
+            match self.log.term(index) {
+                Some(term) if term == entry.term => continue,
+                Some(_) => {
+                    assert!(
+                        index > self.commit_index,
+                        "overwriting committed entry {index} (commit {})",
+                        self.commit_index
+                    );
+                    self.log.truncate_from(index);
+                }
+                None => {}
+            }
+            for e in &entries[k..] {
+                self.log.append(e.clone());
+            }
+            effects.persist = true;
+            break;
+        }
+        let last_new = prev + entries.len() as u64;
+        if args.leader_commit > self.commit_index {
+            let commit = args.leader_commit.min(last_new);
+            if commit > self.commit_index {
+                self.set_commit(commit);
+                effects.apply = true;
+            }
+        }
+        self.check_invariants();
+        (AppendEntriesReply { term: self.term, success: true, conflict_term: None, conflict_index: 0 }, effects)
+    }
+
+    /// Returns whether the snapshot was taken (the caller then persists state and snapshot).
+    pub fn handle_install_snapshot(&mut self, args: &InstallSnapshotArgs) -> (InstallSnapshotReply, Effects, bool) {
+        let mut effects = self.observe_term(args.term);
+        if args.term < self.term {
+            return (InstallSnapshotReply { term: self.term }, effects, false);
+        }
+        assert!(self.role != Role::Leader, "two leaders in term {}", self.term);
+        self.role = Role::Follower;
+        effects.reset_election = true;
+        if args.last_included_index <= self.commit_index {
+            // Already have (and will apply or did apply) all of it.
+            return (InstallSnapshotReply { term: self.term }, effects, false);
+        }
+        self.log.compact(args.last_included_index, args.last_included_term);
+        self.commit_index = args.last_included_index;
+        self.snapshot_pending = true;
+        effects.apply = true;
+        self.check_invariants();
+        (InstallSnapshotReply { term: self.term }, effects, true)
+    }
+
+    // ----- the service side ---------------------------------------------------------------
+
+    /// The service snapshotted through `index`: drop the log up to it. Returns whether it did.
+    pub fn compact(&mut self, index: u64) -> bool {
+        if index <= self.log.snapshot_index() {
+            return false;
+        }
+        assert!(index <= self.commit_index, "snapshot at {index} beyond commit {}", self.commit_index);
+        let term = self.log.term(index).expect("snapshot index within the log");
+        self.log.compact(index, term);
+        self.check_invariants();
+        true
+    }
+
+    pub fn check_invariants(&self) {
+        assert!(self.last_applied <= self.commit_index || self.snapshot_pending);
+        assert!(self.commit_index <= self.log.last_index());
+        assert!(self.log.snapshot_index() <= self.commit_index);
+        if self.role == Role::Leader {
+            assert_eq!(self.voted_for, Some(self.me));
+            assert_eq!(self.match_index[self.me], self.log.last_index());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leader_of(peers: usize) -> Core {
+        let mut c = Core::new(0, peers);
+        let (_, _) = c.start_election();
+        for p in 1..peers {
+            let _ = c.handle_vote_reply(p, 1, &RequestVoteReply { term: 1, granted: true });
+        }
+        assert_eq!(c.role, Role::Leader);
+        c
+    }
+
+    #[test]
+    fn commits_only_current_term_entries_by_counting_replicas() {
+        let mut c = leader_of(3);
+        let ((index, term), _) = c.start(vec![1]).unwrap();
+        assert_eq!((index, term), (1, 1));
+        let Some(Outgoing::Append(args)) = c.outgoing(1) else { panic!() };
+        let ok = AppendEntriesReply { term: 1, success: true, conflict_term: None, conflict_index: 0 };
+        let e = c.handle_append_reply(1, &args, &ok);
+        assert!(e.apply);
+        assert_eq!(c.commit_index, 1);
+        // Figure 8: a new leader in term 3 with an uncommitted term-1 entry does not commit it by
+        // counting replicas; only once a term-3 entry is replicated.
+        let mut f = Core::new(0, 3);
+        f.log.append(Entry { term: 1, command: vec![] });
+        f.term = 2;
+        let _ = f.start_election();
+        let _ = f.handle_vote_reply(1, 3, &RequestVoteReply { term: 3, granted: true });
+        let Some(Outgoing::Append(args)) = f.outgoing(1) else { panic!() };
+        let _ = f.handle_append_reply(
+            1,
+            &args,
+            &AppendEntriesReply { term: 3, success: true, conflict_term: None, conflict_index: 0 },
+        );
+        assert_eq!(f.commit_index, 0, "old-term entry committed by counting");
+        let _ = f.start(vec![2]).unwrap();
+        let Some(Outgoing::Append(args)) = f.outgoing(1) else { panic!() };
+        let _ = f.handle_append_reply(
+            1,
+            &args,
+            &AppendEntriesReply { term: 3, success: true, conflict_term: None, conflict_index: 0 },
+        );
+        assert_eq!(f.commit_index, 2);
+    }
+
+    #[test]
+    fn fast_backup_skips_a_whole_conflicting_term() {
+        // Follower has 100 entries of term 2 the leader never had; leader's log is term 1 then 3.
+        let mut follower = Core::new(1, 3);
+        follower.log.append(Entry { term: 1, command: vec![] });
+        for _ in 0..100 {
+            follower.log.append(Entry { term: 2, command: vec![] });
+        }
+        follower.term = 2;
+        let mut leader = Core::new(0, 3);
+        leader.log.append(Entry { term: 1, command: vec![] });
+        leader.term = 2;
+        let _ = leader.start_election();
+        let _ = leader.handle_vote_reply(2, 3, &RequestVoteReply { term: 3, granted: true });
+        for _ in 0..5 {
+            let _ = leader.start(vec![9]);
+        }
+        let mut round_trips = 0;
+        loop {
+            round_trips += 1;
+            assert!(round_trips <= 4, "backup needed more than a few round trips");
+            let Some(Outgoing::Append(args)) = leader.outgoing(1) else { panic!() };
+            let (reply, _) = follower.handle_append_entries(&args);
+            let _ = leader.handle_append_reply(1, &args, &reply);
+            if reply.success {
+                break;
+            }
+        }
+        assert_eq!(follower.log.last_index(), 6);
+        assert_eq!(follower.log.term(2), Some(3));
+    }
+
+    #[test]
+    fn votes_need_an_up_to_date_log_and_one_vote_per_term() {
+        let mut c = Core::new(1, 3);
+        c.log.append(Entry { term: 2, command: vec![] });
+        c.term = 2;
+        let stale = RequestVoteArgs { term: 3, candidate: 0, last_log_index: 5, last_log_term: 1 };
+        assert!(!c.handle_request_vote(&stale).0.granted);
+        let good = RequestVoteArgs { term: 3, candidate: 2, last_log_index: 1, last_log_term: 2 };
+        let (reply, effects) = c.handle_request_vote(&good);
+        assert!(reply.granted && effects.persist);
+        let other = RequestVoteArgs { term: 3, candidate: 0, last_log_index: 9, last_log_term: 3 };
+        assert!(!c.handle_request_vote(&other).0.granted, "two votes in one term");
+    }
+
+    #[test]
+    fn stale_and_reordered_appends_never_truncate_matching_entries() {
+        let mut leader = leader_of(3);
+        let mut follower = Core::new(1, 3);
+        let _ = leader.start(vec![1]);
+        let Some(Outgoing::Append(old)) = leader.outgoing(1) else { panic!() };
+        let _ = leader.start(vec![2]);
+        let Some(Outgoing::Append(new)) = leader.outgoing(1) else { panic!() };
+        let (r, _) = follower.handle_append_entries(&new);
+        assert!(r.success);
+        let (r, _) = follower.handle_append_entries(&old);
+        assert!(r.success);
+        assert_eq!(follower.log.last_index(), 2, "a late, shorter append truncated the log");
+    }
+}
