@@ -1,44 +1,110 @@
 //! `tracing` output for simulations: every line starts with virtual time in ms, node and thread,
 //! so a run reads per node (sort or grep by the node column, like the dslogs pretty-printer).
 //!
-//! Enabled by `RUST_LOG` (tracing's EnvFilter syntax, e.g. `RUST_LOG=debug` or
-//! `RUST_LOG=raftkv::raft=trace`); `sim::run` installs it on first use. Output goes through the
-//! test harness's capture, so it shows for failing tests only unless `--nocapture` is given.
+//! Two sinks share one subscriber, installed on first use by `sim::run`:
+//! - `RUST_LOG` (tracing's EnvFilter syntax, e.g. `debug` or `raftkv::raft=trace`) sends lines to
+//!   the test harness's captured output (shown for failing tests, or with `--nocapture`);
+//! - [`capture`] collects the lines of one call on the current thread into a string, whatever
+//!   `RUST_LOG` says: the sweep runner replays a failing seed this way. Elsewhere it costs one
+//!   thread-local check per event, so sweeps pay no logging cost.
 
+use std::cell::{Cell, RefCell};
 use std::fmt;
+use std::io;
 use std::sync::Once;
 
-use tracing::{Event, Subscriber};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::filter::{self, EnvFilter};
 use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter};
+use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::Layer;
 
 use crate::sched::try_current;
 
-/// Installs the subscriber when `RUST_LOG` is set; a bad filter is one line naming RUST_LOG.
+thread_local! {
+    static CAPTURE: RefCell<Option<String>> = const { RefCell::new(None) };
+    static CAPTURE_LEVEL: Cell<Option<Level>> = const { Cell::new(None) };
+}
+
+/// Installs the subscriber (once per process). A bad `RUST_LOG` is one line naming it, exit 2.
 pub fn init_from_env() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        let Some(value) = std::env::var_os("RUST_LOG") else { return };
-        let filter = match EnvFilter::builder().parse(value.to_string_lossy()) {
-            Ok(filter) => filter,
-            Err(e) => {
-                eprintln!(
-                    "error: RUST_LOG={:?} is not valid: {e}; expected tracing filter directives such as `debug` or `raftkv=trace`",
-                    value.to_string_lossy()
-                );
-                std::process::exit(2);
-            }
+        let env_filter = match std::env::var_os("RUST_LOG") {
+            None => EnvFilter::new("off"),
+            Some(value) => match EnvFilter::builder().parse(value.to_string_lossy()) {
+                Ok(filter) => filter,
+                Err(e) => {
+                    eprintln!(
+                        "error: RUST_LOG={:?} is not valid: {e}; expected tracing filter directives such as `debug` or `raftkv=trace`",
+                        value.to_string_lossy()
+                    );
+                    std::process::exit(2);
+                }
+            },
         };
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            // Plain text: trace files are grepped and diffed, not only read in a terminal.
+        // Plain text: trace files are grepped and diffed, not only read in a terminal.
+        let to_test_output = tracing_subscriber::fmt::layer()
             .with_ansi(false)
             .event_format(SimFormat)
             .with_test_writer()
-            .try_init();
+            .with_filter(env_filter);
+        let to_capture = tracing_subscriber::fmt::layer()
+            .with_ansi(false)
+            .event_format(SimFormat)
+            .with_writer(CaptureWriter)
+            .with_filter(filter::dynamic_filter_fn(|meta, _| {
+                CAPTURE_LEVEL.with(Cell::get).is_some_and(|level| *meta.level() <= level)
+            }));
+        let _ = tracing_subscriber::registry().with(to_test_output).with(to_capture).try_init();
     });
+}
+
+/// Runs `f`, collecting every trace line this thread emits at `level` or more severe.
+pub fn capture<R>(level: Level, f: impl FnOnce() -> R) -> (R, String) {
+    init_from_env();
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            CAPTURE_LEVEL.with(|l| l.set(None));
+        }
+    }
+    CAPTURE.with(|c| *c.borrow_mut() = Some(String::new()));
+    CAPTURE_LEVEL.with(|l| l.set(Some(level)));
+    let reset = Reset;
+    let result = f();
+    drop(reset);
+    let text = CAPTURE.with(|c| c.borrow_mut().take()).unwrap_or_default();
+    (result, text)
+}
+
+struct CaptureWriter;
+
+struct CaptureSink;
+
+impl io::Write for CaptureSink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        CAPTURE.with(|c| {
+            if let Some(text) = c.borrow_mut().as_mut() {
+                text.push_str(&String::from_utf8_lossy(buf));
+            }
+        });
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for CaptureWriter {
+    type Writer = CaptureSink;
+    fn make_writer(&'a self) -> CaptureSink {
+        CaptureSink
+    }
 }
 
 /// The line prefix: virtual ms, node, thread (or wall ms and the OS thread outside simulations).

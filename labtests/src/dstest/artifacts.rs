@@ -1,0 +1,42 @@
+//! Failure artifacts: each failing seed is replayed with tracing on (the sweep itself ran without
+//! it) and written to `DIR/<scenario>-<seed>.log`: the failure report, then the per-node trace.
+
+use std::path::{Path, PathBuf};
+
+use labrpc::sim;
+
+use super::case::Case;
+
+/// At most this many logs per scenario, so a scenario failing every seed cannot fill the disk.
+pub const MAX_LOGS_PER_SCENARIO: usize = 20;
+
+/// Replays `seed` of `case` with a DEBUG trace and writes the log. Returns its path.
+pub fn write_log(dir: &Path, case: &Case, seed: u64, check_determinism: bool) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let replay = Some(case.replay_command(seed, check_determinism));
+    let (outcome, trace) = labrpc::trace::capture(tracing::Level::DEBUG, || {
+        if check_determinism {
+            sim::run_twice(seed, &case.config, replay.clone(), case.run).map(|_| ())
+        } else {
+            sim::run(seed, &case.config, case.run).map(|_| ())
+        }
+    });
+    let header = match outcome {
+        Err(mut failure) => {
+            failure.replay = replay;
+            failure.to_string()
+        }
+        // A failure that does not come back on replay is itself worth knowing about.
+        Ok(()) => format!(
+            "seed {seed} of {} did NOT fail when replayed in this process; replay it alone with:\n  {}",
+            case.name,
+            case.replay_command(seed, check_determinism)
+        ),
+    };
+    let path = dir.join(format!("{}-{seed}.log", case.name));
+    std::fs::write(
+        &path,
+        format!("{header}\n\n--- trace (virtual ms, node, thread, level, target: message) ---\n{trace}"),
+    )?;
+    Ok(path)
+}

@@ -1,0 +1,187 @@
+//! `scripts/dstest`: sweep thousands of seeds of the lab's scenarios in parallel, in-process, with
+//! live progress, a results table, failure artifacts and one-line replays.
+
+pub mod artifacts;
+pub mod case;
+pub mod columns;
+pub mod filter;
+pub mod progress;
+pub mod report;
+pub mod sweep;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use clap::Parser;
+
+pub use case::Case;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "dstest",
+    about = "Run many seeds of the lab's scenarios in parallel; every failure replays from its seed",
+    after_help = "FILTER: a phase (3a), a test file (raft_3a), a family (raft), FILE::NAME (kvraft_4b::speed), or part of a scenario name."
+)]
+pub struct Args {
+    /// Scenarios to run (none: every scenario)
+    pub filters: Vec<String>,
+    /// Seeds per scenario
+    #[arg(short = 'n', long = "runs", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub runs: u64,
+    /// Worker threads (default: number of cores)
+    #[arg(short = 'p', long = "workers", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub workers: Option<u64>,
+    /// First seed; seeds FIRST .. FIRST+RUNS-1 run for every scenario (with --replay: the seed)
+    #[arg(long = "seed", default_value_t = 1)]
+    pub seed: u64,
+    /// Directory for failure logs
+    #[arg(short = 'o', long = "output", default_value = "dstest-out")]
+    pub output: PathBuf,
+    /// Run each seed twice and count a hash mismatch as a failure naming the first divergent event
+    #[arg(long)]
+    pub check_determinism: bool,
+    /// Also write the summary as JSON here
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// List the scenarios with their phases and exit
+    #[arg(long)]
+    pub list: bool,
+    /// Stop at the first failure
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Run one seed of SCENARIO (with --seed) with its trace on stdout
+    #[arg(long, value_name = "SCENARIO")]
+    pub replay: Option<String>,
+}
+
+/// The command-line entry point over a scenario table. Exit status: 0 nothing failed, 1 a run
+/// failed, 2 bad arguments.
+pub fn main(cases: Vec<Case>) -> ExitCode {
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    run(args, cases)
+}
+
+pub fn run(args: Args, cases: Vec<Case>) -> ExitCode {
+    if args.list {
+        for c in &cases {
+            println!("{:<8} {:<12} {}", c.phase, c.file, c.name);
+        }
+        return ExitCode::SUCCESS;
+    }
+    if let Some(name) = &args.replay {
+        return replay(&cases, name, args.seed);
+    }
+    let selected = match filter::select(&cases, &args.filters) {
+        Ok(selected) => selected,
+        Err((bad, near)) => {
+            eprintln!("error: no scenario matches {bad:?}; closest: {}", near.join(", "));
+            return ExitCode::from(2);
+        }
+    };
+    let workers =
+        args.workers.map(|w| w as usize).unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let options = sweep::Options {
+        runs: args.runs,
+        first_seed: args.seed,
+        workers,
+        check_determinism: args.check_determinism,
+        fail_fast: args.fail_fast,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let on_interrupt = stop.clone();
+    // A second Ctrl-C while the table is being written is not worth handling specially.
+    let _ = ctrlc::set_handler(move || on_interrupt.store(true, Ordering::Relaxed));
+
+    #[allow(clippy::disallowed_types, clippy::disallowed_methods)] // wall time of the sweep, reported only
+    let started = std::time::Instant::now();
+    let results = if std::io::stdout().is_terminal() {
+        let bars = progress::Bars::new(&selected, args.runs);
+        let results = sweep::sweep(&selected, &options, &bars, &stop);
+        bars.finish();
+        results
+    } else {
+        let lines = progress::Lines::new(&selected, args.runs);
+        sweep::sweep(&selected, &options, &lines, &stop)
+    };
+    let wall_s = started.elapsed().as_secs_f64();
+    if stop.load(Ordering::Relaxed) && !args.fail_fast {
+        println!("interrupted: the table covers the runs that finished");
+    }
+
+    let summary = report::summarize(&selected, &results, wall_s);
+    let artifacts = write_artifacts(&args, &selected, &summary);
+    print!("{}", report::render(&summary, &selected, &artifacts, args.check_determinism));
+    if let Some(path) = &args.json {
+        let json = serde_json::to_string_pretty(&summary).expect("summary serializes");
+        if let Err(e) = std::fs::write(path, json + "\n") {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
+    if summary.total_failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn write_artifacts(args: &Args, cases: &[Case], summary: &report::Summary) -> Vec<(String, u64, String)> {
+    let mut written = Vec::new();
+    for (t, case) in summary.tests.iter().zip(cases) {
+        for &seed in t.failed_seeds.iter().take(artifacts::MAX_LOGS_PER_SCENARIO) {
+            match artifacts::write_log(&args.output, case, seed, args.check_determinism) {
+                Ok(path) => written.push((t.name.clone(), seed, path.display().to_string())),
+                Err(e) => {
+                    eprintln!("error: cannot write the log of {} seed {seed} in {}: {e}", t.name, args.output.display())
+                }
+            }
+        }
+    }
+    written
+}
+
+fn replay(cases: &[Case], name: &str, seed: u64) -> ExitCode {
+    let Some(case) = cases.iter().find(|c| c.name == name) else {
+        let near = filter::select(cases, &[name.to_string()]).err().map(|(_, n)| n).unwrap_or_default();
+        eprintln!("error: no scenario named {name:?}; closest: {}", near.join(", "));
+        return ExitCode::from(2);
+    };
+    let (outcome, trace) =
+        labrpc::trace::capture(tracing::Level::DEBUG, || labrpc::sim::run(seed, &case.config, case.run));
+    if std::io::stdout().is_terminal() {
+        let width = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(160);
+        print!("{}", columns::columns(&trace, width));
+    } else {
+        print!("{trace}");
+    }
+    match outcome {
+        Ok(report) => {
+            println!(
+                "{} seed {seed}: passed, virtual {:.3}s, hash {:#018x}",
+                case.name,
+                report.virtual_time.as_secs_f64(),
+                report.hash
+            );
+            ExitCode::SUCCESS
+        }
+        Err(mut failure) => {
+            failure.replay = Some(case.replay_command(seed, false));
+            println!("{failure}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The lab's scenario table, as the runner sees it.
+pub fn cases() -> Vec<Case> {
+    Vec::new()
+}

@@ -1,0 +1,100 @@
+//! The end of a sweep: a table per scenario, the failing seeds with their replay commands, the
+//! throughput, and the JSON summary.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::case::Case;
+use super::sweep::RunResult;
+
+#[derive(Serialize, Debug, Clone)]
+pub struct TestSummary {
+    pub name: String,
+    pub runs: u64,
+    pub failed: u64,
+    pub failed_seeds: Vec<u64>,
+    pub mean_virtual_s: f64,
+    pub std_virtual_s: f64,
+    pub mean_wall_ms: f64,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct Summary {
+    pub total_runs: u64,
+    pub total_failed: u64,
+    pub wall_s: f64,
+    pub tests: Vec<TestSummary>,
+}
+
+pub fn summarize(cases: &[Case], results: &[RunResult], wall_s: f64) -> Summary {
+    let tests: Vec<TestSummary> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let mine: Vec<&RunResult> = results.iter().filter(|r| r.case == i).collect();
+            let n = mine.len() as f64;
+            let mean = |f: &dyn Fn(&RunResult) -> f64| {
+                if mine.is_empty() {
+                    0.0
+                } else {
+                    mine.iter().map(|r| f(r)).sum::<f64>() / n
+                }
+            };
+            let mean_virtual_s = mean(&|r| r.virtual_s);
+            let var = mean(&|r| (r.virtual_s - mean_virtual_s).powi(2));
+            let mut failed_seeds: Vec<u64> = mine.iter().filter(|r| r.failure.is_some()).map(|r| r.seed).collect();
+            failed_seeds.sort_unstable();
+            TestSummary {
+                name: c.name.clone(),
+                runs: mine.len() as u64,
+                failed: failed_seeds.len() as u64,
+                failed_seeds,
+                mean_virtual_s,
+                std_virtual_s: var.sqrt(),
+                mean_wall_ms: mean(&|r| r.wall_ms),
+            }
+        })
+        .collect();
+    Summary {
+        total_runs: tests.iter().map(|t| t.runs).sum(),
+        total_failed: tests.iter().map(|t| t.failed).sum(),
+        wall_s,
+        tests,
+    }
+}
+
+/// The table, the failing seeds (with replay commands and artifact paths), and throughput.
+pub fn render(
+    summary: &Summary,
+    cases: &[Case],
+    artifacts: &[(String, u64, String)],
+    check_determinism: bool,
+) -> String {
+    let width = summary.tests.iter().map(|t| t.name.len()).max().unwrap_or(8).max(8);
+    let mut out = String::new();
+    let _ =
+        writeln!(out, "{:<width$}  {:>6}  {:>6}  {:>18}  {:>12}", "scenario", "runs", "failed", "virtual s", "wall ms");
+    for t in &summary.tests {
+        let virt = format!("{:.2} ± {:.2}", t.mean_virtual_s, t.std_virtual_s);
+        let _ =
+            writeln!(out, "{:<width$}  {:>6}  {:>6}  {:>18}  {:>12.2}", t.name, t.runs, t.failed, virt, t.mean_wall_ms);
+    }
+    let rate = if summary.wall_s > 0.0 { summary.total_runs as f64 / summary.wall_s } else { 0.0 };
+    let _ = writeln!(
+        out,
+        "{} runs, {} failed, {:.1} s wall, {:.0} runs per second",
+        summary.total_runs, summary.total_failed, summary.wall_s, rate
+    );
+    for (t, case) in summary.tests.iter().zip(cases) {
+        for &seed in &t.failed_seeds {
+            let _ = writeln!(out, "FAILED {} seed {seed}: {}", t.name, case.replay_command(seed, check_determinism));
+            for (name, s, path) in artifacts {
+                if *name == t.name && *s == seed {
+                    let _ = writeln!(out, "  log: {path}");
+                }
+            }
+        }
+    }
+    out
+}
