@@ -16,6 +16,17 @@ struct Peer {
     applied: Receiver<ApplyMsg>,
 }
 
+/// The commands delivered so far, failing on anything else.
+fn applied_commands(applied: &Receiver<ApplyMsg>) -> Vec<Vec<u8>> {
+    applied
+        .try_iter()
+        .map(|m| match m {
+            ApplyMsg::Command { command, .. } => command,
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect()
+}
+
 fn leader(peers: &[Option<Peer>]) -> Option<usize> {
     peers.iter().position(|p| p.as_ref().is_some_and(|p| p.raft.state().1))
 }
@@ -54,15 +65,7 @@ fn elect_agree_fail_over_and_restart() {
         }
         time::sleep(Duration::from_secs(1));
         for p in peers.iter().flatten() {
-            let got: Vec<Vec<u8>> = p
-                .applied
-                .try_iter()
-                .map(|m| match m {
-                    ApplyMsg::Command { command, .. } => command,
-                    other => panic!("unexpected {other:?}"),
-                })
-                .collect();
-            assert_eq!(got, (0..5u8).map(|c| vec![c]).collect::<Vec<_>>());
+            assert_eq!(applied_commands(&p.applied), (0..5u8).map(|c| vec![c]).collect::<Vec<_>>());
         }
         // Crash the leader: the others elect a new one and keep agreeing.
         let old = peers[first].take().unwrap();
@@ -77,14 +80,7 @@ fn elect_agree_fail_over_and_restart() {
         node::restart(old.node);
         let back = start(first, persisters[first].copy());
         time::sleep(Duration::from_secs(2));
-        let replayed: Vec<Vec<u8>> = back
-            .applied
-            .try_iter()
-            .map(|m| match m {
-                ApplyMsg::Command { command, .. } => command,
-                other => panic!("unexpected {other:?}"),
-            })
-            .collect();
+        let replayed = applied_commands(&back.applied);
         let mut want: Vec<Vec<u8>> = (0..5u8).map(|c| vec![c]).collect();
         want.push(vec![9]);
         assert_eq!(replayed, want);

@@ -111,43 +111,34 @@ fn relocking_a_held_mutex_is_named() {
     insta::assert_snapshot!(failure.to_string());
 }
 
+/// A server "kv-0" on its own node offering `KV.Get` through `get`, and a client end to it.
+fn kv_server(get: impl Fn(String) -> String + Send + Sync + 'static) -> labrpc::net::ClientEnd {
+    use labrpc::net::{Network, Server, Service};
+    let net = Network::new();
+    let n = node::create("kv-0");
+    net.add_server("kv-0", n, Server::new().with_service(Service::new("KV").method("Get", get)));
+    let end = net.make_end("c", labrpc::NodeId::MAIN);
+    net.connect("c", "kv-0");
+    end
+}
+
 #[test]
 fn panicking_rpc_handler_fails_the_run() {
-    use labrpc::net::{Network, Server, Service};
     let failure = fail_with("panicking_rpc_handler_fails_the_run", Config::default(), || {
-        let net = Network::new();
-        let n = node::create("kv-0");
-        let svc = Service::new("KV").method("Get", |key: String| -> String { panic!("no such key {key:?}") });
-        net.add_server("kv-0", n, Server::new().with_service(svc));
-        let end = net.make_end("c", labrpc::NodeId::MAIN);
-        net.connect("c", "kv-0");
+        let end = kv_server(|key| panic!("no such key {key:?}"));
         let _ = end.call::<String, String>("KV.Get", &"x".to_string());
-        let _ = end.call::<u64, String>("KV.Nope", &1);
     });
     insta::assert_snapshot!(failure.to_string());
 }
 
 #[test]
 fn wrong_rpc_types_and_unknown_methods_are_named() {
-    use labrpc::net::{Network, Server, Service};
     let unknown = fail_with("wrong_rpc_types_and_unknown_methods_are_named", Config::default(), || {
-        let net = Network::new();
-        let n = node::create("kv-0");
-        let svc = Service::new("KV").method("Get", |key: String| key);
-        net.add_server("kv-0", n, Server::new().with_service(svc));
-        let end = net.make_end("c", labrpc::NodeId::MAIN);
-        net.connect("c", "kv-0");
-        let _ = end.call::<u64, String>("KV.Put", &1);
+        let _ = kv_server(|key| key).call::<u64, String>("KV.Put", &1);
     });
     insta::assert_snapshot!("unknown_method", unknown.to_string());
     let mismatch = fail_with("wrong_rpc_types_and_unknown_methods_are_named", Config::default(), || {
-        let net = Network::new();
-        let n = node::create("kv-0");
-        let svc = Service::new("KV").method("Get", |key: String| key);
-        net.add_server("kv-0", n, Server::new().with_service(svc));
-        let end = net.make_end("c", labrpc::NodeId::MAIN);
-        net.connect("c", "kv-0");
-        let _ = end.call::<String, u64>("KV.Get", &"\u{1F980}".to_string());
+        let _ = kv_server(|key| key).call::<String, u64>("KV.Get", &"\u{1F980}".to_string());
     });
     insta::assert_snapshot!("type_mismatch", mismatch.to_string());
 }

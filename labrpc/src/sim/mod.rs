@@ -215,14 +215,13 @@ pub(crate) fn run_inner<T: 'static>(
     let entered = Entered::new(&rt);
     let value: Rc<RefCell<Option<T>>> = Rc::new(RefCell::new(None));
     let slot = value.clone();
-    let (main_id, _) = rt.spawn(NodeId::MAIN, "main".into(), move |first| {
+    rt.spawn(NodeId::MAIN, "main".into(), move |first| {
         run_body(first, f, move |result| {
             if let Ok(v) = result {
                 *slot.borrow_mut() = Some(v);
             }
         })
     });
-    let _ = main_id;
     rt.schedule(&|| value.borrow().is_some(), false);
     rt.shutdown();
     let divergence = rt.finish_record();
