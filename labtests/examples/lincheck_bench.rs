@@ -43,7 +43,8 @@ static ALLOCATOR: Counting = Counting;
 
 const CLIENTS: u64 = 10;
 const KEYS: u64 = 10;
-/// Probability that an operation never returns (the client gives up and moves on).
+/// Default probability that an operation never returns (the client gives up and moves on); the
+/// first argument overrides it.
 const UNKNOWN: f64 = 0.01;
 
 struct Planned {
@@ -56,7 +57,7 @@ struct Planned {
 }
 
 /// A history executed by a correct store with the documented version rules.
-fn history(ops: usize, seed: u64) -> History<KvInput, KvOutput> {
+fn history(ops: usize, seed: u64, unknown: f64) -> History<KvInput, KvOutput> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut clock_us = vec![0u64; CLIENTS as usize];
     let mut planned = Vec::with_capacity(ops);
@@ -74,7 +75,7 @@ fn history(ops: usize, seed: u64) -> History<KvInput, KvOutput> {
             16..19 => KvInput::CPut { key, value, version: 0 }, // version chosen at its point
             _ => KvInput::Delete { key },
         };
-        let (return_us, point_us) = if rng.random_bool(UNKNOWN) {
+        let (return_us, point_us) = if rng.random_bool(unknown) {
             clock_us[client] = call_us + 1000; // gives up after a timeout
             (None, rng.random_bool(0.5).then(|| call_us + rng.random_range(0..2 * latency_us)))
         } else {
@@ -128,10 +129,9 @@ fn history(ops: usize, seed: u64) -> History<KvInput, KvOutput> {
             client_id: plan.client_id,
             call_time: plan.call_us,
             input: plan.input,
-            ret: plan.return_us.map(|time| Return {
-                time,
-                output: output.expect("an operation that returned took effect"),
-            }),
+            ret: plan
+                .return_us
+                .map(|time| Return { time, output: output.expect("an operation that returned took effect") }),
         })
         .collect()
 }
@@ -144,13 +144,24 @@ fn vm_hwm_kib() -> Option<u64> {
 
 fn main() {
     let timeout = Duration::from_secs(120);
-    println!("lincheck_bench: kv, {CLIENTS} clients, {KEYS} keys, {UNKNOWN} of ops never return, timeout {timeout:?}");
-    for ops in [1_000, 10_000, 20_000, 40_000] {
-        let history = history(ops, ops as u64);
+    let unknown = match std::env::args().nth(1) {
+        None => UNKNOWN,
+        Some(arg) => match arg.parse::<f64>() {
+            Ok(fraction) if (0.0..=1.0).contains(&fraction) => fraction,
+            _ => {
+                eprintln!("usage: lincheck_bench [FRACTION_NEVER_RETURNING (0..=1, default {UNKNOWN})], got {arg:?}");
+                std::process::exit(2);
+            }
+        },
+    };
+    println!("lincheck_bench: kv, {CLIENTS} clients, {KEYS} keys, {unknown} of ops never return, timeout {timeout:?}");
+    for ops in [1_000, 10_000, 100_000] {
+        let history = history(ops, ops as u64, unknown);
         let unknown = history.ops().iter().filter(|op| op.ret.is_none()).count();
         PEAK.store(LIVE.load(Ordering::Relaxed), Ordering::Relaxed);
         let before = LIVE.load(Ordering::Relaxed);
-        let result = check(&KvModel, &history, &CheckOptions { threads: Some(1), ..CheckOptions::with_timeout(timeout) });
+        let result =
+            check(&KvModel, &history, &CheckOptions { threads: Some(1), ..CheckOptions::with_timeout(timeout) });
         let peak_mib = (PEAK.load(Ordering::Relaxed) - before) as f64 / (1 << 20) as f64;
         let seconds = result.elapsed.as_secs_f64();
         let configurations: usize = result.partitions.iter().map(|p| p.cache_entries).sum();
@@ -161,7 +172,7 @@ fn main() {
             ops as f64 / seconds,
             peak_mib,
         );
-        unsafe { println!("p1 {} p2 {} maxd {}", labtests::lincheck::search::P1, labtests::lincheck::search::P2, labtests::lincheck::search::MAXD); labtests::lincheck::search::P1 = 0; labtests::lincheck::search::P2 = 0; }
+        assert_eq!(result.verdict, Verdict::Ok, "the generator runs a correct store");
     }
     match vm_hwm_kib() {
         Some(kib) => println!("process peak resident set (VmHWM): {:.1} MiB", kib as f64 / 1024.0),

@@ -3,11 +3,9 @@
 
 mod lincheck_common;
 
-use labtests::lincheck::{
-    check, CheckOptions, History, KvModel, Model, RegisterModel, Verdict,
-};
+use labtests::lincheck::{check, CheckOptions, History, KvModel, Model, RegisterModel, Verdict};
 use lincheck_common::{
-    assert_valid_linearization, brute_force, kv_history, register_history, Shape,
+    assert_valid_linearization, assert_valid_prefix, brute_force, kv_history, register_history, Shape,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -33,18 +31,12 @@ fn agree<M: Model>(
         );
         for partition in &result.partitions {
             if expected {
-                assert_valid_linearization(
-                    model,
-                    history.ops(),
-                    &partition.op_indices,
-                    &partition.linearized,
-                );
+                assert_valid_linearization(model, history.ops(), &partition.op_indices, &partition.linearized);
                 assert_eq!(partition.blocked_op, None);
             } else if let Some(blocked) = partition.blocked_op {
-                // The reported prefix must itself be legal (it is a prefix, so returned ops may
-                // be missing: check legality and real time only).
                 assert!(partition.op_indices.contains(&blocked));
                 assert!(!partition.linearized.contains(&blocked));
+                assert_valid_prefix(model, history.ops(), &partition.op_indices, &partition.linearized);
             }
         }
         if let Some(violation) = result.violation() {
@@ -57,10 +49,7 @@ fn agree<M: Model>(
 
 /// Both verdicts must be common, or the comparison proves little.
 fn assert_mixed(legal: usize) {
-    assert!(
-        legal > CASES / 5 && legal < CASES * 4 / 5,
-        "{legal} of {CASES} legal: generator is too one-sided"
-    );
+    assert!(legal > CASES / 5 && legal < CASES * 4 / 5, "{legal} of {CASES} legal: generator is too one-sided");
 }
 
 #[test]

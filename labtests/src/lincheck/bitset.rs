@@ -10,10 +10,7 @@ pub(crate) struct Bitset {
 
 impl Bitset {
     pub(crate) fn new(len: usize) -> Self {
-        Self {
-            words: vec![0; len.div_ceil(64)].into_boxed_slice(),
-            hash: 0,
-        }
+        Self { words: vec![0; len.div_ceil(64)].into_boxed_slice(), hash: 0 }
     }
 
     pub(crate) fn contains(&self, index: usize) -> bool {

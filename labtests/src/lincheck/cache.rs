@@ -57,29 +57,54 @@ impl Hasher for StateHasher {
 
 /// One configuration: which operations are linearized (those that returned and those that did
 /// not, in separate bitsets) and the model state.
+///
+/// The returned set is stored compressed: the search numbers operations in call order and
+/// linearizes them roughly in that order, so the set is a run of full words then a short tail.
 struct Entry<S> {
-    /// Words of the returned-ops set, then words of the never-returned-ops set.
-    bits: Box<[u64]>,
+    /// Hash of (returned set, state): the key of `Cache::failed`.
+    base_key: u64,
+    /// Leading words of the returned set that are all ones.
+    full_words: u32,
+    /// Length of the returned set's tail in `words` (up to its last non-zero word).
+    tail_words: u32,
+    /// The returned set's tail, then all words of the never-returned set.
+    words: Box<[u64]>,
     state: S,
-    /// Every continuation has been explored and none succeeded.
-    failed: bool,
+}
+
+impl<S: Eq> Entry<S> {
+    fn split(&self) -> (&[u64], &[u64]) {
+        self.words.split_at(self.tail_words as usize)
+    }
+
+    /// Same returned set and state (the never-returned set is compared by the caller).
+    fn same_base(&self, full_words: u32, tail: &[u64], state: &S) -> bool {
+        self.full_words == full_words && self.split().0 == tail && self.state == *state
+    }
 }
 
 /// Handle to a cached configuration, to mark it failed when the search backtracks out of it.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct EntryId(u32);
 
-/// Configurations with the same returned set and state share a bucket (as do hash collisions).
-enum Bucket {
+/// Ids of entries whose keys collide; almost always one.
+enum Ids {
     One(u32),
     Many(Vec<u32>),
 }
 
-impl Bucket {
-    fn ids(&self) -> &[u32] {
+impl Ids {
+    fn as_slice(&self) -> &[u32] {
         match self {
-            Bucket::One(id) => std::slice::from_ref(id),
-            Bucket::Many(ids) => ids,
+            Ids::One(id) => std::slice::from_ref(id),
+            Ids::Many(ids) => ids,
+        }
+    }
+
+    fn push(&mut self, id: u32) {
+        match self {
+            Ids::One(first) => *self = Ids::Many(vec![*first, id]),
+            Ids::Many(ids) => ids.push(id),
         }
     }
 }
@@ -87,7 +112,7 @@ impl Bucket {
 // Iteration order of this map is never observed (lookups and inserts only), so the per-process
 // random order that clippy.toml guards against cannot leak into results.
 #[allow(clippy::disallowed_types)]
-type Map = std::collections::HashMap<u64, Bucket, BuildHasherDefault<PassThrough>>;
+type Map = std::collections::HashMap<u64, Ids, BuildHasherDefault<PassThrough>>;
 
 /// Seen configurations, with Lowe's pruning plus one rule for operations that never returned:
 /// a configuration is skipped if an equal one was seen, or if a failed one had the same state,
@@ -95,22 +120,15 @@ type Map = std::collections::HashMap<u64, Bucket, BuildHasherDefault<PassThrough
 /// succeeds from the larger set also succeeds from the smaller: the extra operations never
 /// returned, so leaving them out constrains nothing.)
 pub(crate) struct Cache<S> {
-    map: Map,
+    /// Every entry, by hash of the whole configuration.
+    seen: Map,
+    /// Failed entries, by hash of (returned set, state), for the subset rule.
+    failed: Map,
     entries: Vec<Entry<S>>,
-    returned_words: usize,
     heap_bytes: usize,
 }
 
-impl<S: Clone + Eq + Hash> Cache<S> {
-    pub(crate) fn new() -> Self {
-        Self {
-            map: Map::default(),
-            entries: Vec::new(),
-            returned_words: 0,
-            heap_bytes: 0,
-        }
-    }
-
+impl<S> Cache<S> {
     pub(crate) fn entries(&self) -> usize {
         self.entries.len()
     }
@@ -120,66 +138,80 @@ impl<S: Clone + Eq + Hash> Cache<S> {
     pub(crate) fn approx_bytes(&self) -> usize {
         self.heap_bytes
     }
+}
+
+impl<S: Clone + Eq + Hash> Cache<S> {
+    pub(crate) fn new() -> Self {
+        Self { seen: Map::default(), failed: Map::default(), entries: Vec::new(), heap_bytes: 0 }
+    }
 
     /// Records the configuration and returns its id, or `None` if it need not be explored.
-    pub(crate) fn insert(
-        &mut self,
-        returned: &Bitset,
-        never_returned: &Bitset,
-        state: &S,
-    ) -> Option<EntryId> {
+    pub(crate) fn insert(&mut self, returned: &Bitset, never_returned: &Bitset, state: &S) -> Option<EntryId> {
         let mut hasher = StateHasher::default();
         state.hash(&mut hasher);
-        let key = mix64(hasher.finish() ^ returned.hash());
-        let returned_words = returned.words();
-        let never_words = never_returned.words();
-        if self.entries.is_empty() {
-            self.returned_words = returned_words.len();
-        }
-        debug_assert_eq!(self.returned_words, returned_words.len());
-        let split = self.returned_words;
-        let redundant = |entry: &Entry<S>| {
-            let (seen_returned, seen_never) = entry.bits.split_at(split);
-            if seen_returned != returned_words || entry.state != *state {
-                return false;
-            }
-            if seen_never == never_words {
-                return true;
-            }
-            entry.failed && seen_never.iter().zip(never_words).all(|(seen, now)| seen & !now == 0)
+        let base_key = mix64(hasher.finish() ^ returned.hash());
+        let key = mix64(base_key ^ never_returned.hash().rotate_left(17));
+        let (full_words, tail) = compress(returned.words());
+        let never = never_returned.words();
+
+        let entries = &self.entries;
+        let seen_ids = self.seen.get(&key).map_or(&[][..], Ids::as_slice);
+        let equal = |&id: &u32| {
+            let entry = &entries[id as usize];
+            entry.split().1 == never && entry.same_base(full_words, tail, state)
         };
-        let id = u32::try_from(self.entries.len()).expect("cache holds fewer than 2^32 entries");
-        match self.map.entry(key) {
-            std::collections::hash_map::Entry::Vacant(vacant) => {
-                vacant.insert(Bucket::One(id));
-            }
-            std::collections::hash_map::Entry::Occupied(mut occupied) => {
-                let bucket = occupied.get_mut();
-                if bucket.ids().iter().any(|&seen| redundant(&self.entries[seen as usize])) {
-                    return None;
-                }
-                match bucket {
-                    Bucket::One(first) => *bucket = Bucket::Many(vec![*first, id]),
-                    Bucket::Many(ids) => ids.push(id),
-                }
-            }
+        if seen_ids.iter().any(equal) {
+            return None;
         }
-        let bits: Box<[u64]> = returned_words.iter().chain(never_words).copied().collect();
-        self.heap_bytes += std::mem::size_of_val(&*bits)
-            + std::mem::size_of::<Entry<S>>()
-            + std::mem::size_of::<(u64, Bucket)>();
+        let failed_ids = self.failed.get(&base_key).map_or(&[][..], Ids::as_slice);
+        let failed_subset = |&id: &u32| {
+            let entry = &entries[id as usize];
+            let subset = entry.split().1.iter().zip(never).all(|(seen, now)| seen & !now == 0);
+            subset && entry.same_base(full_words, tail, state)
+        };
+        if failed_ids.iter().any(failed_subset) {
+            return None;
+        }
+
+        let id = u32::try_from(self.entries.len()).expect("cache holds fewer than 2^32 entries");
+        match self.seen.entry(key) {
+            std::collections::hash_map::Entry::Vacant(vacant) => {
+                vacant.insert(Ids::One(id));
+            }
+            std::collections::hash_map::Entry::Occupied(mut occupied) => occupied.get_mut().push(id),
+        }
+        let words: Box<[u64]> = tail.iter().chain(never).copied().collect();
+        self.heap_bytes +=
+            std::mem::size_of_val(&*words) + std::mem::size_of::<Entry<S>>() + 2 * std::mem::size_of::<(u64, Ids)>();
         self.entries.push(Entry {
-            bits,
+            base_key,
+            full_words,
+            tail_words: u32::try_from(tail.len()).expect("bitset under 2^32 words"),
+            words,
             state: state.clone(),
-            failed: false,
         });
         Some(EntryId(id))
     }
 
     /// The search backtracked out of this configuration: nothing succeeds from it.
     pub(crate) fn mark_failed(&mut self, id: EntryId) {
-        self.entries[id.0 as usize].failed = true;
+        let base_key = self.entries[id.0 as usize].base_key;
+        match self.failed.entry(base_key) {
+            std::collections::hash_map::Entry::Vacant(vacant) => {
+                vacant.insert(Ids::One(id.0));
+            }
+            std::collections::hash_map::Entry::Occupied(mut occupied) => occupied.get_mut().push(id.0),
+        }
     }
+}
+
+/// Splits a bitset into its count of leading all-ones words and the rest, trailing zero words
+/// dropped: a canonical form, so equal sets compress equally.
+fn compress(words: &[u64]) -> (u32, &[u64]) {
+    let full = words.iter().take_while(|&&word| word == u64::MAX).count();
+    let rest = &words[full..];
+    let len = rest.iter().rposition(|&word| word != 0).map_or(0, |last| last + 1);
+    (u32::try_from(full).expect("bitset under 2^32 words"), &rest[..len])
 }
 
 #[cfg(test)]
@@ -200,6 +232,14 @@ mod tests {
         assert!(cache.insert(&returned, &never, &a).is_none());
         assert_eq!(cache.entries(), 3);
         assert!(cache.approx_bytes() >= 3 * 16);
+    }
+
+    #[test]
+    fn compression_is_canonical() {
+        assert_eq!(compress(&[u64::MAX, u64::MAX, 5, 0, 0]), (2, &[5u64][..]));
+        assert_eq!(compress(&[u64::MAX, 0, 1 << 63, 0]), (1, &[0, 1 << 63][..]));
+        assert_eq!(compress(&[0, 0]), (0, &[][..]));
+        assert_eq!(compress(&[]), (0, &[][..]));
     }
 
     #[test]

@@ -49,19 +49,14 @@ impl CheckResult {
 
     /// The first illegal partition, if any.
     pub fn violation(&self) -> Option<&PartitionResult> {
-        self.partitions
-            .iter()
-            .find(|partition| partition.status == PartitionStatus::Illegal)
+        self.partitions.iter().find(|partition| partition.status == PartitionStatus::Illegal)
     }
 
     /// The first partition whose search stopped at a limit, if any.
     pub fn incomplete(&self) -> Option<&PartitionResult> {
-        self.partitions.iter().find(|partition| {
-            matches!(
-                partition.status,
-                PartitionStatus::TimedOut | PartitionStatus::CacheFull { .. }
-            )
-        })
+        self.partitions
+            .iter()
+            .find(|partition| matches!(partition.status, PartitionStatus::TimedOut | PartitionStatus::CacheFull { .. }))
     }
 }
 
@@ -79,63 +74,37 @@ pub struct CheckOptions {
 
 impl Default for CheckOptions {
     fn default() -> Self {
-        Self {
-            timeout: None,
-            max_cache_bytes: DEFAULT_MAX_CACHE_BYTES,
-            threads: None,
-        }
+        Self { timeout: None, max_cache_bytes: DEFAULT_MAX_CACHE_BYTES, threads: None }
     }
 }
 
 impl CheckOptions {
     pub fn with_timeout(timeout: Duration) -> Self {
-        Self {
-            timeout: Some(timeout),
-            ..Self::default()
-        }
+        Self { timeout: Some(timeout), ..Self::default() }
     }
 }
 
 /// Checks `history` against `model`.
 #[allow(clippy::disallowed_types, clippy::disallowed_methods)] // the timeout and `elapsed` are real time
-pub fn check<M: Model>(
-    model: &M,
-    history: &History<M::Input, M::Output>,
-    options: &CheckOptions,
-) -> CheckResult {
+pub fn check<M: Model>(model: &M, history: &History<M::Input, M::Output>, options: &CheckOptions) -> CheckResult {
     let started = std::time::Instant::now();
-    let limits = Limits {
-        deadline: options.timeout.map(|timeout| started + timeout),
-        max_cache_bytes: options.max_cache_bytes,
-    };
+    let limits =
+        Limits { deadline: options.timeout.map(|timeout| started + timeout), max_cache_bytes: options.max_cache_bytes };
     let ops = history.ops();
     let partitions = model.partition(ops);
     assert_is_partition(&partitions, ops.len());
 
     let outcomes = search_all(model, ops, &partitions, limits, options.threads);
-    let results: Vec<PartitionResult> = partitions
-        .into_iter()
-        .zip(outcomes)
-        .map(|(partition, outcome)| to_result(partition, outcome))
-        .collect();
-    let verdict = if results
-        .iter()
-        .any(|result| result.status == PartitionStatus::Illegal)
-    {
+    let results: Vec<PartitionResult> =
+        partitions.into_iter().zip(outcomes).map(|(partition, outcome)| to_result(partition, outcome)).collect();
+    let verdict = if results.iter().any(|result| result.status == PartitionStatus::Illegal) {
         Verdict::Illegal
-    } else if results
-        .iter()
-        .all(|result| result.status == PartitionStatus::Linearizable)
-    {
+    } else if results.iter().all(|result| result.status == PartitionStatus::Linearizable) {
         Verdict::Ok
     } else {
         Verdict::Unknown
     };
-    CheckResult {
-        verdict,
-        partitions: results,
-        elapsed: started.elapsed(),
-    }
+    CheckResult { verdict, partitions: results, elapsed: started.elapsed() }
 }
 
 fn to_result(partition: Partition, outcome: SearchOutcome) -> PartitionResult {
@@ -155,16 +124,8 @@ fn assert_is_partition(partitions: &[Partition], op_count: usize) {
     let mut seen = vec![false; op_count];
     for partition in partitions {
         for &index in &partition.op_indices {
-            assert!(
-                index < op_count,
-                "partition {:?} names operation {index} of {op_count}",
-                partition.label
-            );
-            assert!(
-                !seen[index],
-                "operation {index} is in two partitions (second: {:?})",
-                partition.label
-            );
+            assert!(index < op_count, "partition {:?} names operation {index} of {op_count}", partition.label);
+            assert!(!seen[index], "operation {index} is in two partitions (second: {:?})", partition.label);
             seen[index] = true;
         }
     }
@@ -182,11 +143,8 @@ fn search_all<M: Model>(
     threads: Option<usize>,
 ) -> Vec<SearchOutcome> {
     let run = |index: usize| {
-        let partition_ops: Vec<&Operation<M::Input, M::Output>> = partitions[index]
-            .op_indices
-            .iter()
-            .map(|&op| &ops[op])
-            .collect();
+        let partition_ops: Vec<&Operation<M::Input, M::Output>> =
+            partitions[index].op_indices.iter().map(|&op| &ops[op]).collect();
         search(model, &partition_ops, limits)
     };
     let cores = std::thread::available_parallelism().map_or(1, |cores| cores.get());
@@ -216,16 +174,11 @@ fn search_all<M: Model>(
             })
             .collect();
         for handle in handles {
-            let done = handle
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            let done = handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             for (index, outcome) in done {
                 outcomes[index] = Some(outcome);
             }
         }
     });
-    outcomes
-        .into_iter()
-        .map(|outcome| outcome.expect("every partition searched"))
-        .collect()
+    outcomes.into_iter().map(|outcome| outcome.expect("every partition searched")).collect()
 }

@@ -55,11 +55,7 @@ pub struct ReturnBeforeCall {
 
 impl fmt::Display for ReturnBeforeCall {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "return {} is before call {}",
-            self.return_time, self.call_time
-        )
+        write!(f, "return {} is before call {}", self.return_time, self.call_time)
     }
 }
 
@@ -106,30 +102,14 @@ impl<I, O> History<I, O> {
         output: O,
     ) -> Result<OpId, ReturnBeforeCall> {
         if return_time < call_time {
-            return Err(ReturnBeforeCall {
-                call_time,
-                return_time,
-            });
+            return Err(ReturnBeforeCall { call_time, return_time });
         }
-        Ok(self.push_op(Operation {
-            client_id,
-            call_time,
-            input,
-            ret: Some(Return {
-                time: return_time,
-                output,
-            }),
-        }))
+        Ok(self.push_op(Operation { client_id, call_time, input, ret: Some(Return { time: return_time, output }) }))
     }
 
     /// Adds an operation that never returned (outcome unknown).
     pub fn push_unknown(&mut self, client_id: u64, call_time: u64, input: I) -> OpId {
-        self.push_op(Operation {
-            client_id,
-            call_time,
-            input,
-            ret: None,
-        })
+        self.push_op(Operation { client_id, call_time, input, ret: None })
     }
 
     /// Records a call; the operation's outcome stays unknown until [`History::finish`].
@@ -140,27 +120,13 @@ impl<I, O> History<I, O> {
     /// Records the return of an operation started with [`History::invoke`].
     ///
     /// Panics if `id` is not from this history or already returned: both are test bugs.
-    pub fn finish(
-        &mut self,
-        id: OpId,
-        return_time: u64,
-        output: O,
-    ) -> Result<(), ReturnBeforeCall> {
-        let op = self
-            .ops
-            .get_mut(id.0)
-            .unwrap_or_else(|| panic!("finish: no operation {id:?} in this history"));
+    pub fn finish(&mut self, id: OpId, return_time: u64, output: O) -> Result<(), ReturnBeforeCall> {
+        let op = self.ops.get_mut(id.0).unwrap_or_else(|| panic!("finish: no operation {id:?} in this history"));
         assert!(op.ret.is_none(), "finish: operation {id:?} already returned");
         if return_time < op.call_time {
-            return Err(ReturnBeforeCall {
-                call_time: op.call_time,
-                return_time,
-            });
+            return Err(ReturnBeforeCall { call_time: op.call_time, return_time });
         }
-        op.ret = Some(Return {
-            time: return_time,
-            output,
-        });
+        op.ret = Some(Return { time: return_time, output });
         Ok(())
     }
 
@@ -177,11 +143,7 @@ impl<I, O> FromIterator<Operation<I, O>> for History<I, O> {
         let ops: Vec<_> = iter.into_iter().collect();
         for (index, op) in ops.iter().enumerate() {
             if let Some(ret) = op.return_time() {
-                assert!(
-                    ret >= op.call_time,
-                    "operation {index}: return {ret} is before call {}",
-                    op.call_time
-                );
+                assert!(ret >= op.call_time, "operation {index}: return {ret} is before call {}", op.call_time);
             }
         }
         Self { ops }

@@ -38,8 +38,9 @@ mod check;
 pub mod history;
 pub mod jsonl;
 pub mod model;
-pub mod search;
+mod search;
 pub mod view;
+mod vis_policy;
 pub mod models {
     //! Built-in sequential specifications.
     pub mod kv;
@@ -52,4 +53,5 @@ pub use model::{Model, Partition};
 pub use models::kv::{KvInput, KvModel, KvOutput, KvState};
 pub use models::register::{RegisterInput, RegisterModel, RegisterOutput};
 pub use search::PartitionStatus;
-pub use view::{Annotation, VisPolicy};
+pub use view::{render_html, write_html, write_if_wanted, Annotation, ViewError, BLOCKED_FILL};
+pub use vis_policy::{BadVisPolicy, VisPolicy, LAB_VIS};

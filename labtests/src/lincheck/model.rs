@@ -31,20 +31,12 @@ pub trait Model: Sync {
     /// may legally return `output` from `state`, `None` if not. With `None` (the operation never
     /// returned, its output is unknown) returns the state the operation leads to whatever it
     /// returned; the models here are deterministic, so that state is unique.
-    fn step(
-        &self,
-        state: &Self::State,
-        input: &Self::Input,
-        output: Option<&Self::Output>,
-    ) -> Option<Self::State>;
+    fn step(&self, state: &Self::State, input: &Self::Input, output: Option<&Self::Output>) -> Option<Self::State>;
 
     /// Splits the history into independent partitions. The default keeps one partition; an
     /// override must put every operation in exactly one partition (the checker asserts it).
     fn partition(&self, ops: &[Operation<Self::Input, Self::Output>]) -> Vec<Partition> {
-        vec![Partition {
-            label: "all operations".to_string(),
-            op_indices: (0..ops.len()).collect(),
-        }]
+        vec![Partition { label: "all operations".to_string(), op_indices: (0..ops.len()).collect() }]
     }
 
     /// Short text for an operation, e.g. `get("k") -> "v1"`; `None` output: never returned.

@@ -9,8 +9,10 @@
 //!
 //! An operation that never returned has a call event only: it is a candidate forever, and the
 //! search may leave it out (it never took effect). Three refinements keep such operations cheap:
-//! - candidates that returned are tried before those that did not (the order of candidates does
-//!   not change which are tried, so the search stays complete);
+//! - candidates that returned are tried before those that did not, and those that did not are
+//!   tried newest first (the operation a read needs is usually recent, the ones that never took
+//!   effect pile up at the front); the order of candidates does not change which are tried, so
+//!   the search stays complete;
 //! - a never-returned operation that would not change the state is not linearized: placing it
 //!   cannot help anything later;
 //! - the cache prunes a configuration when one with the same state and returned operations but
@@ -37,10 +39,10 @@ pub enum PartitionStatus {
 }
 
 /// Limits for one search.
+#[allow(clippy::disallowed_types)] // a real timeout needs real time; checker results never feed a simulation
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Limits {
     /// Wall-clock deadline shared by all partitions of one check.
-    #[allow(clippy::disallowed_types)] // a real timeout needs real time; checker results never feed a simulation
     pub(crate) deadline: Option<std::time::Instant>,
     pub(crate) max_cache_bytes: usize,
 }
@@ -54,6 +56,8 @@ pub(crate) struct SearchOutcome {
     /// The operation whose return ended the longest prefix: it could not be placed after it.
     pub(crate) blocked: Option<usize>,
     pub(crate) cache_entries: usize,
+    /// Only for a quick search: it failed, but having skipped some of the search space.
+    inconclusive: bool,
 }
 
 /// Sentinel index for "no entry".
@@ -101,11 +105,7 @@ impl EventList {
             .map(|&(_, is_return, op)| Event {
                 op,
                 is_call: !is_return,
-                ret: if is_return {
-                    NONE
-                } else {
-                    return_slot[op as usize]
-                },
+                ret: if is_return { NONE } else { return_slot[op as usize] },
             })
             .collect();
         // Circular: the head's prev is the last event, the last event's next is the head.
@@ -153,11 +153,12 @@ impl EventList {
     }
 }
 
-/// Which candidates a scan is trying: first those that returned, then those that did not.
+/// Which candidates a scan is trying: first those that returned, front to back; then those that
+/// did not, back to front from `boundary`, the first return event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
     Returned,
-    NeverReturned,
+    NeverReturned { boundary: u32 },
 }
 
 struct Frame<S> {
@@ -186,141 +187,222 @@ impl BestPrefix {
             return;
         }
         self.order.truncate(self.stable_len);
-        self.order.extend(
-            stack[self.stable_len..]
-                .iter()
-                .map(|frame| events[frame.call as usize].op as usize),
-        );
+        self.order.extend(stack[self.stable_len..].iter().map(|frame| events[frame.call as usize].op as usize));
         self.stable_len = stack.len();
         self.blocked = Some(blocked);
     }
 }
 
-/// Searches one partition. `ops` are the partition's operations in history order.
-#[allow(clippy::disallowed_types, clippy::disallowed_methods)] // the timeout reads the real clock
-pub(crate) fn search<M: Model>(
-    model: &M,
-    ops: &[&Operation<M::Input, M::Output>],
-    limits: Limits,
-) -> SearchOutcome {
-    let mut list = EventList::new(ops);
-    let mut cache = Cache::new();
-    // Each operation's slot in the bitset of its kind: returned, or never returned.
-    let mut slots = Vec::with_capacity(ops.len());
-    let (mut returned_count, mut never_count) = (0, 0);
-    for op in ops {
-        let counter = if op.ret.is_some() { &mut returned_count } else { &mut never_count };
-        slots.push(*counter);
-        *counter += 1;
+/// The search state of one partition.
+struct Searcher<'a, M: Model> {
+    model: &'a M,
+    ops: &'a [&'a Operation<M::Input, M::Output>],
+    list: EventList,
+    cache: Cache<M::State>,
+    /// Each operation's slot in the bitset of its kind, numbered in call order so that the
+    /// linearized set is mostly a run of ones (which the cache stores compactly).
+    slots: Vec<usize>,
+    /// Linearized operations: `[returned, never returned]`.
+    linearized: [Bitset; 2],
+    state: M::State,
+    stack: Vec<Frame<M::State>>,
+    best: BestPrefix,
+    mode: Mode,
+    /// Whether `Mode::Quick` skipped anything, making a failure inconclusive.
+    skipped: bool,
+}
+
+/// See [`search`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// After linearizing a never-returned operation, the next one must have returned.
+    Quick,
+    /// No restriction: a failure is a proof.
+    Complete,
+}
+
+impl<'a, M: Model> Searcher<'a, M> {
+    fn new(model: &'a M, ops: &'a [&'a Operation<M::Input, M::Output>], mode: Mode) -> Self {
+        let list = EventList::new(ops);
+        let mut slots = vec![usize::MAX; ops.len()];
+        let mut counts = [0, 0];
+        for event in list.events.iter().filter(|event| event.is_call) {
+            let kind = usize::from(event.ret == NONE);
+            slots[event.op as usize] = counts[kind];
+            counts[kind] += 1;
+        }
+        Self {
+            model,
+            ops,
+            list,
+            cache: Cache::new(),
+            slots,
+            linearized: [Bitset::new(counts[0]), Bitset::new(counts[1])],
+            state: model.init(),
+            stack: Vec::with_capacity(ops.len()),
+            best: BestPrefix { order: Vec::new(), blocked: None, stable_len: 0 },
+            mode,
+            skipped: false,
+        }
     }
-    let mut linearized = [Bitset::new(returned_count), Bitset::new(never_count)];
-    let set_of = |op: &Operation<M::Input, M::Output>| usize::from(op.ret.is_none());
-    let mut state = model.init();
-    let mut stack: Vec<Frame<M::State>> = Vec::with_capacity(ops.len());
-    let mut best = BestPrefix {
-        order: Vec::new(),
-        blocked: None,
-        stable_len: 0,
-    };
-    let mut cursor = list.first();
-    let mut phase = Phase::Returned;
-    let mut steps: u64 = 0;
-    let head = list.head();
 
-    let outcome = |status, best: BestPrefix, cache: &Cache<M::State>| SearchOutcome {
-        status,
-        order: best.order,
-        blocked: best.blocked,
-        cache_entries: cache.entries(),
-    };
+    /// Whether the last operation linearized is one that never returned.
+    fn top_never_returned(&self) -> bool {
+        self.stack.last().is_some_and(|frame| {
+            let op = self.list.events[frame.call as usize].op as usize;
+            self.ops[op].ret.is_none()
+        })
+    }
 
-    loop {
-        steps += 1;
-        if steps % STEPS_PER_CLOCK_CHECK == 0 {
-            if limits
-                .deadline
-                .is_some_and(|deadline| std::time::Instant::now() >= deadline)
-            {
-                return outcome(PartitionStatus::TimedOut, best, &cache);
-            }
-            if cache.approx_bytes() > limits.max_cache_bytes {
-                let status = PartitionStatus::CacheFull {
-                    entries: cache.entries(),
-                    approx_bytes: cache.approx_bytes(),
-                };
-                return outcome(status, best, &cache);
-            }
+    fn kind_and_slot(&self, op: usize) -> (usize, usize) {
+        (usize::from(self.ops[op].ret.is_none()), self.slots[op])
+    }
+
+    /// Linearizes the operation of call event `call` if the model accepts it and the resulting
+    /// configuration is worth exploring; returns whether it did.
+    fn try_linearize(&mut self, call: u32, phase: Phase) -> bool {
+        let op_index = self.list.events[call as usize].op as usize;
+        let op = self.ops[op_index];
+        let Some(next) = self.model.step(&self.state, &op.input, op.output()) else {
+            return false;
+        };
+        if op.ret.is_none() && next == self.state {
+            return false;
         }
+        let (kind, slot) = self.kind_and_slot(op_index);
+        self.linearized[kind].insert(slot);
+        let [returned, never] = &self.linearized;
+        let Some(entry) = self.cache.insert(returned, never, &next) else {
+            self.linearized[kind].remove(slot);
+            return false;
+        };
+        let state_before = std::mem::replace(&mut self.state, next);
+        self.stack.push(Frame { call, phase, state_before, entry });
+        self.list.lift(call);
+        true
+    }
 
-        if cursor == head {
-            // Only calls of operations that never returned are left: leave them out.
-            debug_assert!(phase == Phase::Returned, "the second scan stops at a return");
-            best.order = stack
-                .iter()
-                .map(|frame| list.events[frame.call as usize].op as usize)
-                .collect();
-            best.blocked = None;
-            return outcome(PartitionStatus::Linearizable, best, &cache);
+    /// Undoes the last linearization; returns the frame's phase and call event, or `None` if
+    /// the stack is empty (the partition is not linearizable).
+    fn backtrack(&mut self, boundary: u32) -> Option<(Phase, u32)> {
+        let blocked = self.list.events[boundary as usize].op as usize;
+        self.best.offer(&self.stack, &self.list.events, blocked);
+        let frame = self.stack.pop()?;
+        self.best.popped_to(self.stack.len());
+        self.cache.mark_failed(frame.entry);
+        let op_index = self.list.events[frame.call as usize].op as usize;
+        let (kind, slot) = self.kind_and_slot(op_index);
+        self.linearized[kind].remove(slot);
+        self.state = frame.state_before;
+        self.list.unlift(frame.call);
+        Some((frame.phase, frame.call))
+    }
+
+    fn outcome(self, status: PartitionStatus) -> SearchOutcome {
+        SearchOutcome {
+            status,
+            order: self.best.order,
+            blocked: self.best.blocked,
+            cache_entries: self.cache.entries(),
+            inconclusive: self.skipped,
         }
+    }
 
-        let event = list.events[cursor as usize];
-        if event.is_call {
-            let op = ops[event.op as usize];
-            let returned = op.ret.is_some();
-            if returned == (phase == Phase::Returned) {
-                if let Some(next) = model.step(&state, &op.input, op.output()) {
-                    let useful = returned || next != state;
-                    if useful {
-                        let (set, slot) = (set_of(op), slots[event.op as usize]);
-                        linearized[set].insert(slot);
-                        if let Some(entry) = cache.insert(&linearized[0], &linearized[1], &next) {
-                            let state_before = std::mem::replace(&mut state, next);
-                            stack.push(Frame {
-                                call: cursor,
-                                phase,
-                                state_before,
-                                entry,
-                            });
-                            list.lift(cursor);
-                            if phase == Phase::NeverReturned { unsafe { P2 += 1; } } else { unsafe { P1 += 1; } }
-                            if stack.len() > unsafe { MAXD } { unsafe { MAXD = stack.len(); } }
-                            cursor = list.first();
-                            phase = Phase::Returned;
-                            continue;
+    fn run(mut self, limits: Limits) -> SearchOutcome {
+        let head = self.list.head();
+        let mut cursor = self.list.first();
+        let mut phase = Phase::Returned;
+        // Bounded: every iteration either moves the cursor over a finite list, or pushes a
+        // configuration new to the (finite) cache, or pops one; the limits stop it sooner.
+        for steps in 1u64.. {
+            if steps % STEPS_PER_CLOCK_CHECK == 0 {
+                if let Some(status) = limit_reached(&limits, &self.cache) {
+                    return self.outcome(status);
+                }
+            }
+            match phase {
+                Phase::Returned if cursor == head => {
+                    // Only calls of operations that never returned are left: they never took
+                    // effect. The stack is a full linearization.
+                    let stack = &self.stack;
+                    let events = &self.list.events;
+                    self.best.order = stack.iter().map(|frame| events[frame.call as usize].op as usize).collect();
+                    self.best.blocked = None;
+                    return self.outcome(PartitionStatus::Linearizable);
+                }
+                Phase::Returned => {
+                    let event = self.list.events[cursor as usize];
+                    if !event.is_call {
+                        // An operation that returned must be placed before this point and none
+                        // of the returned candidates led anywhere: try the never-returned ones.
+                        phase = Phase::NeverReturned { boundary: cursor };
+                        cursor = self.list.prev[cursor as usize];
+                        if self.mode == Mode::Quick && self.top_never_returned() {
+                            self.skipped = true;
+                            cursor = head;
                         }
-                        linearized[set].remove(slot);
+                    } else if self.ops[event.op as usize].ret.is_some() && self.try_linearize(cursor, phase) {
+                        cursor = self.list.first();
+                    } else {
+                        cursor = self.list.next[cursor as usize];
+                    }
+                }
+                Phase::NeverReturned { boundary } if cursor == head => {
+                    let Some((resume, call)) = self.backtrack(boundary) else {
+                        return self.outcome(PartitionStatus::Illegal);
+                    };
+                    phase = resume;
+                    cursor = match resume {
+                        Phase::Returned => self.list.next[call as usize],
+                        Phase::NeverReturned { .. } => self.list.prev[call as usize],
+                    };
+                }
+                Phase::NeverReturned { .. } => {
+                    let event = self.list.events[cursor as usize];
+                    debug_assert!(event.is_call, "only calls come before the first return");
+                    if self.ops[event.op as usize].ret.is_none() && self.try_linearize(cursor, phase) {
+                        cursor = self.list.first();
+                        phase = Phase::Returned;
+                    } else {
+                        cursor = self.list.prev[cursor as usize];
                     }
                 }
             }
-            cursor = list.next[cursor as usize];
-            continue;
         }
+        unreachable!("the step counter cannot overflow before a limit or an answer")
+    }
+}
 
-        // A return: the operation it ends is pending and none of the candidates before it led
-        // anywhere in this phase.
-        if phase == Phase::Returned {
-            phase = Phase::NeverReturned;
-            cursor = list.first();
-            continue;
-        }
-        best.offer(&stack, &list.events, event.op as usize);
-        let Some(frame) = stack.pop() else {
-            return outcome(PartitionStatus::Illegal, best, &cache);
-        };
-        best.popped_to(stack.len());
-        cache.mark_failed(frame.entry);
-        let call = frame.call;
-        let op = list.events[call as usize].op as usize;
-        linearized[set_of(ops[op])].remove(slots[op]);
-        state = frame.state_before;
-        list.unlift(call);
-        cursor = list.next[call as usize];
-        phase = frame.phase;
+#[allow(clippy::disallowed_types, clippy::disallowed_methods)] // the timeout reads the real clock
+fn limit_reached<S>(limits: &Limits, cache: &Cache<S>) -> Option<PartitionStatus> {
+    if limits.deadline.is_some_and(|deadline| std::time::Instant::now() >= deadline) {
+        return Some(PartitionStatus::TimedOut);
+    }
+    (cache.approx_bytes() > limits.max_cache_bytes)
+        .then(|| PartitionStatus::CacheFull { entries: cache.entries(), approx_bytes: cache.approx_bytes() })
+}
+
+/// Searches one partition. `ops` are the partition's operations in history order.
+///
+/// Two passes. Sequences of never-returned operations make the search exponential: where the
+/// returned candidates at a node all fail, every subset of the pending never-returned writes
+/// may be tried, and with a versioned store every subset leads to a distinct state. A history
+/// that is linearizable rarely needs two never-returned operations in a row, so a quick pass
+/// forbids that; any linearization it finds is valid. Only if it fails having skipped
+/// something does a complete pass (fresh cache) decide.
+pub(crate) fn search<M: Model>(model: &M, ops: &[&Operation<M::Input, M::Output>], limits: Limits) -> SearchOutcome {
+    let quick = Searcher::new(model, ops, Mode::Quick).run(limits);
+    if quick.status != PartitionStatus::Illegal || !quick.inconclusive {
+        return quick;
+    }
+    let complete = Searcher::new(model, ops, Mode::Complete).run(limits);
+    if complete.status == PartitionStatus::Illegal || complete.order.len() >= quick.order.len() {
+        complete
+    } else {
+        // Stopped at a limit: show the longer prefix, but the status of the complete pass.
+        SearchOutcome { status: complete.status, cache_entries: complete.cache_entries, ..quick }
     }
 }
 
 /// Checker budget defaults: large enough never to matter for test-sized histories.
 pub(crate) const DEFAULT_MAX_CACHE_BYTES: usize = 1 << 30;
-
-
-pub static mut P1: u64 = 0; pub static mut P2: u64 = 0; pub static mut MAXD: usize = 0;

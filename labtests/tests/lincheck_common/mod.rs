@@ -5,9 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use labtests::lincheck::{
-    History, KvInput, KvOutput, Model, Operation, RegisterInput, RegisterOutput,
-};
+use labtests::lincheck::{History, KvInput, KvOutput, Model, Operation, RegisterInput, RegisterOutput};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
@@ -26,10 +24,7 @@ fn place_rest<M: Model>(
     placed: &mut [bool],
     state: &M::State,
 ) -> bool {
-    let all_returned_placed = ops
-        .iter()
-        .zip(placed.iter())
-        .all(|(op, &placed)| placed || op.ret.is_none());
+    let all_returned_placed = ops.iter().zip(placed.iter()).all(|(op, &placed)| placed || op.ret.is_none());
     if all_returned_placed {
         return true;
     }
@@ -88,6 +83,30 @@ pub fn assert_valid_linearization<M: Model>(
     }
 }
 
+/// Asserts that `order` (history indices) can start a linearization of the operations
+/// `subset`: the model accepts every step, and whatever in `subset` had to come before a placed
+/// operation (returned before its call) is placed, earlier.
+pub fn assert_valid_prefix<M: Model>(
+    model: &M,
+    ops: &[Operation<M::Input, M::Output>],
+    subset: &[usize],
+    order: &[usize],
+) {
+    let mut state = model.init();
+    for (at, &index) in order.iter().enumerate() {
+        assert!(subset.contains(&index), "op {index} is not in this partition");
+        for &other in subset {
+            if ops[other].precedes(&ops[index]) {
+                assert!(order[..at].contains(&other), "op {other} must come before op {index} in the prefix");
+            }
+        }
+        let op = &ops[index];
+        state = model
+            .step(&state, &op.input, op.output())
+            .unwrap_or_else(|| panic!("op {index} illegal in the reported prefix"));
+    }
+}
+
 /// Shape of a random history.
 #[derive(Clone, Copy, Debug)]
 pub struct Shape {
@@ -118,12 +137,7 @@ fn timings(rng: &mut ChaCha8Rng, shape: Shape) -> Vec<Timing> {
         let duration = rng.random_range(0..5);
         if rng.random_bool(shape.unknown) {
             let point = rng.random_bool(0.5).then(|| call + rng.random_range(0..8));
-            out.push(Timing {
-                client_id: client as u64,
-                call,
-                ret: None,
-                point,
-            });
+            out.push(Timing { client_id: client as u64, call, ret: None, point });
             clock[client] = call + 1;
         } else {
             let ret = call + duration;
@@ -176,10 +190,7 @@ pub fn register_history(rng: &mut ChaCha8Rng, shape: Shape) -> History<RegisterI
         .map(|_| match rng.random_range(0..3) {
             0 => RegisterInput::Read,
             1 => RegisterInput::Write(rng.random_range(0..3)),
-            _ => RegisterInput::Cas {
-                from: rng.random_range(0..3),
-                to: rng.random_range(0..3),
-            },
+            _ => RegisterInput::Cas { from: rng.random_range(0..3), to: rng.random_range(0..3) },
         })
         .collect();
     let mut outputs: Vec<Option<RegisterOutput>> = (0..timings.len()).map(|_| None).collect();
@@ -205,9 +216,7 @@ pub fn register_history(rng: &mut ChaCha8Rng, shape: Shape) -> History<RegisterI
             continue;
         }
         outputs[index] = match inputs[index] {
-            RegisterInput::Read => Some(RegisterOutput::Read(
-                rng.random_bool(0.8).then(|| rng.random_range(0..3)),
-            )),
+            RegisterInput::Read => Some(RegisterOutput::Read(rng.random_bool(0.8).then(|| rng.random_range(0..3)))),
             RegisterInput::Write(_) => Some(RegisterOutput::Done),
             RegisterInput::Cas { .. } => Some(RegisterOutput::Cas(rng.random())),
         };
@@ -237,11 +246,7 @@ pub fn kv_history(rng: &mut ChaCha8Rng, shape: Shape, keys: usize) -> History<Kv
                 2 => KvInput::Put { key, value },
                 3 => KvInput::Append { key, value },
                 4 => KvInput::Delete { key },
-                _ => KvInput::CPut {
-                    key,
-                    value,
-                    version: rng.random_range(0..3),
-                },
+                _ => KvInput::CPut { key, value, version: rng.random_range(0..3) },
             }
         })
         .collect();
@@ -255,10 +260,7 @@ pub fn kv_history(rng: &mut ChaCha8Rng, shape: Shape, keys: usize) -> History<Kv
                     Some((value, version)) => (Some(value.clone()), *version),
                     None => (None, 0),
                 };
-                KvOutput::Get {
-                    value,
-                    version: rng.random_bool(0.7).then_some(version),
-                }
+                KvOutput::Get { value, version: rng.random_bool(0.7).then_some(version) }
             }
             KvInput::Put { key, value } => {
                 let version = store.get(key).map_or(0, |entry| entry.1);
@@ -296,10 +298,7 @@ pub fn kv_history(rng: &mut ChaCha8Rng, shape: Shape, keys: usize) -> History<Kv
                     2 => Some("xy".to_string()),
                     _ => Some("y".to_string()),
                 };
-                Some(KvOutput::Get {
-                    value,
-                    version: rng.random_bool(0.5).then(|| rng.random_range(0..3)),
-                })
+                Some(KvOutput::Get { value, version: rng.random_bool(0.5).then(|| rng.random_range(0..3)) })
             }
             KvInput::CPut { .. } => Some(KvOutput::CPut(rng.random())),
             _ => Some(KvOutput::Done),

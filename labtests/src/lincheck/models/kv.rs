@@ -61,10 +61,7 @@ impl KvInput {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum KvOutput {
     /// What a `get` returned: the value (`None`: absent) and the version (`None`: not observed).
-    Get {
-        value: Option<String>,
-        version: Option<u64>,
-    },
+    Get { value: Option<String>, version: Option<u64> },
     /// A `put`, `append` or `delete` completed.
     Done,
     /// Whether a `cput` applied.
@@ -91,8 +88,7 @@ impl KvState {
     }
 
     fn find(&self, key: &str) -> Result<usize, usize> {
-        self.entries
-            .binary_search_by(|(present, _, _)| present.as_str().cmp(key))
+        self.entries.binary_search_by(|(present, _, _)| present.as_str().cmp(key))
     }
 
     /// Sets `key` to `value`, incrementing its version.
@@ -131,15 +127,8 @@ impl Model for KvModel {
         let (current, version) = state.get(input.key());
         match (input, output) {
             (KvInput::Get { .. }, None) => Some(state.clone()),
-            (
-                KvInput::Get { .. },
-                Some(KvOutput::Get {
-                    value,
-                    version: seen_version,
-                }),
-            ) => {
-                let legal = value.as_deref() == current
-                    && seen_version.is_none_or(|seen| seen == version);
+            (KvInput::Get { .. }, Some(KvOutput::Get { value, version: seen_version })) => {
+                let legal = value.as_deref() == current && seen_version.is_none_or(|seen| seen == version);
                 legal.then(|| state.clone())
             }
             (KvInput::Put { key, value }, None | Some(KvOutput::Done)) => {
@@ -157,14 +146,7 @@ impl Model for KvModel {
                 next.delete(key);
                 Some(next)
             }
-            (
-                KvInput::CPut {
-                    key,
-                    value,
-                    version: expected,
-                },
-                output,
-            ) => {
+            (KvInput::CPut { key, value, version: expected }, output) => {
                 let applies = *expected == version;
                 match output {
                     None => {}
@@ -188,13 +170,7 @@ impl Model for KvModel {
         for (index, op) in ops.iter().enumerate() {
             by_key.entry(op.input.key()).or_default().push(index);
         }
-        by_key
-            .into_iter()
-            .map(|(key, op_indices)| Partition {
-                label: format!("key {key:?}"),
-                op_indices,
-            })
-            .collect()
+        by_key.into_iter().map(|(key, op_indices)| Partition { label: format!("key {key:?}"), op_indices }).collect()
     }
 
     fn describe_op(&self, input: &KvInput, output: Option<&KvOutput>) -> String {
@@ -203,11 +179,7 @@ impl Model for KvModel {
             KvInput::Put { key, value } => format!("put({key:?}, {value:?})"),
             KvInput::Append { key, value } => format!("append({key:?}, {value:?})"),
             KvInput::Delete { key } => format!("delete({key:?})"),
-            KvInput::CPut {
-                key,
-                value,
-                version,
-            } => format!("cput({key:?}, {value:?}, version {version})"),
+            KvInput::CPut { key, value, version } => format!("cput({key:?}, {value:?}, version {version})"),
         };
         match output {
             None => text.push_str(" -> ?"),
@@ -253,10 +225,7 @@ mod tests {
     use super::*;
 
     fn get(value: Option<&str>, version: Option<u64>) -> KvOutput {
-        KvOutput::Get {
-            value: value.map(str::to_string),
-            version,
-        }
+        KvOutput::Get { value: value.map(str::to_string), version }
     }
 
     fn run(state: &KvState, input: KvInput, output: Option<KvOutput>) -> Option<KvState> {
@@ -268,49 +237,21 @@ mod tests {
         let key = || "k".to_string();
         let s0 = KvModel.init();
         assert_eq!(s0.get("k"), (None, 0));
-        let s1 = run(
-            &s0,
-            KvInput::Append {
-                key: key(),
-                value: "a".into(),
-            },
-            Some(KvOutput::Done),
-        )
-        .unwrap();
+        let s1 = run(&s0, KvInput::Append { key: key(), value: "a".into() }, Some(KvOutput::Done)).unwrap();
         assert_eq!(s1.get("k"), (Some("a"), 1));
-        let s2 = run(
-            &s1,
-            KvInput::Put {
-                key: key(),
-                value: "b".into(),
-            },
-            None,
-        )
-        .unwrap();
+        let s2 = run(&s1, KvInput::Put { key: key(), value: "b".into() }, None).unwrap();
         assert_eq!(s2.get("k"), (Some("b"), 2));
         // A stale cput fails and changes nothing; a current one applies.
-        let stale = KvInput::CPut {
-            key: key(),
-            value: "c".into(),
-            version: 1,
-        };
+        let stale = KvInput::CPut { key: key(), value: "c".into(), version: 1 };
         assert!(run(&s2, stale.clone(), Some(KvOutput::CPut(true))).is_none());
         assert_eq!(run(&s2, stale, Some(KvOutput::CPut(false))), Some(s2.clone()));
-        let current = KvInput::CPut {
-            key: key(),
-            value: "c".into(),
-            version: 2,
-        };
+        let current = KvInput::CPut { key: key(), value: "c".into(), version: 2 };
         let s3 = run(&s2, current, Some(KvOutput::CPut(true))).unwrap();
         assert_eq!(s3.get("k"), (Some("c"), 3));
         // Delete resets to absent, version 0; cput at version 0 then creates the key.
         let s4 = run(&s3, KvInput::Delete { key: key() }, Some(KvOutput::Done)).unwrap();
         assert_eq!(s4, KvModel.init());
-        let create = KvInput::CPut {
-            key: key(),
-            value: "d".into(),
-            version: 0,
-        };
+        let create = KvInput::CPut { key: key(), value: "d".into(), version: 0 };
         let s5 = run(&s4, create, None).unwrap();
         assert_eq!(s5.get("k"), (Some("d"), 1));
         // Gets compare the version only when it was observed.
@@ -324,12 +265,8 @@ mod tests {
 
     #[test]
     fn partitions_by_key_in_key_order() {
-        let op = |key: &str| Operation {
-            client_id: 0,
-            call_time: 0,
-            input: KvInput::Delete { key: key.into() },
-            ret: None,
-        };
+        let op =
+            |key: &str| Operation { client_id: 0, call_time: 0, input: KvInput::Delete { key: key.into() }, ret: None };
         let parts = KvModel.partition(&[op("b"), op("a"), op("b")]);
         assert_eq!(parts.len(), 2);
         assert_eq!(parts[0].label, "key \"a\"");

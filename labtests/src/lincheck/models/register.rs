@@ -10,7 +10,10 @@ pub enum RegisterInput {
     Read,
     Write(i64),
     /// Sets the register to `to` iff it holds `from`.
-    Cas { from: i64, to: i64 },
+    Cas {
+        from: i64,
+        to: i64,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -36,17 +39,10 @@ impl Model for RegisterModel {
         None
     }
 
-    fn step(
-        &self,
-        state: &Option<i64>,
-        input: &RegisterInput,
-        output: Option<&RegisterOutput>,
-    ) -> Option<Option<i64>> {
+    fn step(&self, state: &Option<i64>, input: &RegisterInput, output: Option<&RegisterOutput>) -> Option<Option<i64>> {
         match (input, output) {
             (RegisterInput::Read, None) => Some(*state),
-            (RegisterInput::Read, Some(RegisterOutput::Read(seen))) => {
-                (seen == state).then_some(*state)
-            }
+            (RegisterInput::Read, Some(RegisterOutput::Read(seen))) => (seen == state).then_some(*state),
             (RegisterInput::Write(value), None | Some(RegisterOutput::Done)) => Some(Some(*value)),
             (RegisterInput::Cas { from, to }, output) => {
                 let swaps = *state == Some(*from);
