@@ -1,3 +1,3 @@
 //! Harness config, scenarios per lab phase, the linearizability checker and the CLIs.
-pub mod lincheck;
 pub mod dstest;
+pub mod lincheck;
