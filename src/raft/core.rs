@@ -53,11 +53,20 @@ pub enum Outgoing {
 }
 
 /// The state that survives crashes.
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct Persistent {
     term: u64,
     voted_for: Option<usize>,
     log: Log,
+}
+
+/// The same layout, encoded from borrowed data: persisting happens on every log change, and
+/// cloning the log for it made long logs quadratic.
+#[derive(Serialize)]
+struct PersistentRef<'a> {
+    term: u64,
+    voted_for: Option<usize>,
+    log: &'a Log,
 }
 
 pub struct Core {
@@ -113,7 +122,7 @@ impl Core {
     }
 
     pub fn encode(&self) -> Vec<u8> {
-        let p = Persistent { term: self.term, voted_for: self.voted_for, log: self.log.clone() };
+        let p = PersistentRef { term: self.term, voted_for: self.voted_for, log: &self.log };
         postcard::to_stdvec(&p).expect("raft: state encodes")
     }
 

@@ -41,6 +41,12 @@ pub enum ApplyMsg {
     Snapshot { index: u64, term: u64, snapshot: Vec<u8> },
 }
 
+/// An RPC ready to send to one follower.
+enum Message {
+    Append(AppendEntriesArgs),
+    Snapshot(InstallSnapshotArgs),
+}
+
 struct State {
     core: Core,
     election_deadline: Instant,
@@ -243,16 +249,29 @@ impl Inner {
                 }
                 st.dirty[peer] = false;
                 st.last_sent[peer] = Some(time::now());
-                st.core.outgoing(peer).expect("a leader has something to send")
+                match st.core.outgoing(peer).expect("a leader has something to send") {
+                    Outgoing::Append(args) => Message::Append(args),
+                    // Read under the lock: a later snapshot by the service must not slip in
+                    // under this index (the follower would apply entries twice).
+                    Outgoing::Snapshot { term, last_included_index, last_included_term } => {
+                        Message::Snapshot(InstallSnapshotArgs {
+                            term,
+                            leader: self.me,
+                            last_included_index,
+                            last_included_term,
+                            data: self.persister.read_snapshot(),
+                        })
+                    }
+                }
             };
             let inner = self.clone();
             thread::Builder::new().name(format!("send->{peer}")).spawn(move || inner.send(peer, outgoing));
         }
     }
 
-    fn send(&self, peer: usize, outgoing: Outgoing) {
-        match outgoing {
-            Outgoing::Append(args) => {
+    fn send(&self, peer: usize, message: Message) {
+        match message {
+            Message::Append(args) => {
                 let Ok(reply) = self.peers[peer].call::<_, AppendEntriesReply>("Raft.AppendEntries", &args) else {
                     return;
                 };
@@ -260,14 +279,8 @@ impl Inner {
                 let effects = st.core.handle_append_reply(peer, &args, &reply);
                 self.apply_effects_for(&mut st, peer, effects);
             }
-            Outgoing::Snapshot { term, last_included_index, last_included_term } => {
-                let args = InstallSnapshotArgs {
-                    term,
-                    leader: self.me,
-                    last_included_index,
-                    last_included_term,
-                    data: self.persister.read_snapshot(),
-                };
+            Message::Snapshot(args) => {
+                let (term, last_included_index) = (args.term, args.last_included_index);
                 let Ok(reply) = self.peers[peer].call::<_, InstallSnapshotReply>("Raft.InstallSnapshot", &args) else {
                     return;
                 };

@@ -6,8 +6,10 @@ use std::cell::RefCell;
 
 use corosensei::stack::DefaultStack;
 
-/// At most this many idle stacks are kept per OS thread.
-const POOL_CAPACITY: usize = 256;
+/// At most this many idle stacks are kept per OS thread. Runs with many concurrent threads (calls
+/// waiting out long delays) need hundreds; a smaller pool turned into mmap/munmap churn. Only the
+/// pages a stack touched are resident.
+const POOL_CAPACITY: usize = 2048;
 
 thread_local! {
     static POOL: RefCell<Vec<(usize, DefaultStack)>> = const { RefCell::new(Vec::new()) };
