@@ -1,3 +1,5 @@
-//! Servers of the lab, written against the labrpc API: [`raft`], then kvsrv and kvraft.
+//! Servers of the lab, written against the labrpc API: [`raft`], then [`kvsrv`] and [`kvraft`].
 
+pub mod kvraft;
+pub mod kvsrv;
 pub mod raft;

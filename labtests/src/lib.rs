@@ -1,3 +1,32 @@
 //! Harness config, scenarios per lab phase, the linearizability checker and the CLIs.
 pub mod dstest;
+pub mod kv;
 pub mod lincheck;
+pub mod raft;
+pub mod scenario;
+
+use std::cell::Cell;
+
+thread_local! {
+    static QUIET: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Silences `say!` on this thread (sweep workers run thousands of scenarios; the per-run lines
+/// belong to `cargo test`, not to the sweep's table).
+pub fn set_quiet(quiet: bool) {
+    QUIET.with(|q| q.set(quiet));
+}
+
+pub fn quiet() -> bool {
+    QUIET.with(Cell::get)
+}
+
+/// `println!` for scenario progress lines ("Test (3A): ...", "... Passed --"), muted in sweeps.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {
+        if !$crate::quiet() {
+            println!($($arg)*);
+        }
+    };
+}

@@ -14,6 +14,7 @@ pub const MAX_LOGS_PER_SCENARIO: usize = 20;
 pub fn write_log(dir: &Path, case: &Case, seed: u64, check_determinism: bool) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let replay = Some(case.replay_command(seed, check_determinism));
+    crate::set_quiet(true);
     let (outcome, trace) = labrpc::trace::capture(tracing::Level::DEBUG, || {
         if check_determinism {
             sim::run_twice(seed, &case.config, replay.clone(), case.run).map(|_| ())

@@ -181,7 +181,17 @@ fn replay(cases: &[Case], name: &str, seed: u64) -> ExitCode {
     }
 }
 
-/// The lab's scenario table, as the runner sees it.
+/// The lab's scenario table (`crate::scenario::all`), as the runner sees it.
 pub fn cases() -> Vec<Case> {
-    Vec::new()
+    crate::scenario::all()
+        .into_iter()
+        .map(|s| Case {
+            name: s.name.into(),
+            phase: s.phase.into(),
+            file: s.file.into(),
+            config: s.config(),
+            run: s.run,
+            replay_args: "",
+        })
+        .collect()
 }

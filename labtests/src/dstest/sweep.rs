@@ -46,6 +46,7 @@ pub fn sweep(cases: &[Case], options: &Options, observer: &dyn Observer, stop: &
         for _ in 0..options.workers.min(jobs.len().max(1)) {
             let (tx, next, jobs) = (tx.clone(), next.clone(), &jobs);
             scope.spawn(move || loop {
+                crate::set_quiet(true);
                 if stop.load(Ordering::Relaxed) {
                     return;
                 }

@@ -1,0 +1,103 @@
+//! kvraft benchmark: 5 servers, 10 closed-loop clients, no message loss; prints throughput and
+//! median/p99 operation latency in virtual time, and the wall time the simulation took.
+//!
+//! labrpc's reliable network delivers in zero virtual time, so on it alone every operation would
+//! take 0 ms and virtual time would never advance. The first row therefore gives each client a
+//! 1 ms link to the servers (a sleep before and after each call); Raft's own messages still take
+//! no time. The second row runs on labrpc's unreliable network (0-26 ms per request, 10% of
+//! requests and replies lost), where Raft's round trips show.
+//!
+//! `cargo run --release -p labtests --example kvraft_bench [SEED]`
+
+use std::time::Duration;
+
+use labrpc::sim::{self, Config};
+use labrpc::{rand, thread, time};
+use labtests::kv::{KvCluster, Recorder};
+use raftkv::kvraft::Op;
+
+const SERVERS: usize = 5;
+const CLIENTS: usize = 10;
+const KEYS: u64 = 100;
+const WARMUP: Duration = Duration::from_secs(2);
+const MEASURE: Duration = Duration::from_secs(20);
+const MAXRAFTSTATE: usize = 1000;
+
+struct Figures {
+    ops: usize,
+    latencies_us: Vec<u64>,
+}
+
+fn bench(unreliable: bool, link: Duration) -> Figures {
+    let recorder = Recorder::new();
+    let cluster = KvCluster::new(SERVERS, unreliable, Some(MAXRAFTSTATE), &recorder);
+    let mut ck = cluster.make_client(&cluster.all());
+    ck.put("warm", "up");
+    time::sleep(WARMUP);
+    let start = time::now();
+    let end = start + MEASURE;
+    let handles: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            let mut client = cluster.make_client(&cluster.all());
+            let node = cluster.client_node(client.id());
+            thread::Builder::new().name(format!("bench-{c}")).node(node).spawn(move || {
+                let mut latencies = Vec::new();
+                while time::now() < end {
+                    let key = rand::range(0..KEYS).to_string();
+                    let op = if rand::per_mille(500) {
+                        Op::Put { key, value: format!("v{c}-{}", latencies.len()) }
+                    } else {
+                        Op::Get { key }
+                    };
+                    let called = time::now();
+                    time::sleep(link);
+                    client.clerk().execute(op);
+                    time::sleep(link);
+                    latencies.push((time::now() - called).as_micros() as u64);
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies_us: Vec<u64> = handles.into_iter().flat_map(|h| h.join().expect("a bench client ends")).collect();
+    latencies_us.sort_unstable();
+    Figures { ops: latencies_us.len(), latencies_us }
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let at = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[at] as f64 / 1000.0
+}
+
+#[allow(clippy::disallowed_methods, clippy::disallowed_types)] // wall time is reported only
+fn main() {
+    let seed = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(1);
+    println!("kvraft bench: {SERVERS} servers, {CLIENTS} closed-loop clients, 50% put / 50% get on {KEYS} keys,");
+    println!(
+        "maxraftstate {MAXRAFTSTATE}, {} s measured after {} s warm-up, seed {seed}",
+        MEASURE.as_secs(),
+        WARMUP.as_secs()
+    );
+    let rows = [
+        ("reliable, 1 ms client links", false, Duration::from_millis(1)),
+        ("unreliable (labrpc)", true, Duration::ZERO),
+    ];
+    for (label, unreliable, link) in rows {
+        let wall = std::time::Instant::now();
+        let config = Config { time_limit: Duration::from_secs(600), ..Config::default() };
+        let report = sim::run(seed, &config, move || bench(unreliable, link))
+            .unwrap_or_else(|failure| panic!("bench run failed: {failure}"));
+        let wall_ms = wall.elapsed().as_millis();
+        let figures = report.value;
+        let throughput = figures.ops as f64 / MEASURE.as_secs_f64();
+        println!(
+            "{label:<28} throughput {throughput:8.0} ops/s   median {:7.2} ms   p99 {:7.2} ms   ops {:6}   wall {wall_ms} ms",
+            percentile(&figures.latencies_us, 0.5),
+            percentile(&figures.latencies_us, 0.99),
+            figures.ops
+        );
+    }
+}

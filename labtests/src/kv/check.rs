@@ -1,0 +1,87 @@
+//! The end of every kv scenario: check the recorded history with the checker's kv model, write
+//! the HTML view when asked (`LAB_VIS`, by default only for a failing check), fail the run on a
+//! violation, and print the "Passed" line.
+
+use std::time::Duration;
+
+use crate::lincheck::{check, view, CheckOptions, KvModel, Model, Verdict};
+
+use super::history::Recorder;
+
+/// Wall-clock budget of one check; past it the verdict is "unknown" (reported, not a failure).
+/// Below the simulator's 5 s spin limit, since the check runs inside the simulation.
+pub const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A running scenario: its name and when it started in wall time (for the Passed line only).
+pub struct Run {
+    name: String,
+    #[allow(clippy::disallowed_types)] // wall time is reported, never read by the run
+    wall: std::time::Instant,
+}
+
+impl Run {
+    #[allow(clippy::disallowed_methods, clippy::disallowed_types)] // wall time is reported, never read by the run
+    pub fn start(name: &str) -> Run {
+        Run { name: name.to_string(), wall: std::time::Instant::now() }
+    }
+
+    /// Checks the history of `recorder` and prints the Passed line; panics, naming the seed, the
+    /// failing key and the operation that could not be placed, on a violation.
+    pub fn finish(self, recorder: &Recorder, peers: usize, rpcs: u64) {
+        let seed = labrpc::sim::current_seed();
+        let (history, annotations) = recorder.snapshot();
+        let options = CheckOptions { timeout: Some(CHECK_TIMEOUT), threads: Some(1), ..CheckOptions::default() };
+        let result = check(&KvModel, &history, &options);
+        let view_name = format!("{}-seed{seed}", self.name);
+        let view = match view::write_if_wanted(&view_name, &KvModel, &history, &result, &annotations) {
+            Ok(Some(path)) => format!("view: {}", path.display()),
+            Ok(None) => "view: not written (LAB_VIS=never)".to_string(),
+            Err(e) => format!("view: {e}"),
+        };
+        match result.verdict {
+            Verdict::Ok => {
+                if std::env::var_os(crate::lincheck::LAB_VIS).is_some_and(|v| v == "always") {
+                    crate::say!("  {view}");
+                }
+            }
+            Verdict::Illegal => {
+                let partition = result.violation().expect("an illegal verdict names its partition");
+                let op = partition
+                    .blocked_op
+                    .map(|i| {
+                        let op = &history.ops()[i];
+                        format!(
+                            "client {} called at {} us: {}",
+                            op.client_id,
+                            op.call_time,
+                            KvModel.describe_op(&op.input, op.output())
+                        )
+                    })
+                    .unwrap_or_else(|| "none found".to_string());
+                panic!(
+                    "{}: history of {} operations is not linearizable (seed {seed}): {}, first operation that \
+                     cannot be placed: {op}; {view}",
+                    self.name,
+                    history.len(),
+                    partition.label
+                );
+            }
+            Verdict::Unknown => {
+                crate::say!("  {}: linearizability unknown (check stopped at a limit, seed {seed}); {view}", self.name);
+            }
+        }
+        tracing::info!(elapsed_ms = result.elapsed.as_millis() as u64, ops = history.len(), "linearizability check");
+        self.passed(peers, rpcs, history.len());
+    }
+
+    /// Prints the Passed line without a history check.
+    pub fn passed(self, peers: usize, rpcs: u64, ops: usize) {
+        let seed = labrpc::sim::current_seed();
+        let virtual_s = labrpc::time::now().since_start().as_secs_f64();
+        let wall_ms = self.wall.elapsed().as_millis();
+        crate::say!(
+            "  ... Passed {:<44} virtual {virtual_s:6.1}s  wall {wall_ms:6} ms  peers {peers}  rpcs {rpcs:7}  ops {ops:6}  seed {seed}",
+            self.name
+        );
+    }
+}

@@ -1,0 +1,293 @@
+//! The Go labs' GenericTest for kvraft, plus the fault modes beyond the labs: clients append to,
+//! put and read keys for a few seconds per iteration while the network partitions, servers crash,
+//! links are cut one way or the leader pauses; then every client's appends are checked (own-key
+//! mode) and the whole history is checked for linearizability.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use labrpc::{rand, thread, time};
+use raftkv::kvraft::Clerk;
+
+use super::check::Run;
+use super::cluster::KvCluster;
+use super::history::{Client, Recorder};
+use super::ELECTION_TIMEOUT;
+
+/// Which faults run beside the clients.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Faults {
+    None,
+    /// Random two-way partitions of the servers, a new one every 1-1.2 s (Go's partitioner).
+    Partitions,
+    /// Random one-way cuts between any two nodes, servers and clients alike.
+    OneWayCuts,
+    /// The leader stops for several election timeouts, again and again.
+    PauseLeader,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Spec {
+    pub name: &'static str,
+    pub nclients: usize,
+    pub nservers: usize,
+    pub unreliable: bool,
+    pub crash: bool,
+    pub faults: Faults,
+    /// Snapshot threshold in bytes (Go's maxraftstate; None is -1).
+    pub maxraftstate: Option<usize>,
+    /// Clients use random keys (and also delete and cput); otherwise each appends to its own key
+    /// and checks what it reads.
+    pub randomkeys: bool,
+    /// Per mille of requests delivered twice.
+    pub duplicate_per_mille: u32,
+}
+
+impl Spec {
+    pub const fn new(name: &'static str, nclients: usize, nservers: usize) -> Spec {
+        Spec {
+            name,
+            nclients,
+            nservers,
+            unreliable: false,
+            crash: false,
+            faults: Faults::None,
+            maxraftstate: None,
+            randomkeys: false,
+            duplicate_per_mille: 0,
+        }
+    }
+}
+
+/// Iterations of the Go test.
+const ITERATIONS: usize = 3;
+/// How long clients run per iteration.
+const CLIENT_TIME: Duration = Duration::from_secs(5);
+
+/// A client's think time between operations, 10-40 ms: the simulated reliable network delivers
+/// in zero virtual time, so without it a client would never let virtual time advance, and it
+/// keeps the histories (and, without snapshots, the Raft logs) of a run in the thousands.
+pub fn think() {
+    time::sleep(Duration::from_millis(rand::range(10..41)));
+}
+
+/// "x {client} {j} y": the value a client appends as its j-th operation.
+pub fn append_value(client: u64, j: usize) -> String {
+    format!("x {client} {j} y")
+}
+
+/// Checks that `value` holds client `client`'s appends 0..count, each once and in order (Go's
+/// checkClntAppends).
+pub fn check_client_appends(client: u64, value: &str, count: usize) {
+    let mut last = None;
+    for j in 0..count {
+        let wanted = append_value(client, j);
+        let Some(at) = value.find(&wanted) else {
+            panic!("client {client}: missing append {wanted:?} of {count} in {value:?}");
+        };
+        assert!(value.rfind(&wanted) == Some(at), "client {client}: duplicate append {wanted:?} in {value:?}");
+        if let Some(prev) = last {
+            assert!(at > prev, "client {client}: append {wanted:?} out of order in {value:?}");
+        }
+        last = Some(at);
+    }
+}
+
+/// Checks that `value` holds every client's appends, each once and in per-client order (Go's
+/// checkConcurrentAppends).
+pub fn check_concurrent_appends(value: &str, counts: &[usize]) {
+    for (client, &count) in counts.iter().enumerate() {
+        check_client_appends(client as u64, value, count);
+    }
+}
+
+/// One client's operations until `done`; returns the client and how many appends/puts it made.
+fn client_loop(
+    mut client: Client<Clerk>,
+    index: u64,
+    nclients: usize,
+    randomkeys: bool,
+    done: Arc<AtomicBool>,
+) -> (Client<Clerk>, usize) {
+    let mut j = 0;
+    let mut last = String::new();
+    let own = index.to_string();
+    if !randomkeys {
+        client.put(&own, "");
+    }
+    while !done.load(Ordering::Relaxed) {
+        let key = if randomkeys { rand::range(0..nclients as u64).to_string() } else { own.clone() };
+        let nv = append_value(index, j);
+        let draw = rand::range(0..1000);
+        if draw < 500 {
+            client.append(&key, &nv);
+            if !randomkeys {
+                last.push_str(&nv);
+            }
+            j += 1;
+        } else if randomkeys && draw < 600 {
+            client.put(&key, &nv);
+            j += 1;
+        } else if randomkeys && draw < 650 {
+            client.delete(&key);
+        } else if randomkeys && draw < 750 {
+            let (_, version) = client.get(&key);
+            think();
+            let _ = client.cput(&key, &nv, version);
+            j += 1;
+        } else {
+            let value = client.get_value(&key);
+            if !randomkeys {
+                assert_eq!(value, last, "client {index}: get({key:?}) returned a wrong value");
+            }
+        }
+        think();
+    }
+    (client, j)
+}
+
+fn fault_loop(cluster: KvCluster, faults: Faults, clients: Vec<u64>, done: Arc<AtomicBool>) {
+    let n = cluster.n();
+    // Let the clients work undisturbed for a while first.
+    time::sleep(Duration::from_secs(1));
+    while !done.load(Ordering::Relaxed) {
+        match faults {
+            Faults::None => return,
+            Faults::Partitions => {
+                let side: Vec<u64> = (0..n).map(|_| rand::range(0..2)).collect();
+                let p1: Vec<usize> = (0..n).filter(|&i| side[i] == 0).collect();
+                let p2: Vec<usize> = (0..n).filter(|&i| side[i] == 1).collect();
+                cluster.partition(&p1, &p2);
+                time::sleep(ELECTION_TIMEOUT + Duration::from_millis(rand::range(0..200)));
+            }
+            Faults::OneWayCuts => {
+                // Any node to any node: server to server, server to client, client to server.
+                let mut nodes: Vec<labrpc::NodeId> = (0..n).map(|i| cluster.node(i)).collect();
+                nodes.extend(clients.iter().map(|&c| cluster.client_node(c)));
+                let mut cuts = Vec::new();
+                for _ in 0..rand::range(1..4) {
+                    let a = nodes[rand::range(0..nodes.len() as u64) as usize];
+                    let b = nodes[rand::range(0..nodes.len() as u64) as usize];
+                    if a != b && !cluster.net().is_cut(a, b) {
+                        cluster.cut(a, b);
+                        cuts.push((a, b));
+                    }
+                }
+                // Always cut the current leader off from a follower or two, one way.
+                if let Some(l) = cluster.leader() {
+                    let f = (l + 1 + rand::range(0..(n - 1) as u64) as usize) % n;
+                    if !cluster.net().is_cut(cluster.node(l), cluster.node(f)) {
+                        cluster.cut(cluster.node(l), cluster.node(f));
+                        cuts.push((cluster.node(l), cluster.node(f)));
+                    }
+                }
+                time::sleep(ELECTION_TIMEOUT + Duration::from_millis(rand::range(0..500)));
+                for (a, b) in cuts {
+                    cluster.heal_cut(a, b);
+                }
+                time::sleep(Duration::from_millis(rand::range(0..300)));
+            }
+            Faults::PauseLeader => {
+                if let Some(l) = cluster.leader() {
+                    // Several election timeouts (300-600 ms each).
+                    let pause = Duration::from_millis(rand::range(2000..4000));
+                    // For a while after waking, the old leader hears nothing from the others
+                    // (one-way cuts towards it), so it still believes it leads; messages queued
+                    // during the pause would otherwise depose it at once.
+                    let deaf = pause + Duration::from_millis(500);
+                    // A reader that reaches only the old leader: its requests wait out the pause
+                    // and reach the old leader while the others have moved on without it.
+                    let mut reader = cluster.make_client(&[l]);
+                    let reader_node = cluster.client_node(reader.id());
+                    let (c, nclients) = (cluster.clone(), clients.len().max(1) as u64);
+                    cluster.pause(l, pause);
+                    let others: Vec<usize> = (0..n).filter(|&i| i != l).collect();
+                    for &i in &others {
+                        cluster.cut(cluster.node(i), cluster.node(l));
+                    }
+                    thread::Builder::new().name("stale-reader").node(reader_node).spawn(move || {
+                        let until = time::now() + deaf + Duration::from_millis(300);
+                        while time::now() < until {
+                            reader.get(&rand::range(0..nclients).to_string());
+                            time::sleep(Duration::from_millis(rand::range(0..50)));
+                        }
+                        c.connect_client(reader.id(), &c.all());
+                        reader.get(&rand::range(0..nclients).to_string());
+                    });
+                    time::sleep(deaf);
+                    for &i in &others {
+                        cluster.heal_cut(cluster.node(i), cluster.node(l));
+                    }
+                }
+                time::sleep(Duration::from_millis(rand::range(200..800)));
+            }
+        }
+    }
+}
+
+/// Runs the generic test described by `spec`.
+pub fn generic(spec: Spec) {
+    let run = Run::start(spec.name);
+    let recorder = Recorder::new();
+    let cluster = KvCluster::new(spec.nservers, spec.unreliable, spec.maxraftstate, &recorder);
+    cluster.net().set_duplicate_per_mille(spec.duplicate_per_mille);
+    let mut ck = cluster.make_client(&cluster.all());
+    let mut clients = Vec::new();
+    for _ in 0..spec.nclients {
+        clients.push(Some(cluster.make_client(&cluster.all())));
+    }
+    let client_ids: Vec<u64> = clients.iter().flatten().map(Client::id).collect();
+    for _ in 0..ITERATIONS {
+        let done_clients = Arc::new(AtomicBool::new(false));
+        let done_faults = Arc::new(AtomicBool::new(false));
+        let handles: Vec<_> = clients
+            .iter_mut()
+            .enumerate()
+            .map(|(index, slot)| {
+                let client = slot.take().expect("client returned by the previous iteration");
+                let node = cluster.client_node(client.id());
+                let done = done_clients.clone();
+                let (nclients, randomkeys) = (spec.nclients, spec.randomkeys);
+                thread::Builder::new()
+                    .name(format!("client-{index}"))
+                    .node(node)
+                    .spawn(move || client_loop(client, index as u64, nclients, randomkeys, done))
+            })
+            .collect();
+        let faults = (spec.faults != Faults::None).then(|| {
+            let (cluster, done) = (cluster.clone(), done_faults.clone());
+            let ids = client_ids.clone();
+            thread::Builder::new().name("faults").spawn(move || fault_loop(cluster, spec.faults, ids, done))
+        });
+        time::sleep(CLIENT_TIME);
+        done_clients.store(true, Ordering::Relaxed);
+        done_faults.store(true, Ordering::Relaxed);
+        if let Some(faults) = faults {
+            faults.join().expect("the fault thread ends");
+            cluster.connect_all();
+            cluster.net().heal_all();
+            time::sleep(ELECTION_TIMEOUT);
+        }
+        if spec.crash {
+            cluster.crash_and_restart_all(ELECTION_TIMEOUT);
+        }
+        for (index, handle) in handles.into_iter().enumerate() {
+            let (client, count) = handle.join().expect("a client thread ends");
+            clients[index] = Some(client);
+            let key = index.to_string();
+            let value = ck.get_value(&key);
+            if !spec.randomkeys {
+                check_client_appends(index as u64, &value, count);
+            }
+        }
+        if let Some(max) = spec.maxraftstate {
+            let size = cluster.log_size();
+            assert!(size <= 8 * max, "logs were not trimmed ({size} > 8*{max})");
+        } else {
+            let size = cluster.snapshot_size();
+            assert!(size == 0, "snapshot of {size} bytes although maxraftstate is -1");
+        }
+    }
+    run.finish(&recorder, spec.nservers, cluster.total_rpcs());
+}

@@ -1,0 +1,215 @@
+//! Recording a run: every client operation with its virtual call and return time (in virtual
+//! microseconds), plus the simulation events (partitions, crashes, leader changes) the HTML view
+//! shows above the clients; and the clerk wrapper that records as it goes.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use labrpc::sync::Mutex;
+use labrpc::time;
+use raftkv::kvsrv::{cput_result, CPutError, Op, Outcome};
+
+use crate::lincheck::{Annotation, History, KvInput, KvOutput, OpId};
+
+/// Virtual microseconds since the simulation started: the history's time unit.
+pub fn now_us() -> u64 {
+    time::now().since_start().as_micros() as u64
+}
+
+/// Anything that runs a key/value operation to completion: both services' clerks.
+pub trait KvClerk: Send + 'static {
+    fn execute(&mut self, op: Op) -> Outcome;
+}
+
+impl KvClerk for raftkv::kvsrv::Clerk {
+    fn execute(&mut self, op: Op) -> Outcome {
+        raftkv::kvsrv::Clerk::execute(self, op)
+    }
+}
+
+impl KvClerk for raftkv::kvraft::Clerk {
+    fn execute(&mut self, op: Op) -> Outcome {
+        raftkv::kvraft::Clerk::execute(self, op)
+    }
+}
+
+#[derive(Default)]
+struct Recorded {
+    history: History<KvInput, KvOutput>,
+    annotations: Vec<Annotation>,
+    /// Spans begun and not yet ended, by key: (start, label, description).
+    open: BTreeMap<String, (u64, String, String)>,
+}
+
+/// The run's history and events. Cheap to clone; clones share the record.
+#[derive(Clone)]
+pub struct Recorder {
+    inner: Arc<Mutex<Recorded>>,
+}
+
+impl Default for Recorder {
+    fn default() -> Recorder {
+        Recorder::new()
+    }
+}
+
+pub(crate) fn to_input(op: &Op) -> KvInput {
+    match op.clone() {
+        Op::Get { key } => KvInput::Get { key },
+        Op::Put { key, value } => KvInput::Put { key, value },
+        Op::Append { key, value } => KvInput::Append { key, value },
+        Op::Delete { key } => KvInput::Delete { key },
+        Op::CPut { key, value, version } => KvInput::CPut { key, value, version },
+    }
+}
+
+/// The checker's output for `outcome`, or None when the outcome says nothing (ErrMaybe).
+pub(crate) fn to_output(op: &Op, outcome: &Outcome) -> Option<KvOutput> {
+    match (op, outcome) {
+        (Op::Get { .. }, Outcome::Value { value, version }) => {
+            Some(KvOutput::Get { value: value.clone(), version: Some(*version) })
+        }
+        (Op::CPut { .. }, Outcome::Done) => Some(KvOutput::CPut(true)),
+        (Op::CPut { .. }, Outcome::ErrVersion) => Some(KvOutput::CPut(false)),
+        (Op::CPut { .. }, Outcome::ErrMaybe) => None,
+        (Op::Put { .. } | Op::Append { .. } | Op::Delete { .. }, Outcome::Done) => Some(KvOutput::Done),
+        (op, outcome) => panic!("the service answered {op:?} with {outcome:?}"),
+    }
+}
+
+impl Recorder {
+    /// Must be created inside the simulation.
+    pub fn new() -> Recorder {
+        Recorder { inner: Arc::new(Mutex::new(Recorded::default())) }
+    }
+
+    /// Records the call of `op` by client `client` now.
+    pub fn invoke(&self, client: u64, op: &Op) -> OpId {
+        let input = to_input(op);
+        self.inner.lock().history.invoke(client, now_us(), input)
+    }
+
+    /// Records the return of `id` now. An ErrMaybe stays an operation of unknown outcome.
+    pub fn finish(&self, id: OpId, op: &Op, outcome: &Outcome) {
+        if let Some(output) = to_output(op, outcome) {
+            let now = now_us();
+            self.inner.lock().history.finish(id, now, output).expect("virtual time never goes back");
+        }
+    }
+
+    /// An instant event (crash, restart, leader change...).
+    pub fn event(&self, label: impl Into<String>, description: impl Into<String>) {
+        let now = now_us();
+        self.inner.lock().annotations.push(Annotation::instant(now, label, description));
+    }
+
+    /// Begins a span (a partition, a pause...) under `key`; a span already open under `key`
+    /// ends now.
+    pub fn begin(&self, key: &str, label: impl Into<String>, description: impl Into<String>) {
+        self.end(key);
+        let now = now_us();
+        self.inner.lock().open.insert(key.to_string(), (now, label.into(), description.into()));
+    }
+
+    /// Ends the span open under `key`, if any.
+    pub fn end(&self, key: &str) {
+        let now = now_us();
+        let mut rec = self.inner.lock();
+        if let Some((start, label, description)) = rec.open.remove(key) {
+            rec.annotations.push(Annotation::span(start, now, label, description));
+        }
+    }
+
+    /// Operations recorded so far.
+    pub fn len(&self) -> usize {
+        self.inner.lock().history.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The history and the annotations, open spans ended now.
+    pub fn snapshot(&self) -> (History<KvInput, KvOutput>, Vec<Annotation>) {
+        let now = now_us();
+        let rec = self.inner.lock();
+        let mut annotations = rec.annotations.clone();
+        for (start, label, description) in rec.open.values() {
+            annotations.push(Annotation::span(*start, now, label.clone(), description.clone()));
+        }
+        annotations.sort_by_key(|a| a.time);
+        (rec.history.clone(), annotations)
+    }
+}
+
+/// A clerk whose every operation is recorded under harness client number `id`.
+pub struct Client<C: KvClerk> {
+    clerk: C,
+    id: u64,
+    recorder: Recorder,
+}
+
+impl<C: KvClerk> Client<C> {
+    pub fn new(clerk: C, id: u64, recorder: Recorder) -> Client<C> {
+        Client { clerk, id, recorder }
+    }
+
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    pub fn clerk(&mut self) -> &mut C {
+        &mut self.clerk
+    }
+
+    /// Runs and records `op`.
+    pub fn execute(&mut self, op: Op) -> Outcome {
+        let id = self.recorder.invoke(self.id, &op);
+        let kept = op.clone();
+        let outcome = self.clerk.execute(op);
+        self.recorder.finish(id, &kept, &outcome);
+        outcome
+    }
+
+    pub fn get(&mut self, key: &str) -> (Option<String>, u64) {
+        match self.execute(Op::Get { key: key.to_string() }) {
+            Outcome::Value { value, version } => (value, version),
+            other => panic!("get({key:?}) answered {other:?}"),
+        }
+    }
+
+    /// The value of `key`, "" when absent (the Go tests' Get).
+    pub fn get_value(&mut self, key: &str) -> String {
+        self.get(key).0.unwrap_or_default()
+    }
+
+    pub fn put(&mut self, key: &str, value: &str) {
+        self.done(Op::Put { key: key.to_string(), value: value.to_string() });
+    }
+
+    pub fn append(&mut self, key: &str, value: &str) {
+        self.done(Op::Append { key: key.to_string(), value: value.to_string() });
+    }
+
+    pub fn delete(&mut self, key: &str) {
+        self.done(Op::Delete { key: key.to_string() });
+    }
+
+    pub fn cput(&mut self, key: &str, value: &str, version: u64) -> Result<(), CPutError> {
+        cput_result(self.execute(Op::CPut { key: key.to_string(), value: value.to_string(), version }))
+    }
+
+    /// Asserts that `key` holds `value` (the Go tests' `check`).
+    pub fn check(&mut self, key: &str, value: &str) {
+        let got = self.get_value(key);
+        assert_eq!(got, value, "get({key:?}): expected {value:?}, got {got:?}");
+    }
+
+    fn done(&mut self, op: Op) {
+        let key = op.key().to_string();
+        match self.execute(op) {
+            Outcome::Done => {}
+            other => panic!("a put/append/delete of key {key:?} answered {other:?}"),
+        }
+    }
+}

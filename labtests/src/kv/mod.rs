@@ -1,0 +1,26 @@
+//! The key/value harness: kvsrv (lab 2) and kvraft (4A/4B) clusters, clerks whose every
+//! operation is recorded with virtual call and return times, and the check of each run's
+//! history with the linearizability checker's kv model. A violation fails the run with its seed
+//! and writes the HTML view annotated with the run's partitions, crashes, cuts, pauses and
+//! leader changes (`LAB_VIS=always` writes it for passing runs too).
+//!
+//! The scenarios are plain `fn()`s, listed in `crate::scenario`; test files call
+//! `labtests::scenario::run(name)`.
+
+pub mod check;
+pub mod cluster;
+pub mod generic;
+pub mod history;
+pub mod scenarios_4a;
+pub mod scenarios_4b;
+pub mod scenarios_beyond;
+pub mod scenarios_lab2;
+
+use std::time::Duration;
+
+pub use check::Run;
+pub use cluster::KvCluster;
+pub use history::{Client, KvClerk, Recorder};
+
+/// The tester's allowance for an election (Go's electionTimeout).
+pub const ELECTION_TIMEOUT: Duration = Duration::from_secs(1);

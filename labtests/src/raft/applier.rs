@@ -1,0 +1,181 @@
+//! The appliers: one thread per peer incarnation (on the test's node) reads the peer's apply
+//! channel and fails the run at the first sign of divergence: two peers applying different
+//! commands at one index, a peer applying out of order, an entry that does not decode, or a
+//! snapshot that disagrees with what was applied. The snapshot variant also plays the service:
+//! it snapshots its state every `SNAPSHOT_INTERVAL` entries and restores from installed snapshots.
+
+use std::collections::BTreeMap;
+
+use labrpc::channel::Receiver;
+use labrpc::{thread, NodeId};
+use raftkv::raft::ApplyMsg;
+use serde::{Deserialize, Serialize};
+
+use super::command::Command;
+use super::config::{ApplierKind, Cluster};
+
+/// The snapshot applier snapshots after applying index k when (k + 1) is a multiple of this
+/// (the Go config's `SnapShotInterval` rule).
+pub const SNAPSHOT_INTERVAL: u64 = 10;
+
+/// What every peer has applied, over all its incarnations (Go's `cfg.logs`), plus the highest
+/// index any peer applied (for the `cmds` figure).
+pub(crate) struct Applied {
+    logs: Vec<BTreeMap<u64, Command>>,
+    pub(crate) max_index: u64,
+}
+
+/// The snapshot applier's state as it hands it to Raft: every command through `last_index`.
+#[derive(Serialize, Deserialize)]
+struct ServiceState {
+    last_index: u64,
+    /// `commands[k]` was applied at index k + 1.
+    commands: Vec<Command>,
+}
+
+impl Applied {
+    pub(crate) fn new(n: usize) -> Applied {
+        Applied { logs: vec![BTreeMap::new(); n], max_index: 0 }
+    }
+
+    pub(crate) fn get(&self, i: usize, index: u64) -> Option<&Command> {
+        self.logs[i].get(&index)
+    }
+
+    /// Error text if any peer already holds a different command at `index` (Go's checkLogs).
+    fn conflict(&self, i: usize, index: u64, command: &Command) -> Option<String> {
+        self.logs.iter().enumerate().find_map(|(j, log)| match log.get(&index) {
+            Some(old) if old != command => {
+                Some(format!("commit index={index} server={i} {command} != server={j} {old}"))
+            }
+            _ => None,
+        })
+    }
+
+    /// Records that peer `i` applied `command` at `index`.
+    pub(crate) fn record(&mut self, i: usize, index: u64, command: Command) -> Result<(), String> {
+        assert!(index >= 1, "Raft indices start at 1");
+        if let Some(e) = self.conflict(i, index, &command) {
+            return Err(e);
+        }
+        // Go's `prevok`: the entry before must have been applied (or restored from a snapshot).
+        if index > 1 && !self.logs[i].contains_key(&(index - 1)) {
+            return Err(format!("server {i} apply out of order {index}: index {} was never applied", index - 1));
+        }
+        self.logs[i].insert(index, command);
+        self.max_index = self.max_index.max(index);
+        Ok(())
+    }
+
+    /// Peer `i`'s state through `index`, encoded as the snapshot the service hands to Raft.
+    fn encode_snapshot(&self, i: usize, index: u64) -> Vec<u8> {
+        let commands: Vec<Command> = (1..=index)
+            .map(|k| {
+                self.logs[i].get(&k).cloned().unwrap_or_else(|| {
+                    panic!("apply error: server {i} snapshots through {index} but never applied index {k}")
+                })
+            })
+            .collect();
+        postcard::to_stdvec(&ServiceState { last_index: index, commands }).expect("service state encodes")
+    }
+
+    /// Replaces peer `i`'s state with a snapshot (Go's ingestSnap) after checking it against what
+    /// every peer applied; `expected_index` is the index Raft says it covers (None at a restart,
+    /// where the persisted snapshot is read directly). Returns the snapshot's last index.
+    pub(crate) fn ingest(&mut self, i: usize, bytes: &[u8], expected_index: Option<u64>) -> Result<u64, String> {
+        let state = match postcard::take_from_bytes::<ServiceState>(bytes) {
+            Ok((state, [])) => state,
+            Ok((_, rest)) => return Err(format!("server {i} snapshot has {} trailing bytes", rest.len())),
+            Err(e) => return Err(format!("server {i} snapshot does not decode: {e} ({} bytes)", bytes.len())),
+        };
+        if state.commands.len() as u64 != state.last_index {
+            return Err(format!(
+                "server {i} snapshot claims index {} but holds {} commands",
+                state.last_index,
+                state.commands.len()
+            ));
+        }
+        if let Some(expected) = expected_index {
+            if expected != state.last_index {
+                return Err(format!(
+                    "server {i} snapshot doesn't match m.SnapshotIndex: message says {expected}, snapshot holds {}",
+                    state.last_index
+                ));
+            }
+        }
+        for (k, command) in (1u64..).zip(&state.commands) {
+            if let Some(e) = self.conflict(i, k, command) {
+                return Err(format!("snapshot disagrees with applied entries: {e}"));
+            }
+        }
+        self.logs[i] = (1u64..).zip(state.commands).collect();
+        self.max_index = self.max_index.max(state.last_index);
+        Ok(state.last_index)
+    }
+}
+
+/// Starts the applier of incarnation `incarnation` of peer `i`; `last_applied` is what the
+/// service restored before Raft started (0 without a snapshot).
+pub(crate) fn spawn(cluster: Cluster, i: usize, incarnation: u64, apply_rx: Receiver<ApplyMsg>, last_applied: u64) {
+    thread::Builder::new().name(format!("applier-{i}")).node(NodeId::MAIN).spawn(move || {
+        let mut last_applied = last_applied;
+        // Ends when the channel disconnects (the crashed node's threads dropped the sender) or
+        // when this incarnation is over.
+        while let Ok(msg) = apply_rx.recv() {
+            match cluster.apply_one(i, incarnation, last_applied, msg) {
+                Some(index) => last_applied = index,
+                None => return,
+            }
+        }
+    });
+}
+
+impl Cluster {
+    /// Handles one message of peer `i`'s incarnation `incarnation`; returns the new last applied
+    /// index, or None when the incarnation has crashed. A crashed peer's service dies with it, so
+    /// messages still queued are not applied (they would race with the next incarnation's restore).
+    fn apply_one(&self, i: usize, incarnation: u64, last_applied: u64, msg: ApplyMsg) -> Option<u64> {
+        let snapshots = self.shared.applier == ApplierKind::Snapshots;
+        let mut st = self.shared.state.lock();
+        let peer = &st.peers[i];
+        if peer.incarnation != incarnation || peer.raft.is_none() {
+            return None;
+        }
+        match msg {
+            ApplyMsg::Command { index, term, command } => {
+                let command = Command::decode(&command).unwrap_or_else(|e| {
+                    panic!("apply error: server {i} applied index {index} (term {term}) whose command does not decode: {e}")
+                });
+                if index != last_applied + 1 {
+                    panic!(
+                        "apply error: server {i} apply out of order, expected index {}, got {index}",
+                        last_applied + 1
+                    );
+                }
+                if let Err(e) = st.applied.record(i, index, command) {
+                    panic!("apply error: {e}");
+                }
+                if snapshots && (index + 1) % SNAPSHOT_INTERVAL == 0 {
+                    let bytes = st.applied.encode_snapshot(i, index);
+                    let raft = st.peers[i].raft.clone().expect("checked above");
+                    // Raft is called without the harness lock: Raft never waits for the harness,
+                    // and the harness should not wait for Raft while holding it.
+                    drop(st);
+                    raft.snapshot(index, bytes);
+                }
+                Some(index)
+            }
+            ApplyMsg::Snapshot { index, term, snapshot } => {
+                if !snapshots {
+                    panic!(
+                        "apply error: server {i} delivered a snapshot (index {index}, term {term}) but this service never takes snapshots"
+                    );
+                }
+                match st.applied.ingest(i, &snapshot, Some(index)) {
+                    Ok(restored) => Some(restored),
+                    Err(e) => panic!("apply error: {e}"),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! The commands the scenarios replicate, and how they travel through Raft as bytes.
+//!
+//! Raft carries opaque `Vec<u8>`; the harness postcard-encodes a `Command` and the appliers decode
+//! it again, so a corrupted or truncated entry fails the run instead of being compared as bytes.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A replicated command: a number (most scenarios) or a byte payload (the RPC byte count).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Command {
+    Value(u64),
+    Payload(Vec<u8>),
+}
+
+impl Command {
+    /// A random number command (the Go tests' `rand.Int()`), drawn from the simulation's seed.
+    pub fn random() -> Command {
+        Command::Value(labrpc::rand::next_u64() >> 1)
+    }
+
+    /// A payload of `len_bytes` random printable bytes (the Go tests' `randstring`).
+    pub fn random_payload(len_bytes: usize) -> Command {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let bytes = (0..len_bytes).map(|_| ALPHABET[labrpc::rand::range(0..ALPHABET.len() as u64) as usize]).collect();
+        Command::Payload(bytes)
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_stdvec(self).expect("a command always encodes")
+    }
+
+    /// Decodes a whole entry: trailing bytes mean the entry was corrupted on its way.
+    pub fn decode(bytes: &[u8]) -> Result<Command, String> {
+        match postcard::take_from_bytes::<Command>(bytes) {
+            Ok((command, [])) => Ok(command),
+            Ok((_, rest)) => Err(format!("{} bytes left over after the command", rest.len())),
+            Err(e) => Err(format!("{e} (entry of {} bytes)", bytes.len())),
+        }
+    }
+
+    /// The payload length, or 0 for a number.
+    pub fn payload_len(&self) -> usize {
+        match self {
+            Command::Value(_) => 0,
+            Command::Payload(bytes) => bytes.len(),
+        }
+    }
+}
+
+impl fmt::Display for Command {
+    /// Payloads are shown by length and head only: failure messages stay one line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Command::Value(v) => write!(f, "{v}"),
+            Command::Payload(bytes) => {
+                let head = String::from_utf8_lossy(&bytes[..bytes.len().min(8)]);
+                write!(f, "payload[{} bytes, {head}..]", bytes.len())
+            }
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! The Raft test harness (after the Go labs' config.go) and the scenarios of lab 3A-3D plus the
+//! ones beyond the labs. The scenario table that names them is `crate::scenario`.
+
+pub mod applier;
+pub mod checks;
+pub mod command;
+pub mod config;
+pub mod links;
+pub mod scenarios_3a;
+pub mod scenarios_3b;
+pub mod scenarios_3c;
+pub mod scenarios_3d;
+pub mod scenarios_beyond;
+mod stats;
+
+pub use applier::SNAPSHOT_INTERVAL;
+pub use command::Command;
+pub use config::{ApplierKind, Cluster, Reliability};
+
+use std::time::Duration;
+
+/// The tester's allowance for an election (Go's `RaftElectionTimeout`): generous next to the
+/// implementation's 300-600 ms timeouts.
+pub const ELECTION_TIMEOUT: Duration = Duration::from_millis(1000);

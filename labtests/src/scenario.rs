@@ -1,0 +1,152 @@
+//! The one table of scenarios: every lab scenario with its phase, the test file (binary) that
+//! runs it, and its virtual time limit. `cargo test` runs them through the thin wrappers in
+//! `tests/raft_*.rs`; sweep runners and benchmarks run the same table in-process.
+
+use std::time::Duration;
+
+use labrpc::sim::{Config, Target};
+
+use crate::kv::{scenarios_4a as kv4a, scenarios_4b as kv4b, scenarios_beyond as kvx, scenarios_lab2 as kv2};
+use crate::raft::{scenarios_3a as a, scenarios_3b as b, scenarios_3c as c, scenarios_3d as d, scenarios_beyond as x};
+
+/// A named scenario. `run` is a simulation's main thread and keeps no global state, so any
+/// number of seeds may run side by side.
+#[derive(Clone, Copy, Debug)]
+pub struct Scenario {
+    /// The test name, e.g. "initial_election_3a".
+    pub name: &'static str,
+    /// The lab phase, e.g. "3a" (or "beyond").
+    pub phase: &'static str,
+    /// The integration test file that runs it, e.g. "raft_3a".
+    pub file: &'static str,
+    pub run: fn(),
+    /// Virtual seconds a run may last before it fails.
+    pub time_limit_s: u64,
+}
+
+/// The default time limit (the Go tester's two minutes per test, here virtual).
+const LIMIT_S: u64 = 120;
+
+impl Scenario {
+    /// The simulation config to run it with (before the environment knobs apply).
+    pub fn config(&self) -> Config {
+        Config { time_limit: Duration::from_secs(self.time_limit_s), ..Config::default() }
+    }
+
+    /// Where it lives, for replay commands.
+    pub fn target(&self) -> Target {
+        Target { package: "labtests".into(), test_binary: Some(self.file.into()), test_name: self.name.into() }
+    }
+}
+
+const fn scenario(name: &'static str, phase: &'static str, file: &'static str, run: fn()) -> Scenario {
+    Scenario { name, phase, file, run, time_limit_s: LIMIT_S }
+}
+
+const fn long(mut s: Scenario, time_limit_s: u64) -> Scenario {
+    s.time_limit_s = time_limit_s;
+    s
+}
+
+/// Every scenario, in lab order.
+pub fn all() -> Vec<Scenario> {
+    vec![
+        scenario("initial_election_3a", "3a", "raft_3a", a::initial_election_3a),
+        scenario("re_election_3a", "3a", "raft_3a", a::re_election_3a),
+        scenario("many_elections_3a", "3a", "raft_3a", a::many_elections_3a),
+        scenario("basic_agree_3b", "3b", "raft_3b", b::basic_agree_3b),
+        scenario("rpc_bytes_3b", "3b", "raft_3b", b::rpc_bytes_3b),
+        scenario("follower_failure_3b", "3b", "raft_3b", b::follower_failure_3b),
+        scenario("leader_failure_3b", "3b", "raft_3b", b::leader_failure_3b),
+        scenario("fail_agree_3b", "3b", "raft_3b", b::fail_agree_3b),
+        scenario("fail_no_agree_3b", "3b", "raft_3b", b::fail_no_agree_3b),
+        scenario("concurrent_starts_3b", "3b", "raft_3b", b::concurrent_starts_3b),
+        scenario("rejoin_3b", "3b", "raft_3b", b::rejoin_3b),
+        scenario("backup_3b", "3b", "raft_3b", b::backup_3b),
+        scenario("count_3b", "3b", "raft_3b", b::count_3b),
+        scenario("persist1_3c", "3c", "raft_3c", c::persist1_3c),
+        scenario("persist2_3c", "3c", "raft_3c", c::persist2_3c),
+        scenario("persist3_3c", "3c", "raft_3c", c::persist3_3c),
+        long(scenario("figure8_3c", "3c", "raft_3c", c::figure8_3c), 240),
+        scenario("unreliable_agree_3c", "3c", "raft_3c", c::unreliable_agree_3c),
+        long(scenario("figure8_unreliable_3c", "3c", "raft_3c", c::figure8_unreliable_3c), 240),
+        scenario("reliable_churn_3c", "3c", "raft_3c", c::reliable_churn_3c),
+        scenario("unreliable_churn_3c", "3c", "raft_3c", c::unreliable_churn_3c),
+        scenario("snapshot_basic_3d", "3d", "raft_3d", d::snapshot_basic_3d),
+        scenario("snapshot_install_3d", "3d", "raft_3d", d::snapshot_install_3d),
+        scenario("snapshot_install_unreliable_3d", "3d", "raft_3d", d::snapshot_install_unreliable_3d),
+        scenario("snapshot_install_crash_3d", "3d", "raft_3d", d::snapshot_install_crash_3d),
+        scenario("snapshot_install_uncrash_3d", "3d", "raft_3d", d::snapshot_install_uncrash_3d),
+        scenario("snapshot_all_crash_3d", "3d", "raft_3d", d::snapshot_all_crash_3d),
+        scenario("snapshot_init_3d", "3d", "raft_3d", d::snapshot_init_3d),
+        scenario("one_way_leader_cut_beyond", "beyond", "raft_beyond", x::one_way_leader_cut_beyond),
+        scenario("duplicates_beyond", "beyond", "raft_beyond", x::duplicates_beyond),
+        scenario("paused_leader_beyond", "beyond", "raft_beyond", x::paused_leader_beyond),
+        long(scenario("random_faults_beyond", "beyond", "raft_beyond", x::random_faults_beyond), 240),
+        scenario("basic_2", "2", "lab2_kvsrv", kv2::basic_2),
+        scenario("concurrent_2", "2", "lab2_kvsrv", kv2::concurrent_2),
+        scenario("unreliable_2", "2", "lab2_kvsrv", kv2::unreliable_2),
+        scenario("unreliable_one_key_2", "2", "lab2_kvsrv", kv2::unreliable_one_key_2),
+        scenario("unreliable_random_keys_2", "2", "lab2_kvsrv", kv2::unreliable_random_keys_2),
+        scenario("mem_get_2", "2", "lab2_kvsrv", kv2::mem_get_2),
+        scenario("mem_put_2", "2", "lab2_kvsrv", kv2::mem_put_2),
+        scenario("mem_append_2", "2", "lab2_kvsrv", kv2::mem_append_2),
+        scenario("mem_put_many_clients_2", "2", "lab2_kvsrv", kv2::mem_put_many_clients_2),
+        scenario("mem_get_many_clients_2", "2", "lab2_kvsrv", kv2::mem_get_many_clients_2),
+        scenario("mem_many_appends_2", "2", "lab2_kvsrv", kv2::mem_many_appends_2),
+        scenario("basic_4a", "4a", "kvraft_4a", kv4a::basic_4a),
+        scenario("speed_4a", "4a", "kvraft_4a", kv4a::speed_4a),
+        scenario("concurrent_4a", "4a", "kvraft_4a", kv4a::concurrent_4a),
+        scenario("unreliable_4a", "4a", "kvraft_4a", kv4a::unreliable_4a),
+        scenario("unreliable_one_key_4a", "4a", "kvraft_4a", kv4a::unreliable_one_key_4a),
+        scenario("one_partition_4a", "4a", "kvraft_4a", kv4a::one_partition_4a),
+        scenario("many_partitions_one_client_4a", "4a", "kvraft_4a", kv4a::many_partitions_one_client_4a),
+        scenario("many_partitions_many_clients_4a", "4a", "kvraft_4a", kv4a::many_partitions_many_clients_4a),
+        scenario("persist_one_client_4a", "4a", "kvraft_4a", kv4a::persist_one_client_4a),
+        scenario("persist_concurrent_4a", "4a", "kvraft_4a", kv4a::persist_concurrent_4a),
+        scenario("persist_concurrent_unreliable_4a", "4a", "kvraft_4a", kv4a::persist_concurrent_unreliable_4a),
+        scenario("persist_partition_4a", "4a", "kvraft_4a", kv4a::persist_partition_4a),
+        scenario("persist_partition_unreliable_4a", "4a", "kvraft_4a", kv4a::persist_partition_unreliable_4a),
+        scenario(
+            "persist_partition_unreliable_linearizable_4a",
+            "4a",
+            "kvraft_4a",
+            kv4a::persist_partition_unreliable_linearizable_4a,
+        ),
+        scenario("snapshot_rpc_4b", "4b", "kvraft_4b", kv4b::snapshot_rpc_4b),
+        scenario("snapshot_size_4b", "4b", "kvraft_4b", kv4b::snapshot_size_4b),
+        scenario("speed_4b", "4b", "kvraft_4b", kv4b::speed_4b),
+        scenario("snapshot_recover_4b", "4b", "kvraft_4b", kv4b::snapshot_recover_4b),
+        scenario("snapshot_recover_many_clients_4b", "4b", "kvraft_4b", kv4b::snapshot_recover_many_clients_4b),
+        scenario("snapshot_unreliable_4b", "4b", "kvraft_4b", kv4b::snapshot_unreliable_4b),
+        scenario("snapshot_unreliable_recover_4b", "4b", "kvraft_4b", kv4b::snapshot_unreliable_recover_4b),
+        scenario(
+            "snapshot_unreliable_recover_concurrent_partition_4b",
+            "4b",
+            "kvraft_4b",
+            kv4b::snapshot_unreliable_recover_concurrent_partition_4b,
+        ),
+        scenario(
+            "snapshot_unreliable_recover_concurrent_partition_linearizable_4b",
+            "4b",
+            "kvraft_4b",
+            kv4b::snapshot_unreliable_recover_concurrent_partition_linearizable_4b,
+        ),
+        scenario("kv_one_way_cuts_beyond", "beyond", "kv_beyond", kvx::kv_one_way_cuts_beyond),
+        scenario("kv_duplicates_beyond", "beyond", "kv_beyond", kvx::kv_duplicates_beyond),
+        scenario("kv_paused_leader_beyond", "beyond", "kv_beyond", kvx::kv_paused_leader_beyond),
+        scenario("kvsrv_duplicates_beyond", "beyond", "kv_beyond", kvx::kvsrv_duplicates_beyond),
+    ]
+}
+
+/// The scenario named `name`, if any.
+pub fn find(name: &str) -> Option<Scenario> {
+    all().into_iter().find(|s| s.name == name)
+}
+
+/// Runs scenario `name` under the environment knobs (LAB_SEED, LAB_RUNS, LAB_CHECK_DETERMINISM,
+/// ...) and panics with the replayable report at the first failing seed. The test files call it.
+pub fn run(name: &str) {
+    let scenario = find(name).unwrap_or_else(|| panic!("no scenario named {name:?} in labtests::scenario::all()"));
+    labrpc::sim::check(&scenario.target(), scenario.config(), scenario.run);
+}

@@ -1,0 +1,42 @@
+//! Lab 3C (persistence): one test per scenario of `labtests::scenario`.
+//! `LAB_SEED=N cargo test -p labtests --test raft_3c -- NAME --exact` replays seed N of one.
+
+#[test]
+fn persist1_3c() {
+    labtests::scenario::run("persist1_3c");
+}
+
+#[test]
+fn persist2_3c() {
+    labtests::scenario::run("persist2_3c");
+}
+
+#[test]
+fn persist3_3c() {
+    labtests::scenario::run("persist3_3c");
+}
+
+#[test]
+fn figure8_3c() {
+    labtests::scenario::run("figure8_3c");
+}
+
+#[test]
+fn unreliable_agree_3c() {
+    labtests::scenario::run("unreliable_agree_3c");
+}
+
+#[test]
+fn figure8_unreliable_3c() {
+    labtests::scenario::run("figure8_unreliable_3c");
+}
+
+#[test]
+fn reliable_churn_3c() {
+    labtests::scenario::run("reliable_churn_3c");
+}
+
+#[test]
+fn unreliable_churn_3c() {
+    labtests::scenario::run("unreliable_churn_3c");
+}

@@ -1,0 +1,258 @@
+//! The key/value state machine shared by kvsrv and kvraft: the store plus the duplicate table,
+//! as plain methods (no threads, no RPC), so it is unit-tested on its own and kvraft can
+//! snapshot it whole.
+//!
+//! Duplicate detection keeps, per client, only the sequence number of its last mutating
+//! operation and that operation's reply, which is one of two unit answers (done / wrong version):
+//! no value is ever stored, so an idle client costs a few dozen bytes whatever it wrote.
+
+use std::collections::BTreeMap;
+use std::mem::size_of;
+
+use serde::{Deserialize, Serialize};
+
+use super::common::{Op, Outcome, Request};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Entry {
+    value: String,
+    /// >= 1 for a present key.
+    version: u64,
+}
+
+/// The reply of a client's last mutating operation; the only answers a mutation can have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+enum Stored {
+    Done,
+    ErrVersion,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Session {
+    seq: u64,
+    reply: Stored,
+}
+
+/// Store and duplicate table.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KvMachine {
+    data: BTreeMap<String, Entry>,
+    sessions: BTreeMap<u64, Session>,
+}
+
+/// A B-tree node holds 5 to 11 entries (B = 6), so each entry is charged for its own slot twice:
+/// an upper bound on the node space (slots, parent links, lengths) it takes at the worst fill.
+const BTREE_SLOT_FACTOR: usize = 2;
+
+impl KvMachine {
+    pub fn new() -> KvMachine {
+        KvMachine::default()
+    }
+
+    /// Applies `request` exactly once: a mutation whose `seq` is not above the client's last one
+    /// is a duplicate and gets the stored reply (or `ErrMaybe` for one older than the last, which
+    /// no client waits for). Reads always run: re-reading inside the operation's call interval is
+    /// still linearizable.
+    pub fn apply(&mut self, request: Request) -> Outcome {
+        let Request { client, seq, op } = request;
+        if op.is_read() {
+            return self.execute(op);
+        }
+        if let Some(session) = self.sessions.get(&client) {
+            if seq == session.seq {
+                return match session.reply {
+                    Stored::Done => Outcome::Done,
+                    Stored::ErrVersion => Outcome::ErrVersion,
+                };
+            }
+            if seq < session.seq {
+                return Outcome::ErrMaybe;
+            }
+        }
+        let outcome = self.execute(op);
+        let reply = if outcome == Outcome::ErrVersion { Stored::ErrVersion } else { Stored::Done };
+        self.sessions.insert(client, Session { seq, reply });
+        outcome
+    }
+
+    /// Applies `op` with no duplicate detection.
+    pub fn execute(&mut self, op: Op) -> Outcome {
+        match op {
+            Op::Get { key } => {
+                let (value, version) = self.get(&key);
+                Outcome::Value { value: value.map(str::to_string), version }
+            }
+            Op::Put { key, value } => {
+                self.write(key, value);
+                Outcome::Done
+            }
+            Op::Append { key, value } => {
+                match self.data.get_mut(&key) {
+                    Some(entry) => {
+                        entry.value.push_str(&value);
+                        entry.version += 1;
+                    }
+                    None => {
+                        self.data.insert(key, Entry { value, version: 1 });
+                    }
+                }
+                Outcome::Done
+            }
+            Op::Delete { key } => {
+                self.data.remove(&key);
+                Outcome::Done
+            }
+            Op::CPut { key, value, version } => {
+                if self.get(&key).1 != version {
+                    return Outcome::ErrVersion;
+                }
+                self.write(key, value);
+                Outcome::Done
+            }
+        }
+    }
+
+    fn write(&mut self, key: String, value: String) {
+        match self.data.get_mut(&key) {
+            Some(entry) => {
+                entry.value = value;
+                entry.version += 1;
+            }
+            None => {
+                self.data.insert(key, Entry { value, version: 1 });
+            }
+        }
+    }
+
+    /// The value and version of `key`; an absent key is `(None, 0)`.
+    pub fn get(&self, key: &str) -> (Option<&str>, u64) {
+        match self.data.get(key) {
+            Some(entry) => (Some(&entry.value), entry.version),
+            None => (None, 0),
+        }
+    }
+
+    /// Present keys.
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    /// Clients in the duplicate table.
+    pub fn sessions(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Bytes the store takes: key and value heap buffers (capacity, not length) plus each
+    /// entry's B-tree slot at the worst node fill.
+    pub fn store_bytes(&self) -> usize {
+        let slot = size_of::<String>() + size_of::<Entry>();
+        self.data.iter().map(|(k, e)| k.capacity() + e.value.capacity() + slot * BTREE_SLOT_FACTOR).sum()
+    }
+
+    /// Bytes the duplicate table takes: each client's B-tree slot (id, last seq, reply) at the
+    /// worst node fill. Nothing else is kept per client.
+    pub fn session_bytes(&self) -> usize {
+        self.sessions.len() * (size_of::<u64>() + size_of::<Session>()) * BTREE_SLOT_FACTOR
+    }
+
+    /// Everything the machine holds, in bytes.
+    pub fn state_bytes(&self) -> usize {
+        size_of::<KvMachine>() + self.store_bytes() + self.session_bytes()
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_stdvec(self).expect("a KvMachine always encodes")
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<KvMachine, postcard::Error> {
+        postcard::from_bytes(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(client: u64, seq: u64, op: Op) -> Request {
+        Request { client, seq, op }
+    }
+    fn get(key: &str) -> Op {
+        Op::Get { key: key.into() }
+    }
+    fn put(key: &str, value: &str) -> Op {
+        Op::Put { key: key.into(), value: value.into() }
+    }
+    fn append(key: &str, value: &str) -> Op {
+        Op::Append { key: key.into(), value: value.into() }
+    }
+    fn cput(key: &str, value: &str, version: u64) -> Op {
+        Op::CPut { key: key.into(), value: value.into(), version }
+    }
+    fn value(v: Option<&str>, version: u64) -> Outcome {
+        Outcome::Value { value: v.map(str::to_string), version }
+    }
+
+    #[test]
+    fn versions_follow_the_model() {
+        let mut m = KvMachine::new();
+        assert_eq!(m.apply(req(1, 1, get("k"))), value(None, 0));
+        assert_eq!(m.apply(req(1, 2, append("k", "a"))), Outcome::Done);
+        assert_eq!(m.apply(req(1, 3, get("k"))), value(Some("a"), 1));
+        assert_eq!(m.apply(req(1, 4, put("k", "b"))), Outcome::Done);
+        assert_eq!(m.apply(req(1, 5, cput("k", "c", 1))), Outcome::ErrVersion);
+        assert_eq!(m.apply(req(1, 6, cput("k", "c", 2))), Outcome::Done);
+        assert_eq!(m.apply(req(1, 7, get("k"))), value(Some("c"), 3));
+        assert_eq!(m.apply(req(1, 8, Op::Delete { key: "k".into() })), Outcome::Done);
+        assert_eq!(m.apply(req(1, 9, get("k"))), value(None, 0));
+        assert_eq!(m.apply(req(1, 10, Op::Delete { key: "k".into() })), Outcome::Done);
+        assert_eq!(m.apply(req(1, 11, cput("k", "d", 0))), Outcome::Done);
+        assert_eq!(m.apply(req(1, 12, get("k"))), value(Some("d"), 1));
+        assert_eq!(m.apply(req(1, 13, append("k", "e"))), Outcome::Done);
+        assert_eq!(m.get("k"), (Some("de"), 2));
+    }
+
+    #[test]
+    fn duplicates_apply_once_and_get_the_first_reply() {
+        let mut m = KvMachine::new();
+        assert_eq!(m.apply(req(7, 1, append("k", "x"))), Outcome::Done);
+        assert_eq!(m.apply(req(7, 1, append("k", "x"))), Outcome::Done);
+        assert_eq!(m.get("k"), (Some("x"), 1));
+        // A retried cput answers what its first try did, even after the version moved on.
+        assert_eq!(m.apply(req(7, 2, cput("k", "y", 1))), Outcome::Done);
+        assert_eq!(m.apply(req(8, 1, put("k", "z"))), Outcome::Done);
+        assert_eq!(m.apply(req(7, 2, cput("k", "y", 1))), Outcome::Done);
+        assert_eq!(m.apply(req(7, 3, cput("k", "w", 1))), Outcome::ErrVersion);
+        assert_eq!(m.apply(req(7, 3, cput("k", "w", 3))), Outcome::ErrVersion);
+        assert_eq!(m.get("k"), (Some("z"), 3));
+        // A request older than the client's last: nobody waits for it, and it never re-applies.
+        assert_eq!(m.apply(req(7, 1, append("k", "x"))), Outcome::ErrMaybe);
+        assert_eq!(m.get("k"), (Some("z"), 3));
+        // Reads never touch the table.
+        assert_eq!(m.apply(req(9, 1, get("k"))), value(Some("z"), 3));
+        assert_eq!(m.sessions(), 2);
+    }
+
+    #[test]
+    fn idle_clients_cost_little_and_values_are_not_duplicated() {
+        let mut m = KvMachine::new();
+        let big = "v".repeat(1 << 20);
+        for client in 0..1000 {
+            m.apply(req(client, 1, put("k", &big)));
+        }
+        assert!(m.session_bytes() <= 1000 * 64, "{}", m.session_bytes());
+        assert!(m.state_bytes() < (1 << 20) + 1000 * 64 + 1000, "{}", m.state_bytes());
+    }
+
+    #[test]
+    fn snapshots_round_trip() {
+        let mut m = KvMachine::new();
+        m.apply(req(1, 1, put("a", "1")));
+        m.apply(req(2, 1, cput("b", "2", 1)));
+        let copy = KvMachine::decode(&m.encode()).unwrap();
+        assert_eq!(copy, m);
+    }
+}
