@@ -9,6 +9,7 @@
 //!
 //! `cargo run --release -p labtests --example kvraft_bench [SEED]`
 
+use raftkv::kvsrv::KvClient;
 use std::time::Duration;
 
 use labrpc::sim::{self, Config};

@@ -27,8 +27,8 @@ use labrpc::sync::{Condvar, Mutex};
 use labrpc::{thread, time};
 use serde::{Deserialize, Serialize};
 
-use crate::kvsrv::{cput_result, OP_METHOD};
-pub use crate::kvsrv::{CPutError, KvMachine, Op, Outcome, Request};
+use crate::kvsrv::OP_METHOD;
+pub use crate::kvsrv::{CPutError, KvClient, KvMachine, Op, Outcome, Request};
 use crate::raft::{ApplyMsg, Raft};
 
 /// How long a handler waits for its entry to be applied before answering `Timeout`.
@@ -271,8 +271,24 @@ impl Clerk {
         self.leader
     }
 
+    /// One call to server `server`, abandoned after [`CALL_TIMEOUT`] (None: no answer). The
+    /// call runs in a thread of its own, which finishes on its own if abandoned.
+    fn call(&self, server: usize, request: &Request) -> Option<Reply> {
+        let (tx, rx) = channel::bounded(1);
+        let (end, request) = (self.servers[server].clone(), request.clone());
+        thread::Builder::new().name("clerk-call").spawn(move || {
+            let _ = tx.send(end.call::<_, Reply>(OP_METHOD, &request));
+        });
+        match rx.recv_timeout(CALL_TIMEOUT) {
+            Ok(Ok(reply)) => Some(reply),
+            _ => None,
+        }
+    }
+}
+
+impl KvClient for Clerk {
     /// Runs `op` until a leader answers it; exactly once for mutations.
-    pub fn execute(&mut self, op: Op) -> Outcome {
+    fn execute(&mut self, op: Op) -> Outcome {
         self.seq += 1;
         let request = Request { client: self.client, seq: self.seq, op };
         let mut failures = 0;
@@ -287,52 +303,6 @@ impl Clerk {
                     }
                 }
             }
-        }
-    }
-
-    /// One call to server `server`, abandoned after [`CALL_TIMEOUT`] (None: no answer). The
-    /// call runs in a thread of its own, which finishes on its own if abandoned.
-    fn call(&self, server: usize, request: &Request) -> Option<Reply> {
-        let (tx, rx) = channel::bounded(1);
-        let (end, request) = (self.servers[server].clone(), request.clone());
-        thread::Builder::new().name("clerk-call").spawn(move || {
-            let _ = tx.send(end.call::<_, Reply>(OP_METHOD, &request));
-        });
-        match rx.recv_timeout(CALL_TIMEOUT) {
-            Ok(Ok(reply)) => Some(reply),
-            _ => None,
-        }
-    }
-
-    /// The value (None: absent) and version of `key`.
-    pub fn get(&mut self, key: &str) -> (Option<String>, u64) {
-        match self.execute(Op::Get { key: key.to_string() }) {
-            Outcome::Value { value, version } => (value, version),
-            other => panic!("kvraft: get answered {other:?}"),
-        }
-    }
-
-    pub fn put(&mut self, key: &str, value: &str) {
-        self.expect_done(Op::Put { key: key.to_string(), value: value.to_string() });
-    }
-
-    pub fn append(&mut self, key: &str, value: &str) {
-        self.expect_done(Op::Append { key: key.to_string(), value: value.to_string() });
-    }
-
-    pub fn delete(&mut self, key: &str) {
-        self.expect_done(Op::Delete { key: key.to_string() });
-    }
-
-    /// Sets `key` to `value` iff its version is `version`.
-    pub fn cput(&mut self, key: &str, value: &str, version: u64) -> Result<(), CPutError> {
-        cput_result(self.execute(Op::CPut { key: key.to_string(), value: value.to_string(), version }))
-    }
-
-    fn expect_done(&mut self, op: Op) {
-        match self.execute(op) {
-            Outcome::Done => {}
-            other => panic!("kvraft: a put/append/delete answered {other:?}"),
         }
     }
 }

@@ -83,3 +83,47 @@ pub struct Request {
     pub seq: u64,
     pub op: Op,
 }
+
+/// A client of either key/value service: each runs an operation to completion with `execute`;
+/// the typed operations are written once, here.
+pub trait KvClient {
+    /// Runs `op` until some server answers it, exactly once.
+    fn execute(&mut self, op: Op) -> Outcome;
+
+    /// The value (None: absent) and version of `key`.
+    fn get(&mut self, key: &str) -> (Option<String>, u64) {
+        match self.execute(Op::Get { key: key.to_string() }) {
+            Outcome::Value { value, version } => (value, version),
+            other => panic!("kv: get({key:?}) answered {other:?}"),
+        }
+    }
+
+    fn put(&mut self, key: &str, value: &str) {
+        expect_done(key, self.execute(Op::Put { key: key.to_string(), value: value.to_string() }));
+    }
+
+    fn append(&mut self, key: &str, value: &str) {
+        expect_done(key, self.execute(Op::Append { key: key.to_string(), value: value.to_string() }));
+    }
+
+    fn delete(&mut self, key: &str) {
+        expect_done(key, self.execute(Op::Delete { key: key.to_string() }));
+    }
+
+    /// Sets `key` to `value` iff its version is `version`.
+    fn cput(&mut self, key: &str, value: &str, version: u64) -> Result<(), CPutError> {
+        match self.execute(Op::CPut { key: key.to_string(), value: value.to_string(), version }) {
+            Outcome::Done => Ok(()),
+            Outcome::ErrVersion => Err(CPutError::Version),
+            Outcome::ErrMaybe => Err(CPutError::Maybe),
+            other => panic!("kv: a conditional put of key {key:?} answered {other:?}"),
+        }
+    }
+}
+
+fn expect_done(key: &str, outcome: Outcome) {
+    match outcome {
+        Outcome::Done => {}
+        other => panic!("kv: a put/append/delete of key {key:?} answered {other:?}"),
+    }
+}

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use labrpc::net::{ClientEnd, Service};
 use labrpc::sync::Mutex;
 
-pub use common::{CPutError, Op, Outcome, Request};
+pub use common::{CPutError, KvClient, Op, Outcome, Request};
 pub use machine::KvMachine;
 
 /// The RPC method both services answer.
@@ -79,9 +79,11 @@ impl Clerk {
     pub fn client_id(&self) -> u64 {
         self.client
     }
+}
 
+impl KvClient for Clerk {
     /// Runs `op` until the server answers; exactly once for mutations.
-    pub fn execute(&mut self, op: Op) -> Outcome {
+    fn execute(&mut self, op: Op) -> Outcome {
         self.seq += 1;
         let request = Request { client: self.client, seq: self.seq, op };
         loop {
@@ -90,47 +92,5 @@ impl Clerk {
             }
             // Lost or unreachable: the same request again (the server drops duplicates).
         }
-    }
-
-    /// The value (None: absent) and version of `key`.
-    pub fn get(&mut self, key: &str) -> (Option<String>, u64) {
-        match self.execute(Op::Get { key: key.to_string() }) {
-            Outcome::Value { value, version } => (value, version),
-            other => panic!("kvsrv: get answered {other:?}"),
-        }
-    }
-
-    pub fn put(&mut self, key: &str, value: &str) {
-        self.expect_done(Op::Put { key: key.to_string(), value: value.to_string() });
-    }
-
-    pub fn append(&mut self, key: &str, value: &str) {
-        self.expect_done(Op::Append { key: key.to_string(), value: value.to_string() });
-    }
-
-    pub fn delete(&mut self, key: &str) {
-        self.expect_done(Op::Delete { key: key.to_string() });
-    }
-
-    /// Sets `key` to `value` iff its version is `version`.
-    pub fn cput(&mut self, key: &str, value: &str, version: u64) -> Result<(), CPutError> {
-        cput_result(self.execute(Op::CPut { key: key.to_string(), value: value.to_string(), version }))
-    }
-
-    fn expect_done(&mut self, op: Op) {
-        match self.execute(op) {
-            Outcome::Done => {}
-            other => panic!("kvsrv: a put/append/delete answered {other:?}"),
-        }
-    }
-}
-
-/// The clerk-level answer of a conditional put.
-pub fn cput_result(outcome: Outcome) -> Result<(), CPutError> {
-    match outcome {
-        Outcome::Done => Ok(()),
-        Outcome::ErrVersion => Err(CPutError::Version),
-        Outcome::ErrMaybe => Err(CPutError::Maybe),
-        other => panic!("a conditional put answered {other:?}"),
     }
 }

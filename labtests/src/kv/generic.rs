@@ -3,6 +3,7 @@
 //! links are cut one way or the leader pauses; then every client's appends are checked (own-key
 //! mode) and the whole history is checked for linearizability.
 
+use raftkv::kvsrv::KvClient;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;

@@ -2,12 +2,13 @@
 //! microseconds), plus the simulation events (partitions, crashes, leader changes) the HTML view
 //! shows above the clients; and the clerk wrapper that records as it goes.
 
+use raftkv::kvsrv::KvClient;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use labrpc::sync::Mutex;
 use labrpc::time;
-use raftkv::kvsrv::{cput_result, CPutError, Op, Outcome};
+use raftkv::kvsrv::{Op, Outcome};
 
 use crate::lincheck::{Annotation, History, KvInput, KvOutput, OpId};
 
@@ -16,22 +17,11 @@ pub fn now_us() -> u64 {
     time::now().since_start().as_micros() as u64
 }
 
-/// Anything that runs a key/value operation to completion: both services' clerks.
-pub trait KvClerk: Send + 'static {
-    fn execute(&mut self, op: Op) -> Outcome;
-}
+/// Anything that runs a key/value operation to completion and can move to a client thread: both
+/// services' clerks.
+pub trait KvClerk: KvClient + Send + 'static {}
 
-impl KvClerk for raftkv::kvsrv::Clerk {
-    fn execute(&mut self, op: Op) -> Outcome {
-        raftkv::kvsrv::Clerk::execute(self, op)
-    }
-}
-
-impl KvClerk for raftkv::kvraft::Clerk {
-    fn execute(&mut self, op: Op) -> Outcome {
-        raftkv::kvraft::Clerk::execute(self, op)
-    }
-}
+impl<C: KvClient + Send + 'static> KvClerk for C {}
 
 #[derive(Default)]
 struct Recorded {
@@ -162,41 +152,9 @@ impl<C: KvClerk> Client<C> {
         &mut self.clerk
     }
 
-    /// Runs and records `op`.
-    pub fn execute(&mut self, op: Op) -> Outcome {
-        let id = self.recorder.invoke(self.id, &op);
-        let kept = op.clone();
-        let outcome = self.clerk.execute(op);
-        self.recorder.finish(id, &kept, &outcome);
-        outcome
-    }
-
-    pub fn get(&mut self, key: &str) -> (Option<String>, u64) {
-        match self.execute(Op::Get { key: key.to_string() }) {
-            Outcome::Value { value, version } => (value, version),
-            other => panic!("get({key:?}) answered {other:?}"),
-        }
-    }
-
     /// The value of `key`, "" when absent (the Go tests' Get).
     pub fn get_value(&mut self, key: &str) -> String {
         self.get(key).0.unwrap_or_default()
-    }
-
-    pub fn put(&mut self, key: &str, value: &str) {
-        self.done(Op::Put { key: key.to_string(), value: value.to_string() });
-    }
-
-    pub fn append(&mut self, key: &str, value: &str) {
-        self.done(Op::Append { key: key.to_string(), value: value.to_string() });
-    }
-
-    pub fn delete(&mut self, key: &str) {
-        self.done(Op::Delete { key: key.to_string() });
-    }
-
-    pub fn cput(&mut self, key: &str, value: &str, version: u64) -> Result<(), CPutError> {
-        cput_result(self.execute(Op::CPut { key: key.to_string(), value: value.to_string(), version }))
     }
 
     /// Asserts that `key` holds `value` (the Go tests' `check`).
@@ -204,12 +162,15 @@ impl<C: KvClerk> Client<C> {
         let got = self.get_value(key);
         assert_eq!(got, value, "get({key:?}): expected {value:?}, got {got:?}");
     }
+}
 
-    fn done(&mut self, op: Op) {
-        let key = op.key().to_string();
-        match self.execute(op) {
-            Outcome::Done => {}
-            other => panic!("a put/append/delete of key {key:?} answered {other:?}"),
-        }
+impl<C: KvClerk> KvClient for Client<C> {
+    /// Runs and records `op`.
+    fn execute(&mut self, op: Op) -> Outcome {
+        let id = self.recorder.invoke(self.id, &op);
+        let kept = op.clone();
+        let outcome = self.clerk.execute(op);
+        self.recorder.finish(id, &kept, &outcome);
+        outcome
     }
 }

@@ -1,5 +1,6 @@
 //! Lab 4A scenarios (kvraft without snapshots), after the Go test_test.go of 6.5840.
 
+use raftkv::kvsrv::KvClient;
 use std::time::Duration;
 
 use labrpc::{thread, time};

@@ -6,6 +6,7 @@ use super::generic::{generic, Faults, Spec};
 use super::history::Recorder;
 use super::scenarios_4a::speed;
 use super::ELECTION_TIMEOUT;
+use raftkv::kvsrv::KvClient;
 
 /// Go's maxraftstate for 4B.
 pub const MAXRAFTSTATE: usize = 1000;

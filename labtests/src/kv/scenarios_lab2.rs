@@ -2,6 +2,7 @@
 //! in three flavours, concurrent appends to one key, and the memory tests, which measure the
 //! server's state through `KvServer::state_bytes` (computed from its tables).
 
+use raftkv::kvsrv::KvClient;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
