@@ -51,6 +51,12 @@ pub(crate) struct Peer {
     pub(crate) paused_until: Option<Instant>,
 }
 
+impl Peer {
+    pub(crate) fn is_paused(&self, now: Instant) -> bool {
+        self.paused_until.is_some_and(|t| now < t)
+    }
+}
+
 pub(crate) struct State {
     pub(crate) peers: Vec<Peer>,
     pub(crate) applied: Applied,

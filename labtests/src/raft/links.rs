@@ -101,36 +101,28 @@ impl Cluster {
     }
 
     pub fn is_paused(&self, i: usize) -> bool {
-        let st = self.shared.state.lock();
-        st.peers[i].paused_until.is_some_and(|t| time::now() < t)
+        self.shared.state.lock().peers[i].is_paused(time::now())
     }
 
     /// Peers the checks may call: running, connected and not paused (Go's `connected[i]`, where
     /// a crashed peer is always disconnected).
     pub(crate) fn live(&self) -> Vec<(usize, raftkv::raft::Raft)> {
-        let now = time::now();
-        let st = self.shared.state.lock();
-        (0..self.shared.n)
-            .filter_map(|i| {
-                let p = &st.peers[i];
-                let awake = p.paused_until.is_none_or(|t| now >= t);
-                match &p.raft {
-                    Some(raft) if p.connected && awake => Some((i, raft.clone())),
-                    _ => None,
-                }
-            })
-            .collect()
+        self.running_awake(true)
     }
 
     /// Running and not paused, connected or not (whose state `wait` may read).
     pub(crate) fn awake(&self) -> Vec<(usize, raftkv::raft::Raft)> {
+        self.running_awake(false)
+    }
+
+    fn running_awake(&self, connected_only: bool) -> Vec<(usize, raftkv::raft::Raft)> {
         let now = time::now();
         let st = self.shared.state.lock();
         (0..self.shared.n)
             .filter_map(|i| {
                 let p = &st.peers[i];
-                let awake = p.paused_until.is_none_or(|t| now >= t);
-                p.raft.clone().filter(|_| awake).map(|raft| (i, raft))
+                let usable = !p.is_paused(now) && (p.connected || !connected_only);
+                p.raft.clone().filter(|_| usable).map(|raft| (i, raft))
             })
             .collect()
     }
