@@ -95,6 +95,16 @@ pub fn check_client_appends(client: u64, value: &str, count: usize) {
     }
 }
 
+/// One client of the one-key tests: `upto` appends to `key`, each followed by a read. Not in the Go
+/// tests: the read pins the order of the appends so far, which keeps the linearizability search
+/// short (appends alone only reveal their order in the final read).
+pub fn append_and_read(client: &mut impl KvClient, key: &str, me: usize, upto: usize) {
+    for n in 0..upto {
+        client.append(key, &append_value(me as u64, n));
+        client.get(key);
+    }
+}
+
 /// Checks that `value` holds every client's appends, each once and in per-client order (Go's
 /// checkConcurrentAppends).
 pub fn check_concurrent_appends(value: &str, counts: &[usize]) {

@@ -7,7 +7,9 @@ use labrpc::{thread, time};
 
 use super::check::Run;
 use super::cluster::KvCluster;
-use super::generic::{append_value, check_client_appends, check_concurrent_appends, generic, Faults, Spec};
+use super::generic::{
+    append_and_read, append_value, check_client_appends, check_concurrent_appends, generic, Faults, Spec,
+};
 use super::history::Recorder;
 
 /// Go's GenericTestSpeed: 1000 sequential appends by one client, at most 33 virtual ms each on
@@ -48,13 +50,7 @@ pub fn unreliable_one_key(name: &str, maxraftstate: Option<usize>) {
             let mut client = cluster.make_client(&cluster.all());
             let node = cluster.client_node(client.id());
             thread::Builder::new().name(format!("client-{me}")).node(node).spawn(move || {
-                for n in 0..UPTO {
-                    client.append("k", &append_value(me as u64, n));
-                    // Not in the Go test: a read after each append pins the order of the appends
-                    // so far, which keeps the linearizability search short (appends alone only
-                    // reveal their order in the final read).
-                    client.get("k");
-                }
+                append_and_read(&mut client, "k", me, UPTO);
             })
         })
         .collect();

@@ -12,7 +12,7 @@ use labrpc::{node, rand, thread, time, NodeId};
 use raftkv::kvsrv::{Clerk, KvServer};
 
 use super::check::Run;
-use super::generic::{append_value, check_client_appends, check_concurrent_appends, think};
+use super::generic::{append_and_read, append_value, check_client_appends, check_concurrent_appends, think};
 use super::history::{Client, Recorder};
 
 /// One kvsrv on its own node, and the clerks' network.
@@ -157,13 +157,7 @@ pub fn unreliable_one_key_2() {
         .map(|me| {
             let mut client = single.make_client();
             thread::Builder::new().name(format!("client-{me}")).spawn(move || {
-                for n in 0..UPTO {
-                    client.append("k", &append_value(me as u64, n));
-                    // Not in the Go test: a read after each append pins the order of the appends
-                    // so far, which keeps the linearizability search short (appends alone only
-                    // reveal their order in the final read).
-                    client.get("k");
-                }
+                append_and_read(&mut client, "k", me, UPTO);
             })
         })
         .collect();
