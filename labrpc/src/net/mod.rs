@@ -37,6 +37,13 @@ struct ServerEntry {
     rpc_count: u64,
 }
 
+impl ServerEntry {
+    /// Its node is up, in the incarnation it was added in (a crash ends the server).
+    fn is_up(&self) -> bool {
+        node::is_alive(self.node) && node::incarnation(self.node) == self.incarnation
+    }
+}
+
 struct NetState {
     faults: Faults,
     ends: BTreeMap<String, EndEntry>,
@@ -197,8 +204,7 @@ impl Network {
         let Some(s) = st.servers.get(&server_name) else {
             return Route::Unreachable;
         };
-        let up = node::is_alive(s.node) && node::incarnation(s.node) == s.incarnation;
-        if !up || st.cuts.contains(&(owner, s.node)) {
+        if !s.is_up() || st.cuts.contains(&(owner, s.node)) {
             return Route::Unreachable;
         }
         Route::Deliver { server: s.server.clone(), server_name, node: s.node, generation: s.generation, owner }
@@ -218,9 +224,7 @@ impl Network {
     pub(crate) fn server_dead(&self, end: &str, server_name: &str, generation: u64) -> bool {
         let st = self.state.lock();
         let end_ok = st.ends.get(end).is_some_and(|e| e.enabled && e.server.as_deref() == Some(server_name));
-        let server_ok = st.servers.get(server_name).is_some_and(|s| {
-            s.generation == generation && node::is_alive(s.node) && node::incarnation(s.node) == s.incarnation
-        });
+        let server_ok = st.servers.get(server_name).is_some_and(|s| s.generation == generation && s.is_up());
         !(end_ok && server_ok)
     }
 }

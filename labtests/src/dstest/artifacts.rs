@@ -3,8 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use labrpc::sim;
-
 use super::case::Case;
 
 /// At most this many logs per scenario, so a scenario failing every seed cannot fill the disk.
@@ -13,20 +11,11 @@ pub const MAX_LOGS_PER_SCENARIO: usize = 20;
 /// Replays `seed` of `case` with a DEBUG trace and writes the log. Returns its path.
 pub fn write_log(dir: &Path, case: &Case, seed: u64, check_determinism: bool) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
-    let replay = Some(case.replay_command(seed, check_determinism));
     crate::set_quiet(true);
-    let (outcome, trace) = labrpc::trace::capture(tracing::Level::DEBUG, || {
-        if check_determinism {
-            sim::run_twice(seed, &case.config, replay.clone(), case.run).map(|_| ())
-        } else {
-            sim::run(seed, &case.config, case.run).map(|_| ())
-        }
-    });
+    let (outcome, trace) =
+        labrpc::trace::capture(tracing::Level::DEBUG, || case.run_seed(seed, check_determinism).map(|_| ()));
     let header = match outcome {
-        Err(mut failure) => {
-            failure.replay = replay;
-            failure.to_string()
-        }
+        Err(failure) => failure.to_string(),
         // A failure that does not come back on replay is itself worth knowing about.
         Ok(()) => format!(
             "seed {seed} of {} did NOT fail when replayed in this process; replay it alone with:\n  {}",

@@ -1,6 +1,6 @@
 //! What the runner runs: a named scenario with its phase, test file and config.
 
-use labrpc::sim::{Config, Target};
+use labrpc::sim::{self, Config, Failure, Report, Target};
 
 #[derive(Clone, Debug)]
 pub struct Case {
@@ -31,5 +31,20 @@ impl Case {
         } else {
             format!("{command} {}", self.replay_args)
         }
+    }
+
+    /// Runs `seed` (twice, comparing, when checking determinism); a failure carries this case's
+    /// replay command. The sweep, the failure logs and `--replay` all run seeds through here.
+    pub fn run_seed(&self, seed: u64, check_determinism: bool) -> Result<Report<()>, Failure> {
+        let replay = Some(self.replay_command(seed, check_determinism));
+        let outcome = if check_determinism {
+            sim::run_twice(seed, &self.config, replay.clone(), self.run)
+        } else {
+            sim::run(seed, &self.config, self.run)
+        };
+        outcome.map_err(|mut failure| {
+            failure.replay = replay;
+            failure
+        })
     }
 }

@@ -155,8 +155,7 @@ fn replay(cases: &[Case], name: &str, seed: u64) -> ExitCode {
         eprintln!("error: no scenario named {name:?}; closest: {}", near.join(", "));
         return ExitCode::from(2);
     };
-    let (outcome, trace) =
-        labrpc::trace::capture(tracing::Level::DEBUG, || labrpc::sim::run(seed, &case.config, case.run));
+    let (outcome, trace) = labrpc::trace::capture(tracing::Level::DEBUG, || case.run_seed(seed, false));
     if std::io::stdout().is_terminal() {
         let width = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(160);
         print!("{}", columns::columns(&trace, width));
@@ -173,8 +172,7 @@ fn replay(cases: &[Case], name: &str, seed: u64) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Err(mut failure) => {
-            failure.replay = Some(case.replay_command(seed, false));
+        Err(failure) => {
             println!("{failure}");
             ExitCode::from(1)
         }

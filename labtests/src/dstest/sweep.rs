@@ -4,8 +4,6 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use labrpc::sim;
-
 use super::case::Case;
 
 #[derive(Clone, Debug)]
@@ -73,21 +71,14 @@ pub fn sweep(cases: &[Case], options: &Options, observer: &dyn Observer, stop: &
 /// One run of one seed (twice, comparing hashes, when checking determinism).
 #[allow(clippy::disallowed_types, clippy::disallowed_methods)] // wall time is reported, never fed into the run
 pub fn run_one(cases: &[Case], case: usize, seed: u64, check_determinism: bool) -> RunResult {
-    let c = &cases[case];
-    let replay = Some(c.replay_command(seed, check_determinism));
     let wall = std::time::Instant::now();
-    let outcome = if check_determinism {
-        sim::run_twice(seed, &c.config, replay.clone(), c.run)
-    } else {
-        sim::run(seed, &c.config, c.run)
-    };
+    let outcome = cases[case].run_seed(seed, check_determinism);
     let wall_ms = wall.elapsed().as_secs_f64() * 1e3;
     match outcome {
         Ok(report) => RunResult { case, seed, virtual_s: report.virtual_time.as_secs_f64(), wall_ms, failure: None },
-        Err(mut failure) => {
+        Err(failure) => {
             // The backtrace (RUST_BACKTRACE) goes into the failure's log, not the summary.
-            failure = failure.without_backtrace();
-            failure.replay = replay;
+            let failure = failure.without_backtrace();
             let virtual_s = failure.virtual_time.as_secs_f64();
             RunResult { case, seed, virtual_s, wall_ms, failure: Some(failure.to_string()) }
         }
