@@ -134,6 +134,17 @@ impl Cluster {
         panic!("one({command}) failed to reach agreement within {} s", ONE_TIMEOUT.as_secs());
     }
 
+    /// Waits for every peer to apply every index through `last_index` (the logs then agree on
+    /// that prefix: the appliers fail on any difference) and returns the numbers there.
+    pub fn committed_prefix(&self, last_index: u64) -> Vec<u64> {
+        (1..=last_index)
+            .map(|index| match self.wait(index, self.n(), None) {
+                Some(Command::Value(v)) => v,
+                other => panic!("not a number at index {index}: {other:?}"),
+            })
+            .collect()
+    }
+
     /// Waits (about 30 backoff steps, 10 ms doubling to 1 s) for at least `n` peers to apply
     /// `index` and returns the command there. With `start_term`, returns None as soon as an
     /// awake peer has moved past that term (the command may then never commit). Fails when too

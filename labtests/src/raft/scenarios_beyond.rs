@@ -10,17 +10,6 @@ use labrpc::{rand, thread, time};
 use super::scenarios_3c::churn_client;
 use super::{ApplierKind, Cluster, Command, Reliability, ELECTION_TIMEOUT};
 
-/// Waits for every peer to apply every index through `last_index` (the logs then agree on that
-/// prefix: `n_committed` fails on any difference) and returns the numbers there.
-fn committed_prefix(cfg: &Cluster, last_index: u64) -> Vec<u64> {
-    (1..=last_index)
-        .map(|index| match cfg.wait(index, cfg.n(), None) {
-            Some(Command::Value(v)) => v,
-            other => panic!("not a number at index {index}: {other:?}"),
-        })
-        .collect()
-}
-
 /// The leader hears its followers but they do not hear it (every link from it is cut one way).
 /// The followers must elect a new leader and commit; the old leader, still receiving the new
 /// leader's messages, must step down; once the links heal, everyone agrees.
@@ -103,7 +92,7 @@ pub fn duplicates_beyond() {
     }
 
     let last_index = cfg.one(&Command::Value(1), servers, true);
-    let values = committed_prefix(&cfg, last_index);
+    let values = cfg.committed_prefix(last_index);
     for x in 0..=40 {
         assert!(values.contains(&x), "committed value {x} is missing from the final log");
     }
@@ -258,7 +247,7 @@ pub fn random_faults_beyond() {
 
     time::sleep(ELECTION_TIMEOUT);
     let last_index = cfg.one(&Command::random(), servers, true);
-    let really = committed_prefix(&cfg, last_index);
+    let really = cfg.committed_prefix(last_index);
     for v in values {
         assert!(really.contains(&v), "value {v} was committed to a client but is not in the final log");
     }
