@@ -4,8 +4,6 @@
 //! snapshot that disagrees with what was applied. The snapshot variant also plays the service:
 //! it snapshots its state every `SNAPSHOT_INTERVAL` entries and restores from installed snapshots.
 
-use std::collections::BTreeMap;
-
 use labrpc::channel::Receiver;
 use labrpc::{thread, NodeId};
 use raftkv::raft::ApplyMsg;
@@ -20,8 +18,15 @@ pub const SNAPSHOT_INTERVAL: u64 = 10;
 
 /// What every peer has applied, over all its incarnations (Go's `cfg.logs`), plus the highest
 /// index any peer applied (for the `cmds` figure).
+///
+/// Every peer applies in order from index 1 (or from a snapshot, which stands for all of
+/// 1..=its index), so what a peer has applied is always a prefix, and since applied commands
+/// must agree across peers, one list of commands serves them all.
 pub(crate) struct Applied {
-    logs: Vec<BTreeMap<u64, Command>>,
+    /// `values[k - 1]`: the command applied at index k, and the first peer that applied it.
+    values: Vec<(Command, usize)>,
+    /// Peer i has applied indices 1..=applied_through[i].
+    applied_through: Vec<u64>,
     pub(crate) max_index: u64,
 }
 
@@ -35,21 +40,33 @@ struct ServiceState {
 
 impl Applied {
     pub(crate) fn new(n: usize) -> Applied {
-        Applied { logs: vec![BTreeMap::new(); n], max_index: 0 }
+        Applied { values: Vec::new(), applied_through: vec![0; n], max_index: 0 }
     }
 
     pub(crate) fn get(&self, i: usize, index: u64) -> Option<&Command> {
-        self.logs[i].get(&index)
+        if index == 0 || index > self.applied_through[i] {
+            return None;
+        }
+        Some(&self.values[(index - 1) as usize].0)
     }
 
-    /// Error text if any peer already holds a different command at `index` (Go's checkLogs).
+    /// Error text if any peer already applied a different command at `index` (Go's checkLogs).
     fn conflict(&self, i: usize, index: u64, command: &Command) -> Option<String> {
-        self.logs.iter().enumerate().find_map(|(j, log)| match log.get(&index) {
-            Some(old) if old != command => {
+        match self.values.get((index - 1) as usize) {
+            Some((old, j)) if old != command => {
                 Some(format!("commit index={index} server={i} {command} != server={j} {old}"))
             }
             _ => None,
-        })
+        }
+    }
+
+    /// Notes `command` at `index`, which `peer` applied; the caller checked it for conflicts.
+    fn remember(&mut self, peer: usize, index: u64, command: Command) {
+        assert!(index as usize <= self.values.len() + 1, "applied index {index} leaves a gap");
+        if index as usize == self.values.len() + 1 {
+            self.values.push((command, peer));
+        }
+        self.max_index = self.max_index.max(index);
     }
 
     /// Records that peer `i` applied `command` at `index`.
@@ -59,23 +76,21 @@ impl Applied {
             return Err(e);
         }
         // Go's `prevok`: the entry before must have been applied (or restored from a snapshot).
-        if index > 1 && !self.logs[i].contains_key(&(index - 1)) {
+        if index > 1 && self.applied_through[i] < index - 1 {
             return Err(format!("server {i} apply out of order {index}: index {} was never applied", index - 1));
         }
-        self.logs[i].insert(index, command);
-        self.max_index = self.max_index.max(index);
+        self.remember(i, index, command);
+        self.applied_through[i] = self.applied_through[i].max(index);
         Ok(())
     }
 
     /// Peer `i`'s state through `index`, encoded as the snapshot the service hands to Raft.
     fn encode_snapshot(&self, i: usize, index: u64) -> Vec<u8> {
-        let commands: Vec<Command> = (1..=index)
-            .map(|k| {
-                self.logs[i].get(&k).cloned().unwrap_or_else(|| {
-                    panic!("apply error: server {i} snapshots through {index} but never applied index {k}")
-                })
-            })
-            .collect();
+        if index > self.applied_through[i] {
+            let missing = self.applied_through[i] + 1;
+            panic!("apply error: server {i} snapshots through {index} but never applied index {missing}");
+        }
+        let commands: Vec<Command> = self.values[..index as usize].iter().map(|(c, _)| c.clone()).collect();
         postcard::to_stdvec(&ServiceState { last_index: index, commands }).expect("service state encodes")
     }
 
@@ -108,8 +123,11 @@ impl Applied {
                 return Err(format!("snapshot disagrees with applied entries: {e}"));
             }
         }
-        self.logs[i] = (1u64..).zip(state.commands).collect();
-        self.max_index = self.max_index.max(state.last_index);
+        for (k, command) in (1u64..).zip(state.commands) {
+            self.remember(i, k, command);
+        }
+        // The snapshot replaces the peer's state: it has applied exactly what the snapshot holds.
+        self.applied_through[i] = state.last_index;
         Ok(state.last_index)
     }
 }
