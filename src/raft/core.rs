@@ -2,9 +2,9 @@
 //! handler returns what the caller must do next (`Effects`), so the logic can be stepped and
 //! asserted directly. `mod.rs` wires it to threads, timers, RPC and the persister.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use super::log::{Entry, Log};
+use super::log::{Entry, Log, LogData};
 use super::messages::*;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,6 +20,9 @@ pub enum Role {
 pub struct Effects {
     /// Save term, vote and log before answering anyone.
     pub persist: bool,
+    /// The leader's log grew: save it before sending any of it to a follower. (Batches the
+    /// saves of many `start`s into one.)
+    pub persist_before_send: bool,
     /// Pick a new election deadline.
     pub reset_election: bool,
     /// New entries are committed (or a snapshot is to be delivered): wake the applier.
@@ -32,6 +35,7 @@ impl Effects {
     fn merge(self, other: Effects) -> Effects {
         Effects {
             persist: self.persist || other.persist,
+            persist_before_send: self.persist_before_send || other.persist_before_send,
             reset_election: self.reset_election || other.reset_election,
             apply: self.apply || other.apply,
             replicate: self.replicate || other.replicate,
@@ -52,21 +56,18 @@ pub enum Outgoing {
     },
 }
 
-/// The state that survives crashes.
+/// An AppendEntries carries at most this many entries...
+pub const MAX_APPEND_ENTRIES: usize = 512;
+/// ...and at most this many encoded entry bytes (but always one entry), so catching up a far
+/// follower takes a few bounded round trips instead of one huge message per heartbeat.
+pub const MAX_APPEND_BYTES: usize = 256 * 1024;
+
+/// The state that survives crashes, as decoded; `Core::encode` writes the same layout.
 #[derive(Deserialize)]
 struct Persistent {
     term: u64,
     voted_for: Option<usize>,
-    log: Log,
-}
-
-/// The same layout, encoded from borrowed data: persisting happens on every log change, and
-/// cloning the log for it made long logs quadratic.
-#[derive(Serialize)]
-struct PersistentRef<'a> {
-    term: u64,
-    voted_for: Option<usize>,
-    log: &'a Log,
+    log: LogData,
 }
 
 pub struct Core {
@@ -113,7 +114,7 @@ impl Core {
         let p: Persistent = postcard::from_bytes(bytes).expect("raft: persisted state does not decode");
         self.term = p.term;
         self.voted_for = p.voted_for;
-        self.log = p.log;
+        self.log = Log::from_data(p.log);
         let snapshot_index = self.log.snapshot_index();
         self.commit_index = snapshot_index;
         self.last_applied = snapshot_index;
@@ -121,9 +122,12 @@ impl Core {
         self.check_invariants();
     }
 
+    /// The persistent state in `Persistent`'s layout, from the log's cached encoding.
     pub fn encode(&self) -> Vec<u8> {
-        let p = PersistentRef { term: self.term, voted_for: self.voted_for, log: &self.log };
-        postcard::to_stdvec(&p).expect("raft: state encodes")
+        let mut out = Vec::with_capacity(self.log.encoded_len() + 32);
+        postcard::to_io(&(self.term, self.voted_for), &mut out).expect("raft: state encodes");
+        self.log.encode_into(&mut out);
+        out
     }
 
     fn majority(&self) -> usize {
@@ -211,9 +215,13 @@ impl Core {
         }
         let index = self.log.append(Entry { term: self.term, command });
         self.match_index[self.me] = index;
-        let mut effects = Effects { persist: true, replicate: true, ..Effects::default() };
+        // Saved before it is sent, not now. Counting the leader's unsaved entries in
+        // `match_index` is still safe: no follower acknowledges an entry the leader has not
+        // saved, and a majority needs at least one follower...
+        let mut effects = Effects { persist_before_send: true, replicate: true, ..Effects::default() };
         if self.peers == 1 {
-            effects = effects.merge(self.advance_commit());
+            // ...except alone, where the leader's own copy is the majority.
+            effects = Effects { persist: true, ..effects.merge(self.advance_commit()) };
         }
         Some(((index, self.term), effects))
     }
@@ -238,7 +246,7 @@ impl Core {
             leader: self.me,
             prev_log_index: prev,
             prev_log_term: prev_term,
-            entries: self.log.entries_from(next),
+            entries: self.log.batch_from(next, MAX_APPEND_ENTRIES, MAX_APPEND_BYTES),
             leader_commit: self.commit_index,
         }))
     }
@@ -339,48 +347,45 @@ impl Core {
 
         // Entries the snapshot already covers are committed, hence identical: skip them.
         let snapshot_index = self.log.snapshot_index();
-        let (prev, prev_term, skip) = if args.prev_log_index < snapshot_index {
-            let skip = (snapshot_index - args.prev_log_index) as usize;
-            (snapshot_index, self.log.snapshot_term(), skip.min(args.entries.len()))
-        } else {
-            (args.prev_log_index, args.prev_log_term, 0)
-        };
-        let entries = &args.entries[skip..];
         if args.prev_log_index >= snapshot_index {
-            if prev > self.log.last_index() {
+            if args.prev_log_index > self.log.last_index() {
                 return (reject(self.term, None, self.log.last_index() + 1), effects);
             }
-            let have = self.log.term(prev).expect("prev within the log");
-            if have != prev_term {
-                let first = self.log.first_index_of_term(have, prev);
+            let have = self.log.term(args.prev_log_index).expect("prev within the log");
+            if have != args.prev_log_term {
+                let first = self.log.first_index_of_term(have, args.prev_log_index);
                 return (reject(self.term, Some(have), first), effects);
             }
-        } else if skip < args.entries.len() {
-            // The entry at our snapshot index must agree; it is committed on both sides.
-            debug_assert_eq!(args.entries[skip - 1].term, prev_term);
         }
 
-        for (k, entry) in entries.iter().enumerate() {
-            let index = prev + 1 + k as u64;
-            match self.log.term(index) {
-                Some(term) if term == entry.term => continue,
-                Some(_) => {
-                    assert!(
-                        index > self.commit_index,
-                        "overwriting committed entry {index} (commit {})",
-                        self.commit_index
-                    );
-                    self.log.truncate_from(index);
+        // Skip the entries we already have; at the first that differs (or is missing), drop
+        // ours from there and take the rest of the leader's.
+        let mut appending = false;
+        for (k, entry) in args.entries.iter().enumerate() {
+            let index = args.prev_log_index + 1 + k as u64;
+            if index <= snapshot_index {
+                debug_assert!(index < snapshot_index || entry.term == self.log.snapshot_term());
+                continue;
+            }
+            if !appending {
+                match self.log.term(index) {
+                    Some(term) if term == entry.term => continue,
+                    Some(_) => {
+                        assert!(
+                            index > self.commit_index,
+                            "overwriting committed entry {index} (commit {})",
+                            self.commit_index
+                        );
+                        self.log.truncate_from(index);
+                    }
+                    None => {}
                 }
-                None => {}
+                appending = true;
+                effects.persist = true;
             }
-            for e in &entries[k..] {
-                self.log.append(e.clone());
-            }
-            effects.persist = true;
-            break;
+            self.log.append(Entry { term: entry.term, command: entry.command.to_vec() });
         }
-        let last_new = prev + entries.len() as u64;
+        let last_new = args.prev_log_index + args.entries.len() as u64;
         if args.leader_commit > self.commit_index {
             let commit = args.leader_commit.min(last_new);
             if commit > self.commit_index {
@@ -516,6 +521,21 @@ mod tests {
         }
         assert_eq!(follower.log.last_index(), 6);
         assert_eq!(follower.log.term(2), Some(3));
+    }
+
+    #[test]
+    fn persisted_state_restores_term_vote_and_log() {
+        let mut c = leader_of(3);
+        for k in 0..700u32 {
+            let _ = c.start(k.to_le_bytes().to_vec());
+        }
+        let mut back = Core::new(0, 3);
+        back.restore(&c.encode());
+        assert_eq!((back.term, back.voted_for), (c.term, c.voted_for));
+        assert_eq!(back.log, c.log);
+        // A long log goes out in capped pieces.
+        let Some(Outgoing::Append(args)) = c.outgoing(1) else { panic!() };
+        assert_eq!(args.entries.len(), MAX_APPEND_ENTRIES);
     }
 
     #[test]

@@ -1,24 +1,99 @@
 //! The Raft log with a snapshot offset: entries before `snapshot_index` live only in the snapshot.
 //! Indices are 1-based as in the paper; index 0 (term 0) is the empty log's sentinel.
+//!
+//! The log keeps each entry's postcard encoding next to it. Raft persists the whole log before
+//! most replies, and re-encoding thousands of entries each time was most of a long run's cost;
+//! with the cache, persisting is a header and one copy, and the entries an AppendEntries carries
+//! are one slice of the cache (`EntryBatch`), not a clone of each entry.
 
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     pub term: u64,
+    #[serde(with = "serde_bytes")]
     pub command: Vec<u8>,
 }
 
+/// An entry read in place from encoded bytes; encodes exactly as `Entry` does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+pub struct EntryRef<'a> {
+    pub term: u64,
+    pub command: &'a [u8],
+}
+
+/// Consecutive entries as they travel in an AppendEntries: their encodings back to back.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryBatch {
+    count: usize,
+    #[serde(with = "serde_bytes")]
+    bytes: Vec<u8>,
+}
+
+impl EntryBatch {
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The entries in order. Panics on bytes that are not `len()` encoded entries: batches come
+    /// only from another peer's `Log::batch_from`.
+    pub fn iter(&self) -> impl Iterator<Item = EntryRef<'_>> {
+        let mut rest = &self.bytes[..];
+        (0..self.count).map(move |k| {
+            let (entry, tail) = postcard::take_from_bytes::<EntryRef>(rest)
+                .unwrap_or_else(|e| panic!("raft: entry {k} of a batch of {} does not decode: {e}", self.count));
+            rest = tail;
+            entry
+        })
+    }
+}
+
+/// The log as it is encoded: the same bytes as `Log::encode_into` writes.
+#[derive(Deserialize)]
+pub struct LogData {
+    snapshot_index: u64,
+    snapshot_term: u64,
+    entries: Vec<Entry>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Log {
     /// Last index covered by the snapshot (0: none).
     snapshot_index: u64,
     snapshot_term: u64,
     /// `entries[k]` has index `snapshot_index + 1 + k`.
     entries: Vec<Entry>,
+    /// The entries' encodings back to back; entry k is `encoded[ends[k-1]..ends[k]]`.
+    encoded: Vec<u8>,
+    ends: Vec<usize>,
 }
 
 impl Log {
+    pub fn from_data(data: LogData) -> Log {
+        let mut log = Log { snapshot_index: data.snapshot_index, snapshot_term: data.snapshot_term, ..Log::default() };
+        for entry in data.entries {
+            log.append(entry);
+        }
+        log
+    }
+
+    /// Appends the log's encoding, as postcard encodes a `LogData`, to `out`.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        let header = (self.snapshot_index, self.snapshot_term, self.entries.len());
+        // postcard writes a sequence as its length (a varint, as for a usize) and then the items.
+        postcard::to_io(&header, &mut *out).expect("a log header encodes");
+        out.extend_from_slice(&self.encoded);
+    }
+
+    /// Bytes of the encoded entries (what persisting the log costs, roughly).
+    pub fn encoded_len(&self) -> usize {
+        self.encoded.len()
+    }
+
     pub fn snapshot_index(&self) -> u64 {
         self.snapshot_index
     }
@@ -50,23 +125,45 @@ impl Log {
         self.entries.get((index - self.snapshot_index - 1) as usize)
     }
 
-    /// Copies of the entries from `index` to the end (`index` must be after the snapshot).
-    pub fn entries_from(&self, index: u64) -> Vec<Entry> {
+    /// The entries from `index` on (`index` must be after the snapshot): at most `max_entries`,
+    /// and no more than `max_bytes` encoded unless the first alone is larger.
+    pub fn batch_from(&self, index: u64, max_entries: usize, max_bytes: usize) -> EntryBatch {
         assert!(index > self.snapshot_index, "entries_from({index}) is inside the snapshot");
+        assert!(max_entries > 0, "an append must be able to carry an entry");
         let start = ((index - self.snapshot_index - 1) as usize).min(self.entries.len());
-        self.entries[start..].to_vec()
+        let mut end = (start + max_entries).min(self.entries.len());
+        let base = self.end_of(start);
+        while end > start + 1 && self.end_of(end) - base > max_bytes {
+            end -= 1;
+        }
+        EntryBatch { count: end - start, bytes: self.encoded[base..self.end_of(end)].to_vec() }
+    }
+
+    /// Where entry k's encoding ends (0 for k = 0: the start of the first).
+    fn end_of(&self, k: usize) -> usize {
+        if k == 0 {
+            0
+        } else {
+            self.ends[k - 1]
+        }
     }
 
     pub fn append(&mut self, entry: Entry) -> u64 {
         assert!(entry.term >= self.last_term(), "log terms must not decrease");
+        postcard::to_io(&entry, &mut self.encoded).expect("an entry encodes");
+        self.ends.push(self.encoded.len());
         self.entries.push(entry);
+        debug_assert_eq!(self.ends.len(), self.entries.len());
         self.last_index()
     }
 
     /// Removes `index` and everything after it.
     pub fn truncate_from(&mut self, index: u64) {
         assert!(index > self.snapshot_index, "truncating into the snapshot at {index}");
-        self.entries.truncate((index - self.snapshot_index - 1) as usize);
+        let keep = ((index - self.snapshot_index - 1) as usize).min(self.entries.len());
+        self.encoded.truncate(self.end_of(keep));
+        self.entries.truncate(keep);
+        self.ends.truncate(keep);
     }
 
     /// First index holding `term`, searching back from `index` (for the follower's fast-backup hint).
@@ -94,9 +191,15 @@ impl Log {
         let keep_suffix = self.term(index) == Some(term);
         if keep_suffix {
             let drop = (index - self.snapshot_index) as usize;
+            let dropped_bytes = self.end_of(drop);
             self.entries.drain(..drop);
+            self.encoded.drain(..dropped_bytes);
+            self.ends.drain(..drop);
+            self.ends.iter_mut().for_each(|end| *end -= dropped_bytes);
         } else {
             self.entries.clear();
+            self.encoded.clear();
+            self.ends.clear();
         }
         self.snapshot_index = index;
         self.snapshot_term = term;
@@ -127,11 +230,60 @@ mod tests {
         assert_eq!(log.term(4), Some(2));
         assert_eq!(log.term(3), None);
         assert_eq!(log.first_index_of_term(2, 5), 5, "backup stops at the snapshot");
-        assert_eq!(log.entries_from(5).len(), 2);
+        assert_eq!(log.batch_from(5, 10, usize::MAX).len(), 2);
         log.truncate_from(6);
         assert_eq!(log.last_index(), 5);
         // A snapshot from the leader that disagrees with the log discards it.
         log.compact(9, 7);
         assert_eq!((log.last_index(), log.last_term()), (9, 7));
+    }
+
+    #[test]
+    fn batches_respect_both_caps_and_read_back() {
+        let mut log = Log::default();
+        for k in 0..10u8 {
+            log.append(Entry { term: 1 + k as u64 / 4, command: vec![k; 100] });
+        }
+        assert_eq!(log.batch_from(1, 4, usize::MAX).len(), 4);
+        // Each entry encodes to 1 (term) + 1 (length) + 100 bytes.
+        assert_eq!(log.batch_from(1, 10, 3 * 102).len(), 3);
+        assert_eq!(log.batch_from(3, 10, 1).len(), 1, "one entry always goes");
+        assert!(log.batch_from(11, 10, 1).is_empty());
+        let batch = log.batch_from(4, 5, usize::MAX);
+        let wire: EntryBatch = postcard::from_bytes(&postcard::to_stdvec(&batch).unwrap()).unwrap();
+        let read: Vec<Entry> = wire.iter().map(|e| Entry { term: e.term, command: e.command.to_vec() }).collect();
+        assert_eq!(read, log.entries[3..8]);
+    }
+
+    /// The cached encoding must stay what postcard makes of the log's entries through appends,
+    /// truncations and both kinds of compaction; a restart decodes it with the derived decoder.
+    #[derive(Serialize)]
+    struct Plain<'a>(u64, u64, &'a [Entry]);
+
+    fn assert_encoding(log: &Log) {
+        let mut cached = Vec::new();
+        log.encode_into(&mut cached);
+        let plain = postcard::to_stdvec(&Plain(log.snapshot_index, log.snapshot_term, &log.entries)).unwrap();
+        assert_eq!(cached, plain);
+        let back = Log::from_data(postcard::from_bytes(&cached).unwrap());
+        assert_eq!(&back, log);
+    }
+
+    #[test]
+    fn cached_encoding_matches_postcard_through_every_change() {
+        let mut log = Log::default();
+        assert_encoding(&log);
+        for k in 0..300u64 {
+            log.append(Entry { term: 1 + k / 100, command: k.to_le_bytes()[..(k % 9) as usize].to_vec() });
+        }
+        assert_encoding(&log);
+        log.truncate_from(250);
+        assert_encoding(&log);
+        log.compact(120, 2);
+        assert_encoding(&log);
+        log.append(Entry { term: 9, command: vec![7; 1000] });
+        assert_encoding(&log);
+        log.compact(400, 9);
+        assert_encoding(&log);
     }
 }

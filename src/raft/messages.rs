@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::log::Entry;
+use super::log::EntryBatch;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RequestVoteArgs {
@@ -24,7 +24,7 @@ pub struct AppendEntriesArgs {
     pub leader: usize,
     pub prev_log_index: u64,
     pub prev_log_term: u64,
-    pub entries: Vec<Entry>,
+    pub entries: EntryBatch,
     pub leader_commit: u64,
 }
 
@@ -44,6 +44,7 @@ pub struct InstallSnapshotArgs {
     pub leader: usize,
     pub last_included_index: u64,
     pub last_included_term: u64,
+    #[serde(with = "serde_bytes")]
     pub data: Vec<u8>,
 }
 

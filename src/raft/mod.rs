@@ -1,12 +1,16 @@
 //! Raft (lab 3A-3D), synchronous and thread-based on the labrpc API.
 //!
 //! The protocol lives in [`core`] as plain methods; this file runs it: an election ticker, one
-//! replicator thread per follower (a heartbeat every 100 ms when idle, at once when there is
-//! something to send; each RPC in a thread of its own, so a slow reply never stalls the next
-//! heartbeat), and an applier that delivers committed entries in order, outside the lock. Crashes
-//! are the simulator's crash-stop: no `killed()` flag anywhere.
+//! replicator thread per follower, and an applier that delivers committed entries in order,
+//! outside the lock. Crashes are the simulator's crash-stop: no `killed()` flag anywhere.
 //!
-//! Term, vote and log are persisted before any reply or vote that depends on them.
+//! A replicator sends a heartbeat every 100 ms, and sends at once when there is something new,
+//! unless its last message is still unanswered: then the new entries wait for that reply (or
+//! the next heartbeat), so a burst of `start`s becomes one message, not one message each. Each
+//! RPC runs in a thread of its own, so a slow reply never stalls the next heartbeat.
+//!
+//! Term, vote and log are persisted before any reply or vote that depends on them; a leader's
+//! new entries are persisted before the first message that carries them.
 
 pub mod core;
 pub mod log;
@@ -54,6 +58,11 @@ struct State {
     last_sent: Vec<Option<Instant>>,
     /// Followers with something to send now.
     dirty: Vec<bool>,
+    /// Per follower, the number of the last message sent, and whether it is unanswered.
+    sent_seq: Vec<u64>,
+    awaiting_reply: Vec<bool>,
+    /// The leader's log has entries the persister does not have yet.
+    log_unsaved: bool,
 }
 
 struct Inner {
@@ -84,8 +93,15 @@ impl Raft {
         let n = peers.len();
         let mut core = Core::new(me, n);
         core.restore(&persister.read_raft_state());
-        let state =
-            State { core, election_deadline: election_deadline(), last_sent: vec![None; n], dirty: vec![false; n] };
+        let state = State {
+            core,
+            election_deadline: election_deadline(),
+            last_sent: vec![None; n],
+            dirty: vec![false; n],
+            sent_seq: vec![0; n],
+            awaiting_reply: vec![false; n],
+            log_unsaved: false,
+        };
         let inner = Arc::new(Inner {
             me,
             peers,
@@ -152,6 +168,9 @@ impl Inner {
     fn apply_effects(&self, st: &mut MutexGuard<'_, State>, effects: Effects) {
         if effects.persist {
             self.persister.save_raft_state(st.core.encode());
+            st.log_unsaved = false;
+        } else if effects.persist_before_send {
+            st.log_unsaved = true;
         }
         if effects.reset_election {
             st.election_deadline = election_deadline();
@@ -228,15 +247,16 @@ impl Inner {
         self.apply_effects(&mut st, effects);
     }
 
-    /// Sends to `peer` whenever it is dirty, and at least every heartbeat interval while leader.
+    /// Sends to `peer` when it is dirty and its last message was answered, and at least every
+    /// heartbeat interval while leader.
     fn replicator(self: Arc<Self>, peer: usize) {
         loop {
-            let outgoing = {
+            let (seq, outgoing) = {
                 let mut st = self.state.lock();
                 loop {
                     if st.core.role == Role::Leader {
                         let due = st.last_sent[peer].is_none_or(|t| t.elapsed() >= HEARTBEAT_INTERVAL);
-                        if st.dirty[peer] || due {
+                        if due || (st.dirty[peer] && !st.awaiting_reply[peer]) {
                             break;
                         }
                         let wait = HEARTBEAT_INTERVAL - st.last_sent[peer].map_or(Duration::ZERO, |t| t.elapsed());
@@ -244,12 +264,19 @@ impl Inner {
                     } else {
                         st.dirty[peer] = false;
                         st.last_sent[peer] = None;
+                        st.awaiting_reply[peer] = false;
                         self.replicate_cv.wait(&mut st);
                     }
                 }
                 st.dirty[peer] = false;
                 st.last_sent[peer] = Some(time::now());
-                match st.core.outgoing(peer).expect("a leader has something to send") {
+                st.sent_seq[peer] += 1;
+                st.awaiting_reply[peer] = true;
+                if st.log_unsaved {
+                    self.persister.save_raft_state(st.core.encode());
+                    st.log_unsaved = false;
+                }
+                let outgoing = match st.core.outgoing(peer).expect("a leader has something to send") {
                     Outgoing::Append(args) => Message::Append(args),
                     // Read under the lock: a later snapshot by the service must not slip in
                     // under this index (the follower would apply entries twice).
@@ -262,20 +289,24 @@ impl Inner {
                             data: self.persister.read_snapshot(),
                         })
                     }
-                }
+                };
+                (st.sent_seq[peer], outgoing)
             };
             let inner = self.clone();
-            thread::Builder::new().name(format!("send->{peer}")).spawn(move || inner.send(peer, outgoing));
+            thread::Builder::new().name(format!("send->{peer}")).spawn(move || inner.send(peer, seq, outgoing));
         }
     }
 
-    fn send(&self, peer: usize, message: Message) {
+    /// Sends message number `seq` to `peer` and handles the reply. A lost message stays
+    /// "awaiting reply" until the next heartbeat retries.
+    fn send(&self, peer: usize, seq: u64, message: Message) {
         match message {
             Message::Append(args) => {
                 let Ok(reply) = self.peers[peer].call::<_, AppendEntriesReply>("Raft.AppendEntries", &args) else {
                     return;
                 };
                 let mut st = self.state.lock();
+                self.answered(&mut st, peer, seq);
                 let effects = st.core.handle_append_reply(peer, &args, &reply);
                 self.apply_effects_for(&mut st, peer, effects);
             }
@@ -285,8 +316,19 @@ impl Inner {
                     return;
                 };
                 let mut st = self.state.lock();
+                self.answered(&mut st, peer, seq);
                 let effects = st.core.handle_install_reply(peer, term, last_included_index, &reply);
                 self.apply_effects_for(&mut st, peer, effects);
+            }
+        }
+    }
+
+    /// A reply to message `seq` arrived: if it is the latest, whatever waited for it may go.
+    fn answered(&self, st: &mut MutexGuard<'_, State>, peer: usize, seq: u64) {
+        if st.sent_seq[peer] == seq && st.awaiting_reply[peer] {
+            st.awaiting_reply[peer] = false;
+            if st.dirty[peer] {
+                self.replicate_cv.notify_all();
             }
         }
     }
