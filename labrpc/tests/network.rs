@@ -265,3 +265,50 @@ fn partitioned_servers_cannot_talk() {
         }
     });
 }
+
+#[test]
+fn latency_delays_requests_and_replies_and_a_crash_in_transit_loses_the_reply() {
+    sim::check(
+        &labrpc::target!("latency_delays_requests_and_replies_and_a_crash_in_transit_loses_the_reply"),
+        long_config(),
+        || {
+            let net = Network::new();
+            let (server, end, runs) = echo_setup(&net);
+            net.set_latency(Duration::from_millis(10), Duration::from_millis(10));
+            let t = time::now();
+            assert_eq!(end.call::<u64, u64>("Echo.Echo", &1), Ok(2));
+            assert_eq!(t.elapsed(), Duration::from_millis(20), "10 ms each way");
+
+            // A range: round trips between 2 x 1 ms and 2 x 5 ms, averaging about 6 ms.
+            net.set_latency(Duration::from_millis(1), Duration::from_millis(5));
+            let calls = 2000u32;
+            let (mut min, mut max, mut total) = (Duration::MAX, Duration::ZERO, Duration::ZERO);
+            for i in 0..calls {
+                let t = time::now();
+                assert_eq!(end.call::<u64, u64>("Echo.Echo", &u64::from(i)), Ok(u64::from(i) + 1));
+                let rtt = t.elapsed();
+                (min, max, total) = (min.min(rtt), max.max(rtt), total + rtt);
+            }
+            assert!(min >= Duration::from_millis(2) && min < Duration::from_millis(3), "min round trip {min:?}");
+            assert!(max <= Duration::from_millis(10) && max > Duration::from_millis(9), "max round trip {max:?}");
+            let mean_ms = total.as_secs_f64() * 1000.0 / f64::from(calls);
+            assert!((5.8..6.2).contains(&mean_ms), "mean round trip {mean_ms} ms");
+
+            // The server crashes while its reply is on the wire: the reply never arrives.
+            net.set_latency(Duration::from_millis(50), Duration::from_millis(50));
+            let before = runs.load(Ordering::SeqCst);
+            let e = end.clone();
+            let call = thread::spawn(move || e.call::<u64, u64>("Echo.Echo", &5));
+            time::sleep(Duration::from_millis(70)); // request arrived at 50 ms, reply due at 100
+            assert_eq!(runs.load(Ordering::SeqCst), before + 1, "the handler ran");
+            node::crash(server);
+            assert_eq!(call.join().unwrap(), Err(RpcError::Lost));
+        },
+    );
+}
+
+#[test]
+#[should_panic(expected = "latency range 5ms..=1ms is empty")]
+fn an_empty_latency_range_is_refused() {
+    Network::new().set_latency(Duration::from_millis(5), Duration::from_millis(1));
+}

@@ -79,7 +79,7 @@ impl ClientEnd {
                 (server, server_name, node, generation, owner)
             }
         };
-        sleep(faults.request_delay());
+        sleep(faults.latency() + faults.request_delay());
         if faults.drop_request() {
             return Err(RpcError::Lost);
         }
@@ -102,7 +102,13 @@ impl ClientEnd {
         drop(reply_tx);
         let reply = loop {
             match reply_rx.recv_timeout(SERVER_CHECK_INTERVAL) {
-                Ok(reply) => break reply,
+                Ok(reply) => {
+                    let latency = faults.latency();
+                    if !latency.is_zero() {
+                        sleep(latency); // not when off: every sleep is a scheduling point
+                    }
+                    break reply;
+                }
                 Err(RecvTimeoutError::Timeout) => {
                     if self.net.server_dead(&self.name, &server_name, generation) {
                         return Err(RpcError::Lost);

@@ -12,6 +12,7 @@ mod service;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use parking_lot::Mutex;
 
@@ -136,6 +137,14 @@ impl Network {
 
     pub fn set_reliable(&self, reliable: bool) {
         self.state.lock().faults.reliable = reliable;
+    }
+
+    /// Every request and every reply spends a time drawn uniformly from `min..=max` on the wire
+    /// (default: none, as in the Go labs). Applies on reliable and unreliable networks alike.
+    pub fn set_latency(&self, min: Duration, max: Duration) {
+        assert!(min <= max, "labrpc: latency range {min:?}..={max:?} is empty (min above max)");
+        let max_us = u64::try_from(max.as_micros()).expect("labrpc: latency above u64 microseconds");
+        self.state.lock().faults.latency_us = (min.as_micros() as u64, max_us);
     }
 
     /// Long delays for calls without a route (up to 7 s instead of 100 ms).
