@@ -5,9 +5,10 @@
 //! outside the lock. Crashes are the simulator's crash-stop: no `killed()` flag anywhere.
 //!
 //! A replicator sends a heartbeat every 100 ms, and sends at once when there is something new,
-//! unless its last message is still unanswered: then the new entries wait for that reply (or
-//! the next heartbeat), so a burst of `start`s becomes one message, not one message each. Each
-//! RPC runs in a thread of its own, so a slow reply never stalls the next heartbeat.
+//! unless `MAX_IN_FLIGHT` of its messages are unanswered: then the new entries wait for a reply
+//! (or a failed call, or the next heartbeat), so a burst of `start`s becomes a few messages, not
+//! one each, and a lagging follower's backlog is not copied into every message. Each RPC runs in
+//! a thread of its own, so a slow reply never stalls the next heartbeat.
 //!
 //! Term, vote and log are persisted before any reply or vote that depends on them; a leader's
 //! new entries are persisted before the first message that carries them.
@@ -31,6 +32,11 @@ use self::messages::*;
 
 /// Leaders send at most 10 heartbeats a second to each follower.
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_millis(100);
+/// A replicator sends new entries at once while fewer than this many of its messages are
+/// unanswered; beyond that they wait for a reply (or the next heartbeat). Measured with 3: on
+/// a 1 ms network kvraft's throughput rose about 13%, but the Raft suite ran about 30% slower
+/// (more, smaller messages, and one persist per message on every follower); 1 is the default.
+pub const MAX_IN_FLIGHT: usize = 1;
 /// Election timeouts are drawn uniformly from this range, in ms.
 pub const ELECTION_TIMEOUT_MS: std::ops::Range<u64> = 300..600;
 
@@ -58,9 +64,10 @@ struct State {
     last_sent: Vec<Option<Instant>>,
     /// Followers with something to send now.
     dirty: Vec<bool>,
-    /// Per follower, the number of the last message sent, and whether it is unanswered.
+    /// Per follower, the number of the last message sent, and the numbers of those still
+    /// unanswered (at most `MAX_IN_FLIGHT`).
     sent_seq: Vec<u64>,
-    awaiting_reply: Vec<bool>,
+    in_flight: Vec<Vec<u64>>,
     /// The leader's log has entries the persister does not have yet.
     log_unsaved: bool,
 }
@@ -99,7 +106,7 @@ impl Raft {
             last_sent: vec![None; n],
             dirty: vec![false; n],
             sent_seq: vec![0; n],
-            awaiting_reply: vec![false; n],
+            in_flight: vec![Vec::new(); n],
             log_unsaved: false,
         };
         let inner = Arc::new(Inner {
@@ -256,7 +263,7 @@ impl Inner {
                 loop {
                     if st.core.role == Role::Leader {
                         let due = st.last_sent[peer].is_none_or(|t| t.elapsed() >= HEARTBEAT_INTERVAL);
-                        if due || (st.dirty[peer] && !st.awaiting_reply[peer]) {
+                        if due || (st.dirty[peer] && st.in_flight[peer].len() < MAX_IN_FLIGHT) {
                             break;
                         }
                         let wait = HEARTBEAT_INTERVAL - st.last_sent[peer].map_or(Duration::ZERO, |t| t.elapsed());
@@ -264,14 +271,19 @@ impl Inner {
                     } else {
                         st.dirty[peer] = false;
                         st.last_sent[peer] = None;
-                        st.awaiting_reply[peer] = false;
+                        st.in_flight[peer].clear();
                         self.replicate_cv.wait(&mut st);
                     }
                 }
                 st.dirty[peer] = false;
                 st.last_sent[peer] = Some(time::now());
                 st.sent_seq[peer] += 1;
-                st.awaiting_reply[peer] = true;
+                let seq = st.sent_seq[peer];
+                let in_flight = &mut st.in_flight[peer];
+                if in_flight.len() == MAX_IN_FLIGHT {
+                    in_flight.remove(0); // a heartbeat with the window full: stop waiting for the oldest
+                }
+                in_flight.push(seq);
                 if st.log_unsaved {
                     self.persister.save_raft_state(st.core.encode());
                     st.log_unsaved = false;
@@ -290,43 +302,41 @@ impl Inner {
                         })
                     }
                 };
-                (st.sent_seq[peer], outgoing)
+                (seq, outgoing)
             };
             let inner = self.clone();
             thread::Builder::new().name(format!("send->{peer}")).spawn(move || inner.send(peer, seq, outgoing));
         }
     }
 
-    /// Sends message number `seq` to `peer` and handles the reply. A lost message stays
-    /// "awaiting reply" until the next heartbeat retries.
+    /// Sends message number `seq` to `peer` and handles the reply. A call that fails (the message
+    /// or its reply is known lost) also ends the wait, so pending entries go out at once.
     fn send(&self, peer: usize, seq: u64, message: Message) {
         match message {
             Message::Append(args) => {
-                let Ok(reply) = self.peers[peer].call::<_, AppendEntriesReply>("Raft.AppendEntries", &args) else {
-                    return;
-                };
+                let result = self.peers[peer].call::<_, AppendEntriesReply>("Raft.AppendEntries", &args);
                 let mut st = self.state.lock();
                 self.answered(&mut st, peer, seq);
+                let Ok(reply) = result else { return };
                 let effects = st.core.handle_append_reply(peer, &args, &reply);
                 self.apply_effects_for(&mut st, peer, effects);
             }
             Message::Snapshot(args) => {
                 let (term, last_included_index) = (args.term, args.last_included_index);
-                let Ok(reply) = self.peers[peer].call::<_, InstallSnapshotReply>("Raft.InstallSnapshot", &args) else {
-                    return;
-                };
+                let result = self.peers[peer].call::<_, InstallSnapshotReply>("Raft.InstallSnapshot", &args);
                 let mut st = self.state.lock();
                 self.answered(&mut st, peer, seq);
+                let Ok(reply) = result else { return };
                 let effects = st.core.handle_install_reply(peer, term, last_included_index, &reply);
                 self.apply_effects_for(&mut st, peer, effects);
             }
         }
     }
 
-    /// A reply to message `seq` arrived: if it is the latest, whatever waited for it may go.
+    /// Message `seq` was answered or lost: it no longer takes a place in the window.
     fn answered(&self, st: &mut MutexGuard<'_, State>, peer: usize, seq: u64) {
-        if st.sent_seq[peer] == seq && st.awaiting_reply[peer] {
-            st.awaiting_reply[peer] = false;
+        if let Some(at) = st.in_flight[peer].iter().position(|&s| s == seq) {
+            st.in_flight[peer].remove(at);
             if st.dirty[peer] {
                 self.replicate_cv.notify_all();
             }
