@@ -149,7 +149,7 @@ impl Raft {
     pub fn snapshot(&self, index: u64, snapshot: Vec<u8>) {
         let mut st = self.inner.state.lock();
         if st.core.compact(index) {
-            self.inner.persister.save(st.core.encode(), snapshot);
+            self.inner.save_state(&mut st, Some(snapshot));
         }
     }
 
@@ -174,8 +174,7 @@ impl Inner {
     /// caller replies or sends anything.
     fn apply_effects(&self, st: &mut MutexGuard<'_, State>, effects: Effects) {
         if effects.persist {
-            self.persister.save_raft_state(st.core.encode());
-            st.log_unsaved = false;
+            self.save_state(st, None);
         } else if effects.persist_before_send {
             st.log_unsaved = true;
         }
@@ -190,6 +189,16 @@ impl Inner {
             self.apply_cv.notify_all();
         }
         st.core.check_invariants();
+    }
+
+    /// Saves term, vote and the whole log (so also any entries the leader had not saved yet), and
+    /// with them `snapshot` when there is a new one.
+    fn save_state(&self, st: &mut State, snapshot: Option<Vec<u8>>) {
+        match snapshot {
+            Some(snapshot) => self.persister.save(st.core.encode(), snapshot),
+            None => self.persister.save_raft_state(st.core.encode()),
+        }
+        st.log_unsaved = false;
     }
 
     // ----- RPC handlers -------------------------------------------------------------------
@@ -212,7 +221,7 @@ impl Inner {
         let mut st = self.state.lock();
         let (reply, effects, installed) = st.core.handle_install_snapshot(&args);
         if installed {
-            self.persister.save(st.core.encode(), args.data);
+            self.save_state(&mut st, Some(args.data));
         }
         self.apply_effects(&mut st, effects);
         reply
@@ -285,8 +294,7 @@ impl Inner {
                 }
                 in_flight.push(seq);
                 if st.log_unsaved {
-                    self.persister.save_raft_state(st.core.encode());
-                    st.log_unsaved = false;
+                    self.save_state(&mut st, None);
                 }
                 let outgoing = match st.core.outgoing(peer).expect("a leader has something to send") {
                     Outgoing::Append(args) => Message::Append(args),
