@@ -16,8 +16,7 @@ use super::config::{ApplierKind, Cluster};
 /// (the Go config's `SnapShotInterval` rule).
 pub const SNAPSHOT_INTERVAL: u64 = 10;
 
-/// What every peer has applied, over all its incarnations (Go's `cfg.logs`), plus the highest
-/// index any peer applied (for the `cmds` figure).
+/// What every peer has applied, over all its incarnations (Go's `cfg.logs`).
 ///
 /// Every peer applies in order from index 1 (or from a snapshot, which stands for all of
 /// 1..=its index), so what a peer has applied is always a prefix, and since applied commands
@@ -27,7 +26,6 @@ pub(crate) struct Applied {
     values: Vec<(Command, usize)>,
     /// Peer i has applied indices 1..=applied_through[i].
     applied_through: Vec<u64>,
-    pub(crate) max_index: u64,
 }
 
 /// The snapshot applier's state as it hands it to Raft: every command through `last_index`.
@@ -40,7 +38,12 @@ struct ServiceState {
 
 impl Applied {
     pub(crate) fn new(n: usize) -> Applied {
-        Applied { values: Vec::new(), applied_through: vec![0; n], max_index: 0 }
+        Applied { values: Vec::new(), applied_through: vec![0; n] }
+    }
+
+    /// The highest index any peer applied (for the `cmds` figure).
+    pub(crate) fn max_index(&self) -> u64 {
+        self.values.len() as u64
     }
 
     pub(crate) fn get(&self, i: usize, index: u64) -> Option<&Command> {
@@ -66,7 +69,6 @@ impl Applied {
         if index as usize == self.values.len() + 1 {
             self.values.push((command, peer));
         }
-        self.max_index = self.max_index.max(index);
     }
 
     /// Records that peer `i` applied `command` at `index`.

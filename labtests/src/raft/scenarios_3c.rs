@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use labrpc::thread::JoinHandle;
 use labrpc::{rand, thread, time};
 
 use super::{ApplierKind, Cluster, Command, Reliability, ELECTION_TIMEOUT};
@@ -261,6 +262,37 @@ pub fn figure8_unreliable_3c() {
 /// values it saw committed at the index it was given. Paused peers are skipped (Go has none):
 /// calling into one could stall the client until the pause ends. `think` is slept after every
 /// accepted proposal (zero in the Go churn tests).
+/// Restarts every crashed peer and connects every peer.
+pub(crate) fn revive_all(cfg: &Cluster, servers: usize) {
+    for i in 0..servers {
+        if !cfg.is_running(i) {
+            cfg.start(i);
+        }
+        cfg.connect(i);
+    }
+}
+
+/// Stops the churn clients, lets the cluster settle, commits one more command on every peer, and
+/// checks that every value a client saw committed is in the committed log.
+pub(crate) fn check_client_values(
+    cfg: &Cluster,
+    stop: &AtomicBool,
+    clients: Vec<JoinHandle<Vec<u64>>>,
+    servers: usize,
+) {
+    stop.store(true, Ordering::SeqCst);
+    let mut values = Vec::new();
+    for client in clients {
+        values.extend(client.join().expect("client failed"));
+    }
+    time::sleep(ELECTION_TIMEOUT);
+    let last_index = cfg.one(&Command::random(), servers, true);
+    let really = cfg.committed_prefix(last_index);
+    for v in values {
+        assert!(really.contains(&v), "didn't find a value: {v} was committed to a client but is not in the log");
+    }
+}
+
 pub(crate) fn churn_client(cfg: Cluster, me: u64, stop: Arc<AtomicBool>, think: Duration) -> Vec<u64> {
     let mut values = Vec::new();
     while !stop.load(Ordering::SeqCst) {
@@ -345,29 +377,8 @@ fn churn(reliability: Reliability) {
 
     time::sleep(ELECTION_TIMEOUT);
     cfg.net().set_reliable(true);
-    for i in 0..servers {
-        if !cfg.is_running(i) {
-            cfg.start(i);
-        }
-        cfg.connect(i);
-    }
-
-    stop.store(true, Ordering::SeqCst);
-
-    let mut values = Vec::new();
-    for client in clients {
-        values.extend(client.join().expect("client failed"));
-    }
-
-    time::sleep(ELECTION_TIMEOUT);
-
-    let last_index = cfg.one(&Command::random(), servers, true);
-
-    let really = cfg.committed_prefix(last_index);
-
-    for v in values {
-        assert!(really.contains(&v), "didn't find a value: {v} was committed to a client but is not in the log");
-    }
+    revive_all(&cfg, servers);
+    check_client_values(&cfg, &stop, clients, servers);
     cfg.end();
 }
 

@@ -1,13 +1,13 @@
 //! Scenarios beyond the Go labs, using what the simulator adds: one-way link cuts, duplicated
 //! requests, paused nodes, and a long run of random faults of every kind.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
 use labrpc::{rand, thread, time};
 
-use super::scenarios_3c::churn_client;
+use super::scenarios_3c::{check_client_values, churn_client, revive_all};
 use super::{ApplierKind, Cluster, Command, Reliability, ELECTION_TIMEOUT};
 
 /// The leader hears its followers but they do not hear it (every link from it is cut one way).
@@ -232,24 +232,8 @@ pub fn random_faults_beyond() {
     // Heal everything; pauses end by themselves.
     cfg.heal_partition();
     cfg.heal_all_cuts();
-    for i in 0..servers {
-        if !cfg.is_running(i) {
-            cfg.start(i);
-        }
-        cfg.connect(i);
-    }
+    revive_all(&cfg, servers);
     time::sleep(Duration::from_millis(CHAOS_MAX_PAUSE_MS));
-    stop.store(true, Ordering::SeqCst);
-    let mut values = Vec::new();
-    for client in clients {
-        values.extend(client.join().expect("client failed"));
-    }
-
-    time::sleep(ELECTION_TIMEOUT);
-    let last_index = cfg.one(&Command::random(), servers, true);
-    let really = cfg.committed_prefix(last_index);
-    for v in values {
-        assert!(really.contains(&v), "value {v} was committed to a client but is not in the final log");
-    }
+    check_client_values(&cfg, &stop, clients, servers);
     cfg.end();
 }

@@ -23,7 +23,7 @@ impl Cluster {
         tracing::info!(description, "harness: begin");
         let (rpcs, bytes) = (self.rpc_total(), self.bytes_total());
         let mut st = self.shared.state.lock();
-        let max_index = st.applied.max_index;
+        let max_index = st.applied.max_index();
         st.baseline = Some(Baseline { virtual_start: time::now(), wall_start: wall_now(), rpcs, bytes, max_index });
     }
 
@@ -39,7 +39,7 @@ impl Cluster {
             self.shared.n,
             rpcs - b.rpcs,
             bytes - b.bytes,
-            st.applied.max_index - b.max_index,
+            st.applied.max_index() - b.max_index,
             labrpc::sim::current_seed(),
         );
     }
