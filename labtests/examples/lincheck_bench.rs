@@ -7,11 +7,10 @@
 //! history itself excluded); VmHWM from /proc/self/status gives the process's peak resident set.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use labtests::lincheck::{check, CheckOptions, History, KvInput, KvModel, KvOutput, Operation, Return, Verdict};
+use labtests::lincheck::{check, CheckOptions, History, KvInput, KvModel, KvOutput, Model, Operation, Return, Verdict};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -88,38 +87,21 @@ fn history(ops: usize, seed: u64, unknown: f64) -> History<KvInput, KvOutput> {
     let mut order: Vec<usize> = (0..planned.len()).filter(|&i| planned[i].point_us.is_some()).collect();
     order.sort_by_key(|&i| (planned[i].point_us, i));
     let mut outputs: Vec<Option<KvOutput>> = (0..planned.len()).map(|_| None).collect();
-    let mut store: BTreeMap<String, (String, u64)> = BTreeMap::new();
+    // A correct store is the model itself, run sequentially at the linearization points.
+    let mut state = KvModel.init();
     for index in order {
-        let output = match &mut planned[index].input {
-            KvInput::Get { key } => {
-                let (value, version) = store.get(key).map_or((None, 0), |(v, n)| (Some(v.clone()), *n));
-                KvOutput::Get { value, version: Some(version) }
-            }
-            KvInput::Put { key, value } => {
-                let version = store.get(key).map_or(0, |entry| entry.1);
-                store.insert(key.clone(), (value.clone(), version + 1));
-                KvOutput::Done
-            }
-            KvInput::Append { key, value } => {
-                let (old, version) = store.get(key).cloned().unwrap_or_default();
-                store.insert(key.clone(), (old + value, version + 1));
-                KvOutput::Done
-            }
-            KvInput::Delete { key } => {
-                store.remove(key);
-                KvOutput::Done
-            }
-            KvInput::CPut { key, value, version } => {
-                let current = store.get(key).map_or(0, |entry| entry.1);
+        let input = &mut planned[index].input;
+        let (value, current) = state.get(input.key());
+        let output = match input {
+            KvInput::Get { .. } => KvOutput::Get { value: value.map(str::to_string), version: Some(current) },
+            KvInput::Put { .. } | KvInput::Append { .. } | KvInput::Delete { .. } => KvOutput::Done,
+            KvInput::CPut { version, .. } => {
                 // Usually the version the client last saw is current; sometimes it is stale.
                 *version = if rng.random_bool(0.7) { current } else { current.checked_sub(1).unwrap_or(1) };
-                let applies = *version == current;
-                if applies {
-                    store.insert(key.clone(), (value.clone(), current + 1));
-                }
-                KvOutput::CPut(applies)
+                KvOutput::CPut(*version == current)
             }
         };
+        state = KvModel.step(&state, input, Some(&output)).expect("a sequential run of the model is legal");
         outputs[index] = Some(output);
     }
     planned
