@@ -191,11 +191,62 @@ impl Cluster {
                         "apply error: server {i} delivered a snapshot (index {index}, term {term}) but this service never takes snapshots"
                     );
                 }
+                // The service of this incarnation applied through `last_applied`: a snapshot
+                // below that would rewind it (commands it already acted on would run again).
+                if index < last_applied {
+                    panic!(
+                        "apply error: server {i} delivered a snapshot through index {index} (term {term}) but its service already applied through index {last_applied}: the snapshot would rewind it"
+                    );
+                }
                 match st.applied.ingest(i, &snapshot, Some(index)) {
                     Ok(restored) => Some(restored),
                     Err(e) => panic!("apply error: {e}"),
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use labrpc::sim::{self, Config};
+    use raftkv::raft::ApplyMsg;
+
+    use super::super::{ApplierKind, Cluster, Command, Reliability};
+
+    /// A one-peer cluster that applied 1..=25, then a planted snapshot message through
+    /// `snapshot_index` as if its Raft had installed it: returns the index the applier now
+    /// stands at, or the run's failure.
+    fn plant_snapshot(snapshot_index: u64) -> Result<u64, String> {
+        let report = sim::run(7, &Config::default(), move || {
+            let cfg = Cluster::new(1, Reliability::Reliable, ApplierKind::Snapshots);
+            for x in 1..=25 {
+                cfg.one(&Command::Value(x), 1, true);
+            }
+            let (incarnation, snapshot) = {
+                let st = cfg.shared.state.lock();
+                (st.peers[0].incarnation, st.applied.encode_snapshot(0, snapshot_index))
+            };
+            let msg = ApplyMsg::Snapshot { index: snapshot_index, term: 1, snapshot };
+            cfg.apply_one(0, incarnation, 25, msg)
+        });
+        match report {
+            Ok(report) => Ok(report.value.expect("the incarnation is running")),
+            Err(failure) => Err(failure.to_string()),
+        }
+    }
+
+    #[test]
+    fn a_snapshot_below_the_applied_index_fails_the_run() {
+        let e = plant_snapshot(19).expect_err("a rewinding snapshot was accepted");
+        assert!(
+            e.contains("snapshot through index 19") && e.contains("already applied through index 25"),
+            "unexpected failure: {e}"
+        );
+    }
+
+    #[test]
+    fn a_snapshot_at_the_applied_index_is_accepted() {
+        assert_eq!(plant_snapshot(25), Ok(25));
     }
 }

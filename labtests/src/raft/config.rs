@@ -199,7 +199,10 @@ impl Cluster {
         };
         tracing::info!(peer = i, incarnation, last_applied, "harness: start peer");
         let ends: Vec<ClientEnd> = self.shared.ends[i].clone();
-        let (apply_tx, apply_rx) = channel::unbounded();
+        // Unbuffered, as in the Go lab: a send waits for the service to take the message, so a
+        // Raft that delivers while holding its lock, when the service calls back into it
+        // (`snapshot`), deadlocks here, as it would there, instead of hiding behind a buffer.
+        let (apply_tx, apply_rx) = channel::bounded(0);
         // Make runs on the peer's node, so every thread it spawns belongs to that node and dies
         // with it on a crash.
         let raft = thread::Builder::new()
