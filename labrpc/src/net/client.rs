@@ -38,11 +38,18 @@ impl std::error::Error for RpcError {}
 pub struct ClientEnd {
     net: Network,
     name: String,
+    /// Set for an end made by `tcp::connect`: its calls go over a real socket instead.
+    tcp: Option<std::sync::Arc<super::tcp::TcpEnd>>,
 }
 
 impl ClientEnd {
     pub(crate) fn new(net: Network, name: String) -> ClientEnd {
-        ClientEnd { net, name }
+        ClientEnd { net, name, tcp: None }
+    }
+
+    pub(crate) fn over_tcp(end: super::tcp::TcpEnd) -> ClientEnd {
+        let name = end.addr().to_string();
+        ClientEnd { net: Network::new(), name, tcp: Some(std::sync::Arc::new(end)) }
     }
 
     pub fn name(&self) -> &str {
@@ -57,7 +64,10 @@ impl ClientEnd {
             Ok(bytes) => bytes,
             Err(e) => panic!("rpc {method}: cannot encode the request {}: {e}", std::any::type_name::<A>()),
         };
-        let reply = self.call_bytes(method, request)?;
+        let reply = match &self.tcp {
+            Some(tcp) => tcp.call_bytes(method, &request)?,
+            None => self.call_bytes(method, request)?,
+        };
         match super::service::decode_exact::<R>(&reply) {
             Ok(value) => Ok(value),
             Err(e) => panic!(

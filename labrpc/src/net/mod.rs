@@ -9,6 +9,7 @@
 mod client;
 mod faults;
 mod service;
+pub mod tcp;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
