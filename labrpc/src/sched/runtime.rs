@@ -355,6 +355,12 @@ impl Runtime {
         wake
     }
 
+    /// How the running thread's last park ended; `Pending` when it was killed while parked.
+    pub(crate) fn current_wake(&self) -> Wake {
+        let id = self.expect_current("current_wake");
+        self.st.borrow().slot(id).map_or(Wake::Pending, |s| s.wake)
+    }
+
     /// The ticket the running thread must leave in a wait queue before its next `park`.
     pub(crate) fn park_ticket(&self) -> Ticket {
         let task = self.expect_current("a blocking call");

@@ -25,6 +25,21 @@ enum CondvarImpl {
     Sim(SimCondvar),
 }
 
+/// Armed while a thread is parked in a condvar wait. If the thread is killed after a
+/// `notify_one` chose it but before it ran, that notification would die with it: wake the next
+/// waiter instead. (A thread killed while still waiting took no notification and passes none.)
+struct PassOnUnwind<'a> {
+    condvar: &'a Condvar,
+}
+
+impl Drop for PassOnUnwind<'_> {
+    fn drop(&mut self) {
+        if current("Condvar::wait").current_wake() == Wake::Notified {
+            self.condvar.notify_one();
+        }
+    }
+}
+
 /// A condition variable, used with this crate's `Mutex`. Waits take the guard by `&mut`
 /// (parking_lot style) and may wake spuriously; re-check the condition in a loop or use
 /// `wait_while`.
@@ -108,14 +123,18 @@ impl Condvar {
                 let rt = current("Condvar::wait");
                 let deadline = timeout.map(deadline_after);
                 cv.waiters.lock().push_back(rt.park_ticket());
+                guard.sim_held = false;
                 lock.release();
+                let pass_on = PassOnUnwind { condvar: self };
                 let wake = rt.park(Wait::Condvar { id: cv.id }, deadline);
+                std::mem::forget(pass_on);
                 let timed_out = wake == Wake::TimedOut;
                 if timed_out {
                     let me = rt.current_task();
                     cv.waiters.lock().retain(|t| Some(t.task) != me);
                 }
                 lock.acquire();
+                guard.sim_held = true;
                 WaitTimeoutResult(timed_out)
             }
         }

@@ -63,15 +63,32 @@ impl SimLock {
             }
             st.waiters.push_back(rt.park_ticket());
         }
+        // If this thread is killed (its node crashes) while queued, or after the lock was handed
+        // to it but before it ran, the unwind passes through here: give the lock on.
+        let abandon = AbandonOnUnwind { lock: self, me };
         loop {
             let this: *const SimLock = self;
             rt.park(Wait::Mutex(this as *const dyn LockInfo), None);
             // Hand-over: the releasing thread made us the holder before waking us.
             if self.state.lock().holder == Some(me) {
+                std::mem::forget(abandon);
                 return;
             }
             // Woken without the lock (cannot happen with hand-over; be safe): queue again.
             self.state.lock().waiters.push_back(rt.park_ticket());
+        }
+    }
+
+    /// A queued thread unwinds out of `acquire` (killed): drop its place in the queue, and if
+    /// the lock was already handed to it, release it to the next waiter.
+    fn abandon(&self, me: TaskId) {
+        let handed_over = {
+            let mut st = self.state.lock();
+            st.waiters.retain(|t| t.task != me);
+            st.holder == Some(me)
+        };
+        if handed_over {
+            self.release();
         }
     }
 
@@ -89,6 +106,12 @@ impl SimLock {
 
     pub(crate) fn release(&self) {
         let mut st = self.state.lock();
+        let me = try_current().and_then(|rt| rt.current_task());
+        assert!(
+            st.holder == me || (me.is_none() && st.outside),
+            "labrpc: mutex #{} released by a thread that does not hold it",
+            self.id
+        );
         st.outside = false;
         st.holder = None;
         if st.waiters.is_empty() {
@@ -104,6 +127,18 @@ impl SimLock {
             }
         }
         st.holder = None;
+    }
+}
+
+/// Armed while a thread waits in `acquire`; see `SimLock::abandon`.
+struct AbandonOnUnwind<'a> {
+    lock: &'a SimLock,
+    me: TaskId,
+}
+
+impl Drop for AbandonOnUnwind<'_> {
+    fn drop(&mut self) {
+        self.lock.abandon(self.me);
     }
 }
 
@@ -146,7 +181,7 @@ impl<T: ?Sized> Mutex<T> {
         match &self.imp {
             LockImpl::Sim(lock) => {
                 lock.acquire();
-                MutexGuard { mutex: self, real: None }
+                MutexGuard { mutex: self, real: None, sim_held: true }
             }
             LockImpl::Real(m) => {
                 if try_current().is_some() {
@@ -155,17 +190,19 @@ impl<T: ?Sized> Mutex<T> {
                     let guard = m.try_lock().unwrap_or_else(|| {
                         panic!("labrpc: a Mutex created outside the simulation is contended inside it; create it inside sim::run")
                     });
-                    return MutexGuard { mutex: self, real: Some(guard) };
+                    return MutexGuard { mutex: self, real: Some(guard), sim_held: false };
                 }
-                MutexGuard { mutex: self, real: Some(m.lock()) }
+                MutexGuard { mutex: self, real: Some(m.lock()), sim_held: false }
             }
         }
     }
 
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
         match &self.imp {
-            LockImpl::Sim(lock) => lock.try_acquire().then_some(MutexGuard { mutex: self, real: None }),
-            LockImpl::Real(m) => m.try_lock().map(|g| MutexGuard { mutex: self, real: Some(g) }),
+            // `then`, not `then_some`: a guard built for a failed attempt would release the
+            // holder's lock as it drops.
+            LockImpl::Sim(lock) => lock.try_acquire().then(|| MutexGuard { mutex: self, real: None, sim_held: true }),
+            LockImpl::Real(m) => m.try_lock().map(|g| MutexGuard { mutex: self, real: Some(g), sim_held: false }),
         }
     }
 
@@ -200,6 +237,10 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
 pub struct MutexGuard<'a, T: ?Sized> {
     pub(crate) mutex: &'a Mutex<T>,
     pub(crate) real: Option<parking_lot::MutexGuard<'a, ()>>,
+    /// A simulated lock is held through this guard. False while `Condvar::wait` has released it,
+    /// so a thread killed in that wait does not release a lock it no longer holds as the guard
+    /// drops during its unwind.
+    pub(crate) sim_held: bool,
 }
 
 impl<T: ?Sized> Deref for MutexGuard<'_, T> {
@@ -219,8 +260,10 @@ impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
 
 impl<T: ?Sized> Drop for MutexGuard<'_, T> {
     fn drop(&mut self) {
-        if let Some(lock) = self.mutex.sim_lock() {
-            lock.release();
+        if self.sim_held {
+            if let Some(lock) = self.mutex.sim_lock() {
+                lock.release();
+            }
         }
         // The real guard, if any, unlocks when its field drops.
     }
