@@ -110,10 +110,13 @@ fn history(ops: usize, seed: u64, unknown: f64) -> History<KvInput, KvOutput> {
         .map(|(plan, output)| Operation {
             client_id: plan.client_id,
             call_time: plan.call_us,
+            call_seq: None,
             input: plan.input,
-            ret: plan
-                .return_us
-                .map(|time| Return { time, output: output.expect("an operation that returned took effect") }),
+            ret: plan.return_us.map(|time| Return {
+                time,
+                seq: None,
+                output: Some(output.expect("an operation that returned took effect")),
+            }),
         })
         .collect()
 }

@@ -56,7 +56,7 @@ fn good_kv() -> String {
     line(1, 0, Some(10), r#""op": "put", "key": "k", "value": "a""#)
         + &line(2, 5, Some(20), r#""op": "get", "key": "k", "output": "a", "version": 1"#)
         + &line(3, 6, None, r#""op": "append", "key": "k", "value": "b""#)
-        + &line(3, 30, Some(40), r#""op": "cput", "key": "j", "value": "x", "version": 0, "output": true"#)
+        + &line(4, 30, Some(40), r#""op": "cput", "key": "j", "value": "x", "version": 0, "output": true"#)
 }
 
 fn stale_kv() -> String {

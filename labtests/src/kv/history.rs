@@ -1,5 +1,5 @@
 //! Recording a run: every client operation with its virtual call and return time (in virtual
-//! microseconds), plus the simulation events (partitions, crashes, leader changes) the HTML view
+//! microseconds) and its place in the order the recorder saw calls and returns in, plus the simulation events (partitions, crashes, leader changes) the HTML view
 //! shows above the clients; and the clerk wrapper that records as it goes.
 
 use raftkv::kvsrv::KvClient;
@@ -10,7 +10,7 @@ use labrpc::sync::Mutex;
 use labrpc::time;
 use raftkv::kvsrv::{Op, Outcome};
 
-use crate::lincheck::{Annotation, History, KvInput, KvOutput, OpId};
+use crate::lincheck::{Annotation, History, KvInput, KvOutput, OpId, Stamp};
 
 /// Virtual microseconds since the simulation started: the history's time unit.
 pub fn now_us() -> u64 {
@@ -26,9 +26,23 @@ impl<C: KvClient + Send + 'static> KvClerk for C {}
 #[derive(Default)]
 struct Recorded {
     history: History<KvInput, KvOutput>,
+    /// Sequence number of the next call or return. The simulation runs every thread on one OS
+    /// thread, so the order in which events take this lock is the order they happened in: with
+    /// latency off most operations take zero virtual time, and only this tells a put that
+    /// returned at t from a get called after it at the same t.
+    next_seq: u64,
     annotations: Vec<Annotation>,
     /// Spans begun and not yet ended, by key: (start, label, description).
     open: BTreeMap<String, (u64, String, String)>,
+}
+
+impl Recorded {
+    /// Now, with the next sequence number; call with the lock held.
+    fn stamp(&mut self) -> Stamp {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        Stamp::sequenced(now_us(), seq)
+    }
 }
 
 /// The run's history and events. Cheap to clone; clones share the record.
@@ -53,7 +67,8 @@ pub(crate) fn to_input(op: &Op) -> KvInput {
     }
 }
 
-/// The checker's output for `outcome`, or None when the outcome says nothing (ErrMaybe).
+/// The checker's output for `outcome`, or None when the outcome says nothing (ErrMaybe: the
+/// operation returned, but whether it applied is unknown).
 pub(crate) fn to_output(op: &Op, outcome: &Outcome) -> Option<KvOutput> {
     match (op, outcome) {
         (Op::Get { .. }, Outcome::Value { value, version }) => {
@@ -76,15 +91,18 @@ impl Recorder {
     /// Records the call of `op` by client `client` now.
     pub fn invoke(&self, client: u64, op: &Op) -> OpId {
         let input = to_input(op);
-        self.inner.lock().history.invoke(client, now_us(), input)
+        let mut rec = self.inner.lock();
+        let stamp = rec.stamp();
+        rec.history.invoke_at(client, stamp, input)
     }
 
-    /// Records the return of `id` now. An ErrMaybe stays an operation of unknown outcome.
+    /// Records the return of `id` now. An ErrMaybe returns with its output unknown: it still
+    /// precedes the client's later operations.
     pub fn finish(&self, id: OpId, op: &Op, outcome: &Outcome) {
-        if let Some(output) = to_output(op, outcome) {
-            let now = now_us();
-            self.inner.lock().history.finish(id, now, output).expect("virtual time never goes back");
-        }
+        let output = to_output(op, outcome);
+        let mut rec = self.inner.lock();
+        let stamp = rec.stamp();
+        rec.history.finish_at(id, stamp, output).expect("virtual time and the sequence never go back");
     }
 
     /// An instant event (crash, restart, leader change...).

@@ -3,11 +3,23 @@
 //! ```text
 //! {"client": 1, "call": 100, "return": 250, "op": "get", "key": "k", "output": "v1"}
 //! {"client": 2, "call": 120, "return": null, "op": "put", "key": "k", "value": "v2"}
+//! {"client": 3, "call": 130, "return": 260, "op": "cput", "key": "k", "value": "v3", "version": 1, "unknown_output": true}
 //! ```
 //!
 //! - `client`: non-negative integer. `call`, `return`: non-negative integers in any one
 //!   monotone unit, `return >= call`; `"return": null` for an operation that never returned
-//!   (its output fields must then be absent or null).
+//!   (its output fields must then be absent or null). Without sequence numbers, events at equal
+//!   times count as concurrent.
+//! - `call_seq`, `return_seq` (optional): non-negative integers, each used once in the file,
+//!   giving every call and return its place in one total order of events (e.g. a counter the
+//!   recorder increments under its lock); they order events with equal times, so a put and a get
+//!   that both took zero time at t are still ordered. On every line or on none; `return_seq` is
+//!   absent or null when `return` is null.
+//! - `unknown_output` (optional): `true` for an operation that returned without a known output
+//!   (a conditional put answered "maybe"): it precedes whatever is called after its return, but
+//!   the model accepts either outcome. Its `output` must then be absent.
+//! - One operation at a time per client: a client's operation must return (at or before, in
+//!   (time, seq)) the client's next call, and one that never returned must be its last.
 //! - kv ops: `get` (`key`; `output`: string, or null when absent; optional `version`: the
 //!   version the get returned), `put` and `append` (`key`, `value`), `delete` (`key`), `cput`
 //!   (`key`, `value`, `version`; `output`: true/false).
@@ -19,7 +31,9 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use super::history::History;
+use std::collections::BTreeMap;
+
+use super::history::{History, Stamp};
 use super::models::kv::{KvInput, KvOutput};
 use super::models::register::{RegisterInput, RegisterOutput};
 
@@ -61,6 +75,9 @@ type OpParser<I, O> = fn(&str, &mut Fields, bool) -> Result<(I, Option<O>), Stri
 fn parse<I, O>(text: &str, parse_op: OpParser<I, O>) -> Result<Parsed<I, O>, ParseError> {
     let mut history = History::new();
     let mut lines = Vec::new();
+    // The first line's choice (with or without seq), and each seq's line.
+    let mut sequenced: Option<(bool, usize)> = None;
+    let mut seq_lines: BTreeMap<u64, usize> = BTreeMap::new();
     for (index, line) in text.lines().enumerate() {
         let line_number = index + 1;
         if line.trim().is_empty() {
@@ -75,21 +92,61 @@ fn parse<I, O>(text: &str, parse_op: OpParser<I, O>) -> Result<Parsed<I, O>, Par
         let client_id = fields.integer("client").map_err(at)?;
         let call_time = fields.integer("call").map_err(at)?;
         let return_time = fields.optional_integer("return", true).map_err(at)?;
+        let call_seq = fields.optional_integer("call_seq", false).map_err(at)?;
+        let return_seq = match return_time {
+            Some(_) => fields.optional_integer("return_seq", false).map_err(at)?,
+            None => fields.no_output("return_seq").map(|()| None).map_err(at)?,
+        };
+        let unknown_output = fields.optional_bool("unknown_output").map_err(at)?.unwrap_or(false);
+        if unknown_output && return_time.is_none() {
+            return Err(at("\"unknown_output\" needs a return; an operation that never returned has no output".into()));
+        }
+        let has_seq = call_seq.is_some();
+        if return_time.is_some() && return_seq.is_some() != has_seq {
+            return Err(at("\"call_seq\" and \"return_seq\" go together: give both or neither".into()));
+        }
+        match sequenced {
+            Some((first, first_line)) if first != has_seq => {
+                let (with, without) = if first { (first_line, line_number) } else { (line_number, first_line) };
+                return Err(at(format!(
+                    "line {with} has \"call_seq\" and line {without} has not: sequence numbers go on every line or none"
+                )));
+            }
+            Some(_) => {}
+            None => sequenced = Some((has_seq, line_number)),
+        }
+        for seq in call_seq.into_iter().chain(return_seq) {
+            if let Some(other) = seq_lines.insert(seq, line_number) {
+                return Err(at(format!("sequence number {seq} is used twice (also on line {other})")));
+            }
+        }
         let op = fields.string("op").map_err(at)?;
-        let (input, output) = parse_op(&op, &mut fields, return_time.is_some()).map_err(at)?;
+        let returned_output = return_time.is_some() && !unknown_output;
+        let (input, output) = parse_op(&op, &mut fields, returned_output).map_err(at)?;
         fields.reject_rest(&op).map_err(at)?;
-        match (return_time, output) {
-            (Some(return_time), Some(output)) => {
-                history
-                    .push(client_id, call_time, return_time, input, output)
-                    .map_err(|error| at(error.to_string()))?;
+        let call = Stamp { time: call_time, seq: call_seq };
+        match return_time {
+            Some(return_time) => {
+                let ret = Stamp { time: return_time, seq: return_seq };
+                history.push_returned(client_id, call, ret, input, output).map_err(|error| at(error.to_string()))?;
             }
-            (None, _) => {
-                history.push_unknown(client_id, call_time, input);
+            None => {
+                history.invoke_at(client_id, call, input);
             }
-            (Some(_), None) => unreachable!("op parsers give an output for returned ops"),
         }
         lines.push(line_number);
+    }
+    if let Some((earlier, later)) = history.first_overlap() {
+        let (earlier_line, later_line) = (lines[earlier.0], lines[later.0]);
+        let client = history.ops()[later.0].client_id;
+        let what = match history.ops()[earlier.0].ret {
+            Some(_) => format!("before its operation on line {earlier_line} returned"),
+            None => format!("after its operation on line {earlier_line}, which never returned"),
+        };
+        return Err(ParseError {
+            line: later_line,
+            message: format!("client {client} calls {what} (a client runs one operation at a time)"),
+        });
     }
     Ok(Parsed { history, lines })
 }
@@ -120,6 +177,15 @@ impl Fields {
             .as_u64()
             .map(Some)
             .ok_or_else(|| format!("field \"{name}\" must be a non-negative integer or null, got {value}"))
+    }
+
+    /// `true`, `false`, or absent/null (`None`).
+    fn optional_bool(&mut self, name: &str) -> Result<Option<bool>, String> {
+        match self.map.remove(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(flag)) => Ok(Some(flag)),
+            Some(value) => Err(format!("field \"{name}\" must be true or false, got {value}")),
+        }
     }
 
     fn signed(&mut self, name: &str) -> Result<i64, String> {
@@ -327,6 +393,55 @@ mod tests {
             kv_error(r#"{"client": 1, "call": 5, "return": null, "op": "get", "key": "k", "output": "x"}"#),
             "1: field \"output\" must be absent or null here (the operation has no result), got \"x\""
         );
+    }
+
+    #[test]
+    fn sequence_numbers_and_unknown_outputs() {
+        let text = r#"{"client": 1, "call": 5, "return": 5, "call_seq": 0, "return_seq": 1, "op": "put", "key": "k", "value": "a"}
+{"client": 1, "call": 5, "return": 9, "call_seq": 2, "return_seq": 4, "op": "cput", "key": "k", "value": "b", "version": 1, "unknown_output": true}
+{"client": 2, "call": 5, "return": null, "call_seq": 3, "op": "get", "key": "k"}"#;
+        let parsed = parse_kv(text).unwrap();
+        let ops = parsed.history.ops();
+        assert!(parsed.history.is_sequenced());
+        assert_eq!(ops[0].return_stamp(), Some(Stamp::sequenced(5, 1)));
+        assert!(ops[0].precedes(&ops[1]), "same time, ordered by seq");
+        assert!(ops[1].output_unknown() && ops[1].ret.is_some());
+        assert_eq!(ops[2].call_stamp(), Stamp::sequenced(5, 3));
+    }
+
+    #[test]
+    fn names_what_is_wrong_with_sequencing_and_clients() {
+        let op = |client: u64, call: u64, ret: &str, extra: &str| {
+            format!(r#"{{"client": {client}, "call": {call}, "return": {ret}, "op": "delete", "key": "k"{extra}}}"#)
+        };
+        let seqs = |call: u64, ret: u64| format!(r#", "call_seq": {call}, "return_seq": {ret}"#);
+        assert_eq!(
+            kv_error(&format!("{}\n{}", op(1, 0, "1", &seqs(0, 1)), op(2, 0, "1", ""))),
+            "2: line 1 has \"call_seq\" and line 2 has not: sequence numbers go on every line or none"
+        );
+        assert_eq!(
+            kv_error(&format!("{}\n{}", op(1, 0, "1", &seqs(0, 1)), op(2, 0, "1", &seqs(2, 1)))),
+            "2: sequence number 1 is used twice (also on line 1)"
+        );
+        assert_eq!(
+            kv_error(&op(1, 0, "1", r#", "call_seq": 0"#)),
+            "1: \"call_seq\" and \"return_seq\" go together: give both or neither"
+        );
+        assert_eq!(kv_error(&op(1, 3, "3", &seqs(5, 4))), "1: return 3 (seq 4) is before call 3 (seq 5)");
+        assert_eq!(
+            kv_error(&op(1, 0, "null", r#", "unknown_output": true"#)),
+            "1: \"unknown_output\" needs a return; an operation that never returned has no output"
+        );
+        assert_eq!(
+            kv_error(&format!("{}\n\n{}", op(1, 0, "10", ""), op(1, 5, "20", ""))),
+            "3: client 1 calls before its operation on line 1 returned (a client runs one operation at a time)"
+        );
+        assert_eq!(
+            kv_error(&format!("{}\n{}", op(1, 0, "null", ""), op(1, 5, "20", ""))),
+            "2: client 1 calls after its operation on line 1, which never returned (a client runs one operation at a time)"
+        );
+        // Back to back at one time is one operation after the other, not an overlap.
+        assert!(parse_kv(&format!("{}\n{}", op(1, 0, "10", ""), op(1, 10, "20", ""))).is_ok());
     }
 
     #[test]

@@ -11,8 +11,11 @@
 //! cache memory) stopped the search first.
 //!
 //! An operation that never returned (the client gave up) may take effect at any point after its
-//! call, or never. Real-time order: an operation precedes another only when it returned strictly
-//! before the other's call; equal times count as concurrent.
+//! call, or never. One that returned without a known output (a conditional put answered
+//! "maybe") took effect or not before its return, whichever the state there allows. Real-time
+//! order: an operation precedes another only when it returned strictly before the other's call,
+//! comparing (time, sequence number); without sequence numbers equal times count as concurrent
+//! (see [`Stamp`]).
 //!
 //! For humans, [`view`] writes one self-contained HTML page per history: one row per client,
 //! the longest linearizable prefix of each partition, the operation that could not be placed,
@@ -48,7 +51,7 @@ pub mod models {
 }
 
 pub use check::{check, CheckOptions, CheckResult, PartitionResult, Verdict};
-pub use history::{History, OpId, Operation, Return, ReturnBeforeCall};
+pub use history::{History, OpId, Operation, Return, ReturnBeforeCall, Stamp};
 pub use model::{Model, Partition};
 pub use models::kv::{KvInput, KvModel, KvOutput, KvState};
 pub use models::register::{RegisterInput, RegisterModel, RegisterOutput};

@@ -82,27 +82,27 @@ struct EventList {
 
 impl EventList {
     fn new<I, O>(ops: &[&Operation<I, O>]) -> Self {
-        // Sort key: time, then calls before returns (a tie is concurrency), then op for
-        // determinism.
-        let mut keyed: Vec<(u64, bool, u32)> = Vec::with_capacity(ops.len() * 2);
+        // Sort key: real-time order (time, seq), then calls before returns (a tie that the
+        // stamps cannot resolve is concurrency), then op for determinism.
+        let mut keyed: Vec<((u64, u64, bool), u32)> = Vec::with_capacity(ops.len() * 2);
         for (index, op) in ops.iter().enumerate() {
             let op_index = u32::try_from(index).expect("partition larger than u32::MAX ops");
-            keyed.push((op.call_time, false, op_index));
-            if let Some(ret) = op.return_time() {
-                keyed.push((ret, true, op_index));
+            keyed.push((op.call_stamp().order_key(false), op_index));
+            if let Some(ret) = op.return_stamp() {
+                keyed.push((ret.order_key(true), op_index));
             }
         }
         keyed.sort_unstable();
         let len = keyed.len();
         let mut return_slot = vec![NONE; ops.len()];
-        for (slot, &(_, is_return, op)) in keyed.iter().enumerate() {
+        for (slot, &((_, _, is_return), op)) in keyed.iter().enumerate() {
             if is_return {
                 return_slot[op as usize] = slot as u32;
             }
         }
         let events = keyed
             .iter()
-            .map(|&(_, is_return, op)| Event {
+            .map(|&((_, _, is_return), op)| Event {
                 op,
                 is_call: !is_return,
                 ret: if is_return { NONE } else { return_slot[op as usize] },

@@ -173,10 +173,12 @@ fn assemble<I, O>(timings: Vec<Timing>, inputs: Vec<I>, mut outputs: Vec<Option<
         .map(|((timing, input), output)| Operation {
             client_id: timing.client_id,
             call_time: timing.call,
+            call_seq: None,
             input,
             ret: timing.ret.map(|time| labtests::lincheck::Return {
                 time,
-                output: output.take().expect("returned op has an output"),
+                seq: None,
+                output: Some(output.take().expect("returned op has an output")),
             }),
         })
         .collect()

@@ -265,8 +265,13 @@ mod tests {
 
     #[test]
     fn partitions_by_key_in_key_order() {
-        let op =
-            |key: &str| Operation { client_id: 0, call_time: 0, input: KvInput::Delete { key: key.into() }, ret: None };
+        let op = |key: &str| Operation {
+            client_id: 0,
+            call_time: 0,
+            call_seq: None,
+            input: KvInput::Delete { key: key.into() },
+            ret: None,
+        };
         let parts = KvModel.partition(&[op("b"), op("a"), op("b")]);
         assert_eq!(parts.len(), 2);
         assert_eq!(parts[0].label, "key \"a\"");
