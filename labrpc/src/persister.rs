@@ -4,6 +4,10 @@
 //! one. On a crash the harness gives the restarted server `persister.copy()`, so nothing the
 //! crashed instance might still write reaches its successor (with crash-stop nodes it cannot
 //! write anyway, but a handle kept elsewhere could).
+//!
+//! Crash points (`set_crash_points`, off by default; the rules are 11 and 12 of
+//! `net/faults.rs`) crash the saving node in the middle of a save (the previous state stays) or
+//! right after it. They carry over to `copy`, so a restarted server keeps them.
 
 mod crc32;
 pub mod disk;
@@ -13,10 +17,16 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, MutexGuard};
 
+pub use crate::net::faults::CrashPoints;
+use crate::net::faults::{crash_here, SaveFate};
+
 #[derive(Default)]
 struct Stored {
     raft_state: Arc<Vec<u8>>,
     snapshot: Arc<Vec<u8>>,
+    crash_points: CrashPoints,
+    /// A crash point fired: the node is down and nothing more it saves lands here.
+    down: bool,
 }
 
 #[derive(Clone, Default)]
@@ -35,24 +45,57 @@ impl Persister {
     pub fn copy(&self) -> Persister {
         let st = self.stored.lock();
         Persister {
-            stored: Arc::new(Mutex::new(Stored { raft_state: st.raft_state.clone(), snapshot: st.snapshot.clone() })),
+            stored: Arc::new(Mutex::new(Stored {
+                raft_state: st.raft_state.clone(),
+                snapshot: st.snapshot.clone(),
+                crash_points: st.crash_points,
+                down: false,
+            })),
             disk: None,
         }
     }
 
+    /// Crash the saving node during or right after a save with these probabilities (for this
+    /// store, its clones and later copies).
+    pub fn set_crash_points(&self, points: CrashPoints) {
+        points.check();
+        self.stored.lock().crash_points = points;
+    }
+
     /// Replaces Raft state and snapshot together.
     pub fn save(&self, raft_state: Vec<u8>, snapshot: Vec<u8>) {
-        let mut st = self.stored.lock();
-        st.raft_state = Arc::new(raft_state);
-        st.snapshot = Arc::new(snapshot);
-        self.write_through(st);
+        self.store(|st| {
+            st.raft_state = Arc::new(raft_state);
+            st.snapshot = Arc::new(snapshot);
+        });
     }
 
     /// Replaces the Raft state, keeping the snapshot.
     pub fn save_raft_state(&self, raft_state: Vec<u8>) {
+        self.store(|st| st.raft_state = Arc::new(raft_state));
+    }
+
+    /// One save, through the crash points.
+    fn store(&self, write: impl FnOnce(&mut Stored)) {
+        let fate = {
+            let st = self.stored.lock();
+            if st.down {
+                return;
+            }
+            st.crash_points.fate()
+        };
         let mut st = self.stored.lock();
-        st.raft_state = Arc::new(raft_state);
+        if let SaveFate::CrashMid(node) = fate {
+            st.down = true;
+            drop(st);
+            crash_here(node, "mid-save");
+        }
+        write(&mut st);
+        st.down = matches!(fate, SaveFate::CrashAfter(_));
         self.write_through(st);
+        if let SaveFate::CrashAfter(node) = fate {
+            crash_here(node, "after-save");
+        }
     }
 
     /// A persister kept in directory `dir` (created if needed), starting from the state saved
@@ -60,7 +103,7 @@ impl Persister {
     /// Each save returns once durable (see [`disk`]). `copy` of it is in memory only.
     pub fn open_dir(dir: &Path, options: disk::DiskOptions) -> Result<Persister, disk::DiskError> {
         let (store, (raft_state, snapshot)) = disk::DiskStore::open(dir, options)?;
-        let stored = Stored { raft_state: Arc::new(raft_state), snapshot: Arc::new(snapshot) };
+        let stored = Stored { raft_state: Arc::new(raft_state), snapshot: Arc::new(snapshot), ..Stored::default() };
         Ok(Persister { stored: Arc::new(Mutex::new(stored)), disk: Some(Arc::new(store)) })
     }
 

@@ -315,6 +315,158 @@ fn an_empty_latency_range_is_refused() {
 
 /// The order and outcome of the network's draws for one fixed seed, pinned: a change to any fault
 /// rule, or to the order in which a call meets them, shows up in review as a diff.
+/// (virtual ms, argument) of every handler run.
+type RunLog = Arc<labrpc::sync::Mutex<Vec<(u128, u64)>>>;
+
+/// An "echo" server whose handler logs every run, and one end from the main node.
+fn recording_echo_setup(net: &Network) -> (NodeId, ClientEnd, RunLog) {
+    let server = node::create("server");
+    let runs = Arc::new(labrpc::sync::Mutex::new(Vec::new()));
+    let r = runs.clone();
+    let svc = Service::new("Echo").method("Echo", move |x: u64| {
+        r.lock().push((time::now().since_start().as_millis(), x));
+        x + 1
+    });
+    net.add_server("echo", server, Server::new().with_service(svc));
+    let end = net.make_end("client", NodeId::MAIN);
+    net.connect("client", "echo");
+    (server, end, runs)
+}
+
+#[test]
+fn late_duplicates_rerun_the_handler_half_a_second_to_five_seconds_later() {
+    sim::check(
+        &labrpc::target!("late_duplicates_rerun_the_handler_half_a_second_to_five_seconds_later"),
+        long_config(),
+        || {
+            let net = Network::new();
+            let (_, end, runs) = recording_echo_setup(&net);
+            net.set_late_duplicate_per_mille(300);
+            let calls = 2000u64;
+            for i in 0..calls {
+                assert_eq!(end.call::<u64, u64>("Echo.Echo", &i), Ok(i + 1), "a late duplicate changed the reply");
+                time::sleep(Duration::from_millis(10));
+            }
+            time::sleep(Duration::from_secs(6));
+            let runs = runs.lock();
+            let mut first_run_ms = vec![None; calls as usize];
+            let mut late = 0u64;
+            let (mut min_late_ms, mut max_late_ms) = (u128::MAX, 0);
+            for &(at_ms, x) in runs.iter() {
+                match first_run_ms[x as usize] {
+                    None => first_run_ms[x as usize] = Some(at_ms),
+                    Some(first_ms) => {
+                        let after_ms = at_ms - first_ms;
+                        assert!((500..=5000).contains(&after_ms), "request {x} ran again {after_ms} ms later");
+                        (min_late_ms, max_late_ms) = (min_late_ms.min(after_ms), max_late_ms.max(after_ms));
+                        late += 1;
+                    }
+                }
+            }
+            // 30% of 2000: mean 600, standard deviation 20.5; the bounds are 5 of them (200 seeds
+            // gave 515..=658).
+            assert!((500..700).contains(&late), "late duplicates: {late} of {calls} at 30%");
+            assert!(min_late_ms < 700 && max_late_ms > 4800, "late delays span {min_late_ms}..={max_late_ms} ms");
+            assert_eq!(net.rpc_count("echo"), calls + late, "a late duplicate is a dispatch, counted");
+            assert_eq!(net.total_rpcs(), calls, "a late duplicate is not a call");
+        },
+    );
+}
+
+#[test]
+fn late_duplicates_reach_a_restarted_server_but_not_a_disconnected_one() {
+    sim::check(
+        &labrpc::target!("late_duplicates_reach_a_restarted_server_but_not_a_disconnected_one"),
+        long_config(),
+        || {
+            let net = Network::new();
+            let (server, end, runs) = recording_echo_setup(&net);
+            net.set_late_duplicate_per_mille(1000);
+            end.call::<u64, u64>("Echo.Echo", &1).unwrap();
+            // The server restarts (a new server under the name): the stale copy reaches the new one.
+            node::crash(server);
+            node::restart(server);
+            let r = runs.clone();
+            let svc = Service::new("Echo").method("Echo", move |x: u64| {
+                r.lock().push((time::now().since_start().as_millis(), 100 + x));
+                x + 1
+            });
+            net.add_server("echo", server, Server::new().with_service(svc));
+            time::sleep(Duration::from_secs(5));
+            assert_eq!(runs.lock().iter().map(|&(_, x)| x).collect::<Vec<_>>(), vec![1, 101]);
+            // Disabled before the copy arrives: it is lost like any message on a cut link.
+            end.call::<u64, u64>("Echo.Echo", &2).unwrap();
+            net.enable("client", false);
+            time::sleep(Duration::from_secs(5));
+            assert_eq!(runs.lock().len(), 3, "a late copy crossed a disabled end");
+        },
+    );
+}
+
+#[test]
+fn held_replies_wait_within_the_range_at_the_configured_rate() {
+    sim::check(&labrpc::target!("held_replies_wait_within_the_range_at_the_configured_rate"), long_config(), || {
+        let net = Network::new();
+        let (_, end, runs) = echo_setup(&net);
+        net.set_held_replies(200, Duration::from_millis(1500), Duration::from_millis(4000));
+        let calls = 2000u64;
+        let mut held = 0u64;
+        let (mut min_ms, mut max_ms) = (u128::MAX, 0);
+        for i in 0..calls {
+            let t = time::now();
+            assert_eq!(end.call::<u64, u64>("Echo.Echo", &i), Ok(i + 1));
+            let ms = t.elapsed().as_millis();
+            if ms > 0 {
+                assert!((1500..=4000).contains(&ms), "reply held {ms} ms");
+                (min_ms, max_ms) = (min_ms.min(ms), max_ms.max(ms));
+                held += 1;
+            }
+        }
+        // 20% of 2000: mean 400, standard deviation 18; the bounds are 5 of them.
+        assert!((310..490).contains(&held), "held replies: {held} of {calls} at 20%");
+        assert!(min_ms < 1600 && max_ms > 3900, "holds span {min_ms}..={max_ms} ms");
+        assert_eq!(runs.load(Ordering::SeqCst), calls, "holding a reply runs the handler once");
+    });
+}
+
+#[test]
+#[should_panic(expected = "held reply range")]
+fn an_empty_held_reply_range_is_refused() {
+    Network::new().set_held_replies(10, Duration::from_secs(2), Duration::from_secs(1));
+}
+
+/// Rules 8-12 stay silent unless turned on: a workload that would meet them leaves the seed's
+/// random stream exactly where a run that did nothing leaves it.
+#[test]
+fn rules_beyond_the_labs_are_off_by_default_and_draw_nothing() {
+    let config = long_config();
+    let untouched = sim::run(5, &config, labrpc::rand::next_u64).unwrap().value;
+    let after_workload = sim::run(5, &config, || {
+        let net = Network::new();
+        let (server, end, runs) = echo_setup(&net);
+        let persister = labrpc::persister::Persister::new();
+        let saver = persister.clone();
+        // Saves by a server node's thread: where crash points would draw.
+        thread::Builder::new().node(server).spawn(move || {
+            for i in 0..100u8 {
+                saver.save(vec![i], vec![i]);
+                saver.save_raft_state(vec![i]);
+            }
+        });
+        for i in 0..200u64 {
+            assert_eq!(end.call::<u64, u64>("Echo.Echo", &i), Ok(i + 1));
+        }
+        time::sleep(Duration::from_secs(10));
+        assert!(node::is_alive(server));
+        assert_eq!(runs.load(Ordering::SeqCst), 200);
+        assert_eq!(persister.read_raft_state(), vec![99]);
+        labrpc::rand::next_u64()
+    })
+    .unwrap()
+    .value;
+    assert_eq!(after_workload, untouched, "a rule that is off drew from the seed's stream");
+}
+
 #[test]
 fn fault_order_of_a_fixed_seed() {
     let report = sim::run(42, &long_config(), || {

@@ -5,7 +5,7 @@ use std::fmt;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::faults::SERVER_CHECK_INTERVAL;
+use super::faults::{crash_here, SERVER_CHECK_INTERVAL};
 use super::{Network, Route};
 use crate::channel::{self, RecvTimeoutError};
 use crate::thread;
@@ -98,19 +98,27 @@ impl ClientEnd {
             Err(e) => panic!("rpc to server {server_name:?}: {e}"),
         };
         let copies = if faults.duplicate() { 2 } else { 1 };
-        let (reply_tx, reply_rx) = channel::bounded::<Vec<u8>>(copies);
+        // Each handler copy sends its reply and whether its node crashes right after (rule 9).
+        let (reply_tx, reply_rx) = channel::bounded::<(Vec<u8>, bool)>(copies);
         for _ in 0..copies {
             self.net.count_dispatch(&server_name);
             let (handler, request, reply_tx) = (handler.clone(), request.clone(), reply_tx.clone());
             let (method, server_name) = (method.to_string(), server_name.clone());
             thread::Builder::new().name(format!("rpc {method}")).node(node).spawn(move || {
                 let reply = handler(&request).unwrap_or_else(|e| panic!("rpc {method} on server {server_name:?}: {e}"));
+                let crash = faults.crash_after_reply();
                 // The caller may have given up; then the reply has nowhere to go.
-                let _ = reply_tx.send(reply);
+                let _ = reply_tx.send((reply, crash));
+                if crash {
+                    crash_here(node, "after-reply");
+                }
             });
         }
         drop(reply_tx);
-        let reply = loop {
+        if let Some(delay) = faults.late_duplicate() {
+            self.net.deliver_late(&self.name, method, request, delay);
+        }
+        let (reply, sender_crashed) = loop {
             match reply_rx.recv_timeout(SERVER_CHECK_INTERVAL) {
                 Ok(reply) => {
                     let latency = faults.latency();
@@ -128,13 +136,22 @@ impl ClientEnd {
                 Err(RecvTimeoutError::Disconnected) => return Err(RpcError::Lost),
             }
         };
-        if self.net.server_dead(&self.name, &server_name, generation) || self.net.is_cut(node, owner) {
+        // A reply sent just before its server crashed at rule 9 was already on the wire.
+        let server_gone = if sender_crashed {
+            !self.net.end_reaches(&self.name, &server_name)
+        } else {
+            self.net.server_dead(&self.name, &server_name, generation)
+        };
+        if server_gone || self.net.is_cut(node, owner) {
             return Err(RpcError::Lost);
         }
         if faults.drop_reply() {
             return Err(RpcError::Lost);
         }
         if let Some(hold) = faults.reorder_delay() {
+            sleep(hold);
+        }
+        if let Some(hold) = faults.held_reply() {
             sleep(hold);
         }
         self.net.count_reply(reply.len());

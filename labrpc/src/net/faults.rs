@@ -14,9 +14,32 @@
 //! 5. The reply path is cut (server's node -> caller's node): the reply is lost.
 //! 6. Unreliable: the reply is dropped with probability 1/10.
 //! 7. Long reordering: about 2/3 of replies are held 200-2200 ms.
+//!
+//! Beyond the labs, rules that reach where bugs live. Each is off by default and draws nothing
+//! while off, so a seed that does not turn one on runs exactly as before the rule existed:
+//!
+//! 8. Late duplicates: with the configured probability a request is delivered once more,
+//!    500-5000 ms after the original, to whatever server then answers to the name (a stale
+//!    message arriving after elections or after the server restarted), if the caller's end still
+//!    reaches it. Nobody waits for that copy's reply. (A reply cannot come twice: the caller has
+//!    returned; a stale reply is rule 10.)
+//! 9. Crash after reply: with the configured probability the server's node crashes right after
+//!    its handler sent the reply. That reply is still delivered (it was on the wire), so the
+//!    caller acts on a promise the crashed server must keep after restarting.
+//! 10. Held replies: with the configured probability a reply is held for a time drawn from the
+//!     configured range (set it above the election timeout: the caller hears the answer to a
+//!     question asked terms ago).
+//! 11. Crash mid-save (`Persister::set_crash_points`): the saving node crashes inside `save`; the
+//!     persister keeps the previous state, so a torn save never half-applies.
+//! 12. Crash after save: the saving node crashes right after `save` stored the new state.
+//!
+//! Rules 11 and 12 apply only to saves made by a thread of a node other than the main one (the
+//! test's own threads are never crashed), and once one fired the persister ignores later saves
+//! (the node is down) until the harness `copy`s it for the next incarnation.
 
 use std::time::Duration;
 
+use crate::node::{self, NodeId};
 use crate::rand;
 
 #[derive(Clone, Copy, Debug)]
@@ -27,6 +50,13 @@ pub(crate) struct Faults {
     pub(crate) duplicate_per_mille: u32,
     /// One-way latency bounds in microseconds (rule 0); (0, 0) is off.
     pub(crate) latency_us: (u64, u64),
+    /// Rule 8: per mille of requests delivered once more, late.
+    pub(crate) late_duplicate_per_mille: u32,
+    /// Rule 9: per mille of handled requests after whose reply the server's node crashes.
+    pub(crate) crash_after_reply_per_mille: u32,
+    /// Rule 10: per mille of replies held, and the hold's bounds in milliseconds (inclusive).
+    pub(crate) held_reply_per_mille: u32,
+    pub(crate) held_reply_ms: (u64, u64),
 }
 
 impl Default for Faults {
@@ -37,9 +67,16 @@ impl Default for Faults {
             long_reordering: false,
             duplicate_per_mille: 0,
             latency_us: (0, 0),
+            late_duplicate_per_mille: 0,
+            crash_after_reply_per_mille: 0,
+            held_reply_per_mille: 0,
+            held_reply_ms: (0, 0),
         }
     }
 }
+
+/// Rule 8: the bounds of a late duplicate's delay, in milliseconds.
+pub(crate) const LATE_DUPLICATE_MS: (u64, u64) = (500, 5000);
 
 /// How often a caller checks whether the server it waits on is gone (rule 4).
 pub(crate) const SERVER_CHECK_INTERVAL: Duration = Duration::from_millis(100);
@@ -93,4 +130,86 @@ impl Faults {
         let spread = 1 + rand::range(0..2000);
         Some(Duration::from_millis(200 + rand::range(0..spread)))
     }
+
+    /// Rule 8: whether the request is delivered once more, and after how long.
+    pub(crate) fn late_duplicate(&self) -> Option<Duration> {
+        if !draw(self.late_duplicate_per_mille) {
+            return None;
+        }
+        let (min_ms, max_ms) = LATE_DUPLICATE_MS;
+        Some(Duration::from_millis(rand::range(min_ms..max_ms + 1)))
+    }
+
+    /// Rule 9: whether the server's node crashes right after sending this reply. Drawn by the
+    /// handler's thread when the reply is ready.
+    pub(crate) fn crash_after_reply(&self) -> bool {
+        draw(self.crash_after_reply_per_mille)
+    }
+
+    /// Rule 10: how long the reply is held, if it is.
+    pub(crate) fn held_reply(&self) -> Option<Duration> {
+        if !draw(self.held_reply_per_mille) {
+            return None;
+        }
+        let (min_ms, max_ms) = self.held_reply_ms;
+        Some(Duration::from_millis(rand::range(min_ms..max_ms + 1)))
+    }
+}
+
+/// True with probability `per_mille`/1000; draws nothing when it is 0.
+fn draw(per_mille: u32) -> bool {
+    per_mille > 0 && rand::per_mille(per_mille)
+}
+
+/// Rules 11 and 12: how often a persister's saves crash the saving node (default: never).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CrashPoints {
+    /// Per mille of saves during which the node crashes; the previous state stays.
+    pub mid_save_per_mille: u32,
+    /// Per mille of saves right after which the node crashes; the new state stays.
+    pub after_save_per_mille: u32,
+}
+
+/// What happens to one save.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SaveFate {
+    Completes,
+    /// Rule 11: the node crashes before the new state is stored.
+    CrashMid(NodeId),
+    /// Rule 12: the node crashes after the new state is stored.
+    CrashAfter(NodeId),
+}
+
+impl CrashPoints {
+    pub(crate) fn check(&self) {
+        for (what, per_mille) in [("mid-save", self.mid_save_per_mille), ("after-save", self.after_save_per_mille)] {
+            assert!(per_mille <= 1000, "labrpc: {what} crash probability {per_mille} per mille is above 1000");
+        }
+    }
+
+    /// Rules 11 and 12 for one save by the calling thread. Draws nothing while both are off or
+    /// the caller is on the main node (or outside a simulation).
+    pub(crate) fn fate(&self) -> SaveFate {
+        if *self == CrashPoints::default() || !crate::sim::in_simulation() {
+            return SaveFate::Completes;
+        }
+        let saver = node::current_node();
+        if saver == NodeId::MAIN {
+            return SaveFate::Completes;
+        }
+        if draw(self.mid_save_per_mille) {
+            SaveFate::CrashMid(saver)
+        } else if draw(self.after_save_per_mille) {
+            SaveFate::CrashAfter(saver)
+        } else {
+            SaveFate::Completes
+        }
+    }
+}
+
+/// Crash-stops the calling thread's own node at a crash point; never returns.
+pub(crate) fn crash_here(node: NodeId, point: &str) -> ! {
+    tracing::info!(node = %node::name(node), point, "labrpc: crash point: the node crashes");
+    node::crash(node);
+    unreachable!("labrpc: a thread of crashed node {} ran on after its crash point {point}", node::name(node))
 }

@@ -1,13 +1,14 @@
 //! The simulated network, after the 6.824 labrpc: client ends connect to named servers, each
 //! server hosts services, a call is a typed blocking request/reply. Faults are configured here
 //! and applied by the rules in `faults.rs`. Beyond the labs: one-way link cuts between nodes,
-//! message duplication, and (through `node::pause`) servers that stop for a while.
+//! message duplication, late duplicates, held replies, crashes right after a reply, and (through
+//! `node::pause`) servers that stop for a while.
 //!
 //! Arguments and replies are serde types encoded with postcard, so caller and handler never share
 //! memory and every byte is counted.
 
 mod client;
-mod faults;
+pub(crate) mod faults;
 mod service;
 pub mod tcp;
 
@@ -21,6 +22,8 @@ pub use client::{ClientEnd, RpcError};
 pub use service::{Server, Service};
 
 use crate::node::{self, NodeId};
+use crate::thread;
+use crate::time::sleep;
 use faults::Faults;
 
 struct EndEntry {
@@ -164,6 +167,33 @@ impl Network {
         self.state.lock().faults.duplicate_per_mille = per_mille;
     }
 
+    /// Deliver requests once more, 500-5000 ms after the original, with probability
+    /// `per_mille`/1000 (rule 8 of `faults.rs`; default 0).
+    pub fn set_late_duplicate_per_mille(&self, per_mille: u32) {
+        assert!(per_mille <= 1000, "labrpc: late duplicate probability {per_mille} per mille is above 1000");
+        self.state.lock().faults.late_duplicate_per_mille = per_mille;
+    }
+
+    /// Crash the server's node right after its handler sent a reply, with probability
+    /// `per_mille`/1000 (rule 9; default 0). The reply is still delivered; the harness notices the
+    /// node is down (`node::is_alive`) and restarts it.
+    pub fn set_crash_after_reply_per_mille(&self, per_mille: u32) {
+        assert!(per_mille <= 1000, "labrpc: crash-after-reply probability {per_mille} per mille is above 1000");
+        self.state.lock().faults.crash_after_reply_per_mille = per_mille;
+    }
+
+    /// Hold replies for a time drawn uniformly from `min..=max`, with probability
+    /// `per_mille`/1000 (rule 10; default 0). Pick `min` above the election timeout to deliver
+    /// answers from terms ago.
+    pub fn set_held_replies(&self, per_mille: u32, min: Duration, max: Duration) {
+        assert!(per_mille <= 1000, "labrpc: held reply probability {per_mille} per mille is above 1000");
+        assert!(min <= max, "labrpc: held reply range {min:?}..={max:?} is empty (min above max)");
+        let ms = |d: Duration| u64::try_from(d.as_millis()).expect("labrpc: held reply above u64 milliseconds");
+        let mut st = self.state.lock();
+        st.faults.held_reply_per_mille = per_mille;
+        st.faults.held_reply_ms = (ms(min), ms(max));
+    }
+
     /// Cuts the link from `from` to `to` in that direction only: requests from `from`'s ends to
     /// servers on `to` find no route, and replies from `from`'s servers to callers on `to` are lost.
     pub fn cut(&self, from: NodeId, to: NodeId) {
@@ -206,18 +236,25 @@ impl Network {
         let mut st = self.state.lock();
         st.total_rpcs += 1;
         st.total_bytes += request_bytes as u64;
-        let Some(e) = st.ends.get(end) else { panic!("labrpc: client end {end:?} is not on this network") };
-        let owner = e.owner;
-        let Some(server_name) = e.server.clone().filter(|_| e.enabled) else {
-            return Route::Unreachable;
-        };
-        let Some(s) = st.servers.get(&server_name) else {
-            return Route::Unreachable;
-        };
-        if !s.is_up() || st.cuts.contains(&(owner, s.node)) {
-            return Route::Unreachable;
-        }
-        Route::Deliver { server: s.server.clone(), server_name, node: s.node, generation: s.generation, owner }
+        st.route(end)
+    }
+
+    /// Rule 8: delivers a copy of a request after `delay`, by a thread of the main node (the
+    /// network itself), to the server the end reaches then; the copy's reply is discarded.
+    pub(crate) fn deliver_late(&self, end: &str, method: &str, request: Vec<u8>, delay: Duration) {
+        let (net, end, method) = (self.clone(), end.to_string(), method.to_string());
+        thread::Builder::new().name(format!("late {method}")).node(NodeId::MAIN).spawn(move || {
+            sleep(delay);
+            let Route::Deliver { server, server_name, node, .. } = net.state.lock().route(&end) else {
+                return;
+            };
+            let Ok(handler) = server.handler(&method) else { return };
+            net.count_dispatch(&server_name);
+            tracing::debug!(%method, server = %server_name, "labrpc: late duplicate delivered");
+            thread::Builder::new().name(format!("rpc {method} (late)")).node(node).spawn(move || {
+                let _ = handler(&request);
+            });
+        });
     }
 
     pub(crate) fn count_dispatch(&self, server_name: &str) {
@@ -232,9 +269,34 @@ impl Network {
 
     /// Rule 4: the server a call was dispatched to is gone, or the caller's end was disabled.
     pub(crate) fn server_dead(&self, end: &str, server_name: &str, generation: u64) -> bool {
+        let server_ok = {
+            let st = self.state.lock();
+            st.servers.get(server_name).is_some_and(|s| s.generation == generation && s.is_up())
+        };
+        !(server_ok && self.end_reaches(end, server_name))
+    }
+
+    /// The caller's end is still enabled and connected to `server_name`.
+    pub(crate) fn end_reaches(&self, end: &str, server_name: &str) -> bool {
         let st = self.state.lock();
-        let end_ok = st.ends.get(end).is_some_and(|e| e.enabled && e.server.as_deref() == Some(server_name));
-        let server_ok = st.servers.get(server_name).is_some_and(|s| s.generation == generation && s.is_up());
-        !(end_ok && server_ok)
+        st.ends.get(end).is_some_and(|e| e.enabled && e.server.as_deref() == Some(server_name))
+    }
+}
+
+impl NetState {
+    /// Where a call on `end` goes now.
+    fn route(&self, end: &str) -> Route {
+        let Some(e) = self.ends.get(end) else { panic!("labrpc: client end {end:?} is not on this network") };
+        let owner = e.owner;
+        let Some(server_name) = e.server.clone().filter(|_| e.enabled) else {
+            return Route::Unreachable;
+        };
+        let Some(s) = self.servers.get(&server_name) else {
+            return Route::Unreachable;
+        };
+        if !s.is_up() || self.cuts.contains(&(owner, s.node)) {
+            return Route::Unreachable;
+        }
+        Route::Deliver { server: s.server.clone(), server_name, node: s.node, generation: s.generation, owner }
     }
 }
