@@ -14,6 +14,8 @@ pub struct TestSummary {
     pub runs: u64,
     pub failed: u64,
     pub failed_seeds: Vec<u64>,
+    /// For each of `failed_seeds`, in the same order, its failure in one line (`headline`).
+    pub failures: Vec<String>,
     pub mean_virtual_s: f64,
     pub std_virtual_s: f64,
     pub mean_wall_ms: f64,
@@ -43,13 +45,17 @@ pub fn summarize(cases: &[Case], results: &[RunResult], wall_s: f64) -> Summary 
             };
             let mean_virtual_s = mean(&|r| r.virtual_s);
             let var = mean(&|r| (r.virtual_s - mean_virtual_s).powi(2));
-            let mut failed_seeds: Vec<u64> = mine.iter().filter(|r| r.failure.is_some()).map(|r| r.seed).collect();
-            failed_seeds.sort_unstable();
+            let mut failed: Vec<(u64, &str)> =
+                mine.iter().filter_map(|r| Some((r.seed, r.failure.as_deref()?))).collect();
+            failed.sort_unstable_by_key(|&(seed, _)| seed);
+            let failed_seeds: Vec<u64> = failed.iter().map(|&(seed, _)| seed).collect();
+            let failures: Vec<String> = failed.iter().map(|&(_, report)| headline(report)).collect();
             TestSummary {
                 name: c.name.clone(),
                 runs: mine.len() as u64,
                 failed: failed_seeds.len() as u64,
                 failed_seeds,
+                failures,
                 mean_virtual_s,
                 std_virtual_s: var.sqrt(),
                 mean_wall_ms: mean(&|r| r.wall_ms),
@@ -61,6 +67,22 @@ pub fn summarize(cases: &[Case], results: &[RunResult], wall_s: f64) -> Summary 
         total_failed: tests.iter().map(|t| t.failed).sum(),
         wall_s,
         tests,
+    }
+}
+
+/// A failure report in one line: what failed, without the "simulation failed (seed, time): "
+/// prefix the seed already tells, and with the panic message when the first line only says
+/// where a thread panicked.
+pub fn headline(report: &str) -> String {
+    let mut lines = report.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("");
+    let first = match first.split_once("): ") {
+        Some((prefix, rest)) if prefix.starts_with("simulation failed (") => rest,
+        _ => first,
+    };
+    match (first.strip_suffix(':'), lines.next()) {
+        (Some(head), Some(message)) if first.contains(" panicked at ") => format!("{head}: {message}"),
+        _ => first.to_string(),
     }
 }
 
@@ -97,4 +119,21 @@ pub fn render(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::headline;
+
+    #[test]
+    fn headlines_drop_the_seed_prefix_and_keep_the_panic_message() {
+        let panic = "simulation failed (seed 7, virtual time 1.5s): thread 'main' (#0) on node 'main' panicked at labtests/src/raft/config.rs:10:5:\n    apply error: server 2 committed 5 at index 3\n  more\n";
+        assert_eq!(
+            headline(panic),
+            "thread 'main' (#0) on node 'main' panicked at labtests/src/raft/config.rs:10:5: apply error: server 2 committed 5 at index 3"
+        );
+        let deadlock = "simulation failed (seed 1, virtual time 0.005s): deadlock: no thread can run and no timer is pending\n  thread 'a' ...";
+        assert_eq!(headline(deadlock), "deadlock: no thread can run and no timer is pending");
+        assert_eq!(headline("something else"), "something else");
+    }
 }
