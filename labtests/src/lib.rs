@@ -2,6 +2,7 @@
 pub mod dstest;
 pub mod kv;
 pub mod lincheck;
+pub mod mutants;
 pub mod raft;
 pub mod scenario;
 

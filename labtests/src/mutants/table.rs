@@ -1,0 +1,84 @@
+//! The zoo's table (Markdown, so it pastes into notes and issues) and its JSON form.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::verdict::{Status, Verdict};
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Row {
+    pub mutant: String,
+    pub class: String,
+    pub phases: Vec<String>,
+    /// Seeds per scenario, for the Raft phases and for the key/value phases.
+    pub raft_seeds: u64,
+    pub kv_seeds: u64,
+    pub verdict: Verdict,
+    pub build_s: f64,
+    pub sweep_s: f64,
+}
+
+impl Row {
+    /// Whether this row should fail a gate: a mutant the harness did not catch, or the reference
+    /// (the row named "reference") failing anything at all.
+    pub fn is_bad(&self) -> bool {
+        if self.mutant == super::REFERENCE {
+            return self.verdict.failed_runs > 0 || matches!(self.verdict.status, Status::Error(_));
+        }
+        self.verdict.status != Status::Caught
+    }
+}
+
+fn status_word(row: &Row) -> String {
+    match (&row.verdict.status, row.mutant == super::REFERENCE) {
+        (_, true) if row.is_bad() => "FAILS".into(),
+        (_, true) => "passes".into(),
+        (Status::Caught, _) => "caught".into(),
+        (Status::ServerPanicOnly, _) => "ESCAPED (server panics only)".into(),
+        (Status::Escaped, _) => "ESCAPED".into(),
+        (Status::Error(_), _) => "ERROR".into(),
+    }
+}
+
+/// Pipes and newlines would break a Markdown cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+pub fn render(rows: &[Row]) -> String {
+    let mut out = String::new();
+    out.push_str("| mutant | class | verdict | caught by: scenario | check (first line of the failure) | failing seeds | first seed | runs failed (all scenarios) | build s | sweep s |\n");
+    out.push_str("|---|---|---|---|---|---|---|---|---|---|\n");
+    for row in rows {
+        let v = &row.verdict;
+        let (scenario, check, seeds, first) = match (&v.caught_by, &v.status) {
+            (Some(by), _) => {
+                (by.scenario.clone(), by.check.clone(), format!("{}/{}", by.failed, by.runs), by.first_seed.to_string())
+            }
+            (None, Status::Error(e)) => (String::new(), e.clone(), String::new(), String::new()),
+            (None, _) => Default::default(),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {}/{} in {}/{} scenarios | {:.0} | {:.0} |",
+            cell(&row.mutant),
+            cell(&row.class),
+            status_word(row),
+            cell(&scenario),
+            cell(&check),
+            seeds,
+            first,
+            v.failed_runs,
+            v.runs,
+            v.scenarios_failing,
+            v.scenarios,
+            row.build_s,
+            row.sweep_s
+        );
+    }
+    let mutants: Vec<&Row> = rows.iter().filter(|r| r.mutant != super::REFERENCE).collect();
+    let caught = mutants.iter().filter(|r| r.verdict.status == Status::Caught).count();
+    let _ = writeln!(out, "\n{caught} of {} mutants caught by the harness.", mutants.len());
+    out
+}
