@@ -61,6 +61,8 @@ pub(crate) struct State {
     pub(crate) peers: Vec<Peer>,
     pub(crate) applied: Applied,
     pub(crate) baseline: Option<Baseline>,
+    /// The leader monitor polls while this holds (see `monitor.rs`).
+    pub(crate) monitor_on: bool,
 }
 
 pub(crate) struct Shared {
@@ -124,7 +126,7 @@ impl Cluster {
                 paused_until: None,
             })
             .collect();
-        let state = Mutex::new(State { peers, applied: Applied::new(n), baseline: None });
+        let state = Mutex::new(State { peers, applied: Applied::new(n), baseline: None, monitor_on: true });
         let cluster = Cluster { shared: Arc::new(Shared { n, net, nodes, ends, applier, state }) };
         for i in 0..n {
             cluster.start(i);
@@ -132,6 +134,7 @@ impl Cluster {
         for i in 0..n {
             cluster.connect(i);
         }
+        cluster.spawn_monitor();
         cluster
     }
 

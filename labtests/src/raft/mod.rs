@@ -6,6 +6,7 @@ pub mod checks;
 pub mod command;
 pub mod config;
 pub mod links;
+mod monitor;
 pub mod scenarios_3a;
 pub mod scenarios_3b;
 pub mod scenarios_3c;

@@ -42,6 +42,8 @@ impl Cluster {
             st.applied.max_index() - b.max_index,
             labrpc::sim::current_seed(),
         );
+        drop(st);
+        self.stop_monitor();
     }
 }
 

@@ -1,0 +1,190 @@
+//! The leader monitor: a thread on the test's node that reads every running, unpaused peer's
+//! `state()` every `MONITOR_INTERVAL` of virtual time for the whole run (across crashes and
+//! restarts), instead of only when a scenario checks. It fails the run at
+//! - the first second leader of a term: at most one peer may ever lead a given term;
+//! - a stale leader: a peer that claims to lead term T for `STEP_DOWN_BOUND` while a peer in a
+//!   higher term reaches it and is reached by it, so that every heartbeat it sends is answered
+//!   with the higher term.
+//!
+//! Why 10 ms: a leader of the reference lasts at least one heartbeat (100 ms) unless it crashes,
+//! and two leaders of one term coexist until a message of a higher term reaches one of them, so
+//! a poll every 10 ms sees them; each poll is one lock and one `state()` call per peer, and
+//! polls cost little next to the Raft's own heartbeats (see the raft_bench ratio in the report).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use labrpc::{thread, time, NodeId};
+
+use super::config::{Cluster, State};
+
+/// How often the monitor reads every peer's state (virtual time).
+pub const MONITOR_INTERVAL: Duration = Duration::from_millis(10);
+
+/// How long a leader may go on claiming its term while a peer of a higher term is reachable
+/// both ways. A correct leader steps down at the first reply to a heartbeat (sent every 100 ms by
+/// the reference), but on the unreliable network with long reordering a reply may be held up to
+/// 2.2 s; two election timeouts make a false alarm there about one in ten million (about 20
+/// heartbeats whose replies must all be dropped or held past the bound).
+pub const STEP_DOWN_BOUND: Duration = Duration::from_secs(2);
+
+/// One peer's answer to `state()` in one poll.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Seen {
+    pub(crate) peer: usize,
+    pub(crate) term: u64,
+    pub(crate) leader: bool,
+}
+
+/// What the monitor remembers between polls; times are virtual, since the run's start.
+#[derive(Default)]
+pub(crate) struct LeaderHistory {
+    /// Every term a leader was seen in: the first peer seen leading it, and when.
+    leaders: BTreeMap<u64, (usize, Duration)>,
+    /// (leader, higher-term peer) -> (the leader's term, since when the pair has held
+    /// continuously: leader claiming that term, the other in a higher term, linked both ways).
+    stale: BTreeMap<(usize, usize), (u64, Duration)>,
+}
+
+impl LeaderHistory {
+    /// Takes one poll at `at`: `seen` holds the running, unpaused peers, and `linked(p, q)` says
+    /// whether p and q reach each other both ways. Returns the first violation found.
+    pub(crate) fn observe(
+        &mut self,
+        at: Duration,
+        seen: &[Seen],
+        linked: impl Fn(usize, usize) -> bool,
+    ) -> Result<(), String> {
+        for s in seen.iter().filter(|s| s.leader) {
+            let (first, first_at) = *self.leaders.entry(s.term).or_insert((s.peer, at));
+            if first != s.peer {
+                return Err(format!(
+                    "two leaders in term {}: peer {first} was seen leading it at {:.3}s and peer {} at {:.3}s",
+                    s.term,
+                    first_at.as_secs_f64(),
+                    s.peer,
+                    at.as_secs_f64()
+                ));
+            }
+        }
+        let mut stale = BTreeMap::new();
+        for p in seen.iter().filter(|s| s.leader) {
+            for q in seen.iter().filter(|q| q.term > p.term && linked(p.peer, q.peer)) {
+                let since = match self.stale.get(&(p.peer, q.peer)) {
+                    Some(&(term, since)) if term == p.term => since,
+                    _ => at,
+                };
+                if at - since > STEP_DOWN_BOUND {
+                    return Err(format!(
+                        "stale leader: peer {} still claims to lead term {} at {:.3}s, but peer {} (now in term {}) \
+                         has been in a higher term and reachable both ways since {:.3}s (more than {} ms): a leader \
+                         that hears a higher term must step down",
+                        p.peer,
+                        p.term,
+                        at.as_secs_f64(),
+                        q.peer,
+                        q.term,
+                        since.as_secs_f64(),
+                        STEP_DOWN_BOUND.as_millis()
+                    ));
+                }
+                stale.insert((p.peer, q.peer), (p.term, since));
+            }
+        }
+        self.stale = stale;
+        Ok(())
+    }
+}
+
+impl Cluster {
+    /// Starts the monitor thread; it polls until `stop_monitor`.
+    pub(crate) fn spawn_monitor(&self) {
+        let cluster = self.clone();
+        thread::Builder::new().name("monitor".to_string()).node(NodeId::MAIN).spawn(move || {
+            let mut history = LeaderHistory::default();
+            loop {
+                time::sleep(MONITOR_INTERVAL);
+                if !cluster.shared.state.lock().monitor_on {
+                    return;
+                }
+                // Read outside the harness lock: `state()` takes the peer's lock.
+                let seen: Vec<Seen> = cluster
+                    .awake()
+                    .into_iter()
+                    .map(|(peer, raft)| {
+                        let (term, leader) = raft.state();
+                        Seen { peer, term, leader }
+                    })
+                    .collect();
+                let st = cluster.shared.state.lock();
+                let at = time::now().since_start();
+                if let Err(e) = history.observe(at, &seen, |p, q| cluster.linked_both_ways(&st, p, q)) {
+                    panic!("{e}");
+                }
+            }
+        });
+    }
+
+    /// Ends the monitor at its next poll.
+    pub(crate) fn stop_monitor(&self) {
+        self.shared.state.lock().monitor_on = false;
+    }
+
+    /// Peers `p` and `q` are both connected, in one partition group, and no one-way cut lies
+    /// between them in either direction.
+    fn linked_both_ways(&self, st: &State, p: usize, q: usize) -> bool {
+        let (a, b) = (&st.peers[p], &st.peers[q]);
+        let (np, nq) = (self.shared.nodes[p], self.shared.nodes[q]);
+        a.connected && b.connected && a.group == b.group && !self.net().is_cut(np, nq) && !self.net().is_cut(nq, np)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seen(peer: usize, term: u64, leader: bool) -> Seen {
+        Seen { peer, term, leader }
+    }
+
+    fn ms(ms: u64) -> Duration {
+        Duration::from_millis(ms)
+    }
+
+    #[test]
+    fn a_second_leader_of_a_term_fails_even_long_after_the_first() {
+        let mut h = LeaderHistory::default();
+        h.observe(ms(10), &[seen(0, 3, true), seen(1, 3, false)], |_, _| true).unwrap();
+        h.observe(ms(20), &[seen(0, 3, true)], |_, _| true).unwrap();
+        h.observe(ms(30), &[seen(0, 4, false), seen(1, 4, true)], |_, _| true).unwrap();
+        let e = h.observe(ms(5000), &[seen(2, 3, true)], |_, _| true).unwrap_err();
+        assert!(e.contains("two leaders in term 3: peer 0 was seen leading it at 0.010s and peer 2 at 5.000s"), "{e}");
+    }
+
+    #[test]
+    fn a_leader_that_keeps_its_term_next_to_a_higher_term_fails_after_the_bound() {
+        let mut h = LeaderHistory::default();
+        let polls = [seen(0, 3, true), seen(1, 4, false)];
+        let mut at = ms(100);
+        while at - ms(100) <= STEP_DOWN_BOUND {
+            h.observe(at, &polls, |_, _| true).unwrap();
+            at += MONITOR_INTERVAL;
+        }
+        let e = h.observe(at, &polls, |_, _| true).unwrap_err();
+        assert!(e.contains("peer 0 still claims to lead term 3") && e.contains("peer 1 (now in term 4)"), "{e}");
+        assert!(e.contains("since 0.100s"), "{e}");
+    }
+
+    #[test]
+    fn the_stale_leader_clock_restarts_when_the_link_breaks() {
+        let mut h = LeaderHistory::default();
+        let polls = [seen(0, 3, true), seen(1, 4, false)];
+        h.observe(ms(0), &polls, |_, _| true).unwrap();
+        h.observe(STEP_DOWN_BOUND, &polls, |_, _| false).unwrap();
+        h.observe(STEP_DOWN_BOUND + ms(10), &polls, |_, _| true).unwrap();
+        h.observe(2 * STEP_DOWN_BOUND, &polls, |_, _| true).unwrap();
+        // Stepping down (or the other peer leaving) also ends it.
+        h.observe(2 * STEP_DOWN_BOUND + ms(20), &[seen(0, 4, false), seen(1, 4, false)], |_, _| true).unwrap();
+        h.observe(4 * STEP_DOWN_BOUND, &polls, |_, _| true).unwrap();
+    }
+}
