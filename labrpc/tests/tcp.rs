@@ -240,3 +240,27 @@ fn an_unknown_method_fails_the_caller_with_the_known_ones() {
     assert!(msg.contains("unknown method \"Calc.Mul\"") && msg.contains("Calc.Add"), "{msg}");
     assert_eq!(add(&end, 1, 1), Ok(2), "the connection is still usable");
 }
+
+#[test]
+fn a_peer_that_does_not_read_its_replies_is_closed_and_others_are_served() {
+    let server = serve();
+    let good = end(&server);
+    let raw = raw_labrpc(&server);
+    // Requests for 4000-byte replies, never read: once the socket buffers are full (a few MiB on
+    // loopback), the server's write times out. Written from a thread: our own writes stall too
+    // once the server stops reading us.
+    let mut writer = raw.try_clone().unwrap();
+    let flood = std::thread::spawn(move || {
+        for id in 0..5000u64 {
+            let request = frame::encode(&frame::Header::Request { id, method: "Calc.Pad".into() }, &[0xd0, 0x0f]);
+            if writer.write_all(&request).is_err() {
+                return;
+            }
+        }
+    });
+    let r = rejection_containing(&server, "does not read its replies");
+    assert!(r.contains(&raw.local_addr().unwrap().to_string()), "{r}");
+    assert_eq!(add(&good, 1, 2), Ok(3));
+    drop(raw.shutdown(std::net::Shutdown::Both));
+    flood.join().unwrap();
+}

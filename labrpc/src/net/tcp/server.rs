@@ -158,7 +158,7 @@ impl Shared {
     }
 
     /// Reads requests until the peer closes (Ok) or misbehaves (Err: what it did).
-    fn serve_connection(&self, peer: &str, mut stream: TcpStream) -> Result<(), String> {
+    fn serve_connection(self: &Arc<Self>, peer: &str, mut stream: TcpStream) -> Result<(), String> {
         let io_err = |e: io::Error| format!("socket setup failed: {e}");
         stream.set_nodelay(true).map_err(io_err)?;
         stream.set_write_timeout(Some(self.config.frame_timeout)).map_err(io_err)?;
@@ -170,7 +170,8 @@ impl Shared {
         if &preamble != frame::PREAMBLE {
             return Err(format!("does not speak labrpc (first bytes {:?})", String::from_utf8_lossy(&preamble)));
         }
-        let writer = Arc::new(Mutex::new(stream.try_clone().map_err(io_err)?));
+        // The connection's writing side, and whether a reply to it has failed.
+        let writer = Arc::new((Mutex::new(stream.try_clone().map_err(io_err)?), AtomicBool::new(false)));
         let slots = Arc::new(Slots { in_flight: Mutex::new(0), freed: Condvar::new() });
         loop {
             stream.set_read_timeout(self.config.idle_timeout).map_err(io_err)?;
@@ -207,7 +208,7 @@ impl Shared {
             }
             let guard = SlotGuard(slots.clone());
             let handler = self.server.handler(&method);
-            let (writer, peer_name) = (writer.clone(), peer.to_string());
+            let (writer, peer_name, shared) = (writer.clone(), peer.to_string(), self.clone());
             let spawned = std::thread::Builder::new().name(format!("rpc {method}")).spawn(move || {
                 let _guard = guard;
                 let reply = match handler.and_then(|h| h(&body)) {
@@ -217,11 +218,27 @@ impl Shared {
                         frame::encode(&Header::Failed { id, reason }, &[])
                     }
                 };
-                let mut w = writer.lock();
+                let (stream, broken) = &*writer;
+                let mut w = stream.lock();
+                if broken.load(Ordering::SeqCst) {
+                    return; // an earlier reply failed: the connection is closing
+                }
                 if let Err(e) = frame::write_frame(&mut *w, &reply) {
-                    // A peer that does not read its replies: the reader sees the shutdown.
-                    tracing::warn!("labrpc tcp: reply to {peer_name} not written ({e}); closing its connection");
+                    // A peer that does not read its replies, or is gone: the reader sees the
+                    // shutdown and ends. Only the first failure is news.
+                    broken.store(true, Ordering::SeqCst);
                     let _ = w.shutdown(Shutdown::Both);
+                    if !shared.stopping.load(Ordering::SeqCst) {
+                        let what = if frame::is_timeout(&e) {
+                            format!(
+                                "does not read its replies (a reply not written within {:?})",
+                                shared.config.frame_timeout
+                            )
+                        } else {
+                            format!("reply not written: {e}")
+                        };
+                        shared.reject(&peer_name, &what);
+                    }
                 }
             });
             if let Err(e) = spawned {
