@@ -19,6 +19,7 @@
 //! assert_eq!(report.virtual_time, Duration::from_secs(100));
 //! ```
 
+pub mod alloc;
 pub mod channel;
 pub mod net;
 pub mod node;

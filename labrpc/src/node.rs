@@ -51,3 +51,21 @@ pub fn incarnation(node: NodeId) -> u64 {
 pub fn name(node: NodeId) -> String {
     try_current().map_or_else(|| "main".to_string(), |rt| rt.node_name(node).to_string())
 }
+
+/// Memory charged to `node` (see `labrpc::alloc`): bytes its threads allocated that are still
+/// live, wherever they are freed, and bytes it ever allocated. `None` outside a simulation and
+/// in a binary that does not declare `labrpc::count_allocations!()`.
+pub fn memory(node: NodeId) -> Option<crate::alloc::Memory> {
+    let rt = try_current()?;
+    if !crate::alloc::is_counting() {
+        return None;
+    }
+    let (live_bytes, allocated_bytes) = rt.node_memory(node);
+    Some(crate::alloc::Memory { live_bytes, allocated_bytes })
+}
+
+/// Threads of `node` that have not finished (a crashed node's threads count until they have
+/// unwound). 0 outside a simulation.
+pub fn live_threads(node: NodeId) -> usize {
+    try_current().map_or(0, |rt| rt.node_live_threads(node))
+}

@@ -140,3 +140,13 @@ fn pause_stops_a_node_and_defers_its_timers() {
         assert!(!ticks.iter().any(|&t| t > 250 && t < 1250), "ran during the pause: {ticks:?}");
     });
 }
+
+/// This binary does not declare `labrpc::count_allocations!()`: no memory figures, no harm.
+#[test]
+fn memory_figures_need_the_counting_allocator() {
+    assert!(!labrpc::alloc::is_counting());
+    sim::check(&labrpc::target!("memory_figures_need_the_counting_allocator"), Config::default(), || {
+        assert_eq!(node::memory(node::current_node()), None);
+        assert_eq!(node::live_threads(node::current_node()), 1);
+    });
+}

@@ -81,7 +81,13 @@ impl Recorder {
         self.events += 1;
         match &mut self.mode {
             Mode::Off => {}
-            Mode::Record(events) => events.push(event),
+            Mode::Record(events) => {
+                if events.len() == events.capacity() {
+                    // The simulator's record, not the memory of the node that happened to run.
+                    crate::alloc::untracked(|| events.reserve(events.len().max(1024)));
+                }
+                events.push(event)
+            }
             Mode::Compare { expected, position, divergence } => {
                 if divergence.is_none() {
                     let want = expected.get(*position);

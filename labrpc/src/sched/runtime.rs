@@ -25,6 +25,7 @@ use super::task::{Aborted, Coro, Exit, Killed, NodeId, Resume, Status, TaskId, T
 use super::timer::{TimerKind, Timers};
 use super::wait::{Ticket, Wait, Wake};
 use super::watchdog::Watch;
+use crate::alloc::{self, LedgerOwner};
 use crate::sim::failure::{BlockedThread, FailureKind};
 use crate::sim::Config;
 
@@ -37,6 +38,25 @@ pub(crate) struct NodeState {
     pub(crate) pause_generation: u64,
     /// Runnable threads of a paused node, in the order they became runnable.
     pub(crate) held: Vec<TaskId>,
+    /// Memory charged to the node (counted when the binary uses `alloc::CountingAlloc`).
+    pub(crate) ledger: LedgerOwner,
+    /// Threads of the node that have not finished (killed ones count until they have unwound).
+    pub(crate) live_threads: usize,
+}
+
+impl NodeState {
+    fn new(name: &str) -> NodeState {
+        NodeState {
+            name: Arc::from(name),
+            alive: true,
+            incarnation: 0,
+            paused_until_ns: None,
+            pause_generation: 0,
+            held: Vec::new(),
+            ledger: LedgerOwner::new(),
+            live_threads: 0,
+        }
+    }
 }
 
 struct Slot {
@@ -158,14 +178,7 @@ impl Runtime {
         let sched_rng = ChaCha8Rng::seed_from_u64(seed);
         let world_rng = ChaCha8Rng::seed_from_u64(seed ^ 0x9e37_79b9_7f4a_7c15);
         let watch = Watch::new(seed, config.spin_limit, replay);
-        let main_node = NodeState {
-            name: Arc::from("main"),
-            alive: true,
-            incarnation: 0,
-            paused_until_ns: None,
-            pause_generation: 0,
-            held: Vec::new(),
-        };
+        let main_node = NodeState::new("main");
         Runtime {
             seed,
             config,
@@ -298,6 +311,8 @@ impl Runtime {
                 (st.slots.len() - 1) as u32
             }
         };
+        let ledger = st.nodes[node.index()].ledger.as_ptr();
+        st.nodes[node.index()].live_threads += 1;
         let slot = &mut st.slots[index as usize];
         debug_assert!(slot.task.is_none());
         let id = TaskId { index, generation: slot.generation };
@@ -313,6 +328,7 @@ impl Runtime {
             dying: born_dead,
             kill_sent: false,
             yielder: std::ptr::null(),
+            ledger,
         });
         st.live_tasks += 1;
         if born_dead {
@@ -324,7 +340,7 @@ impl Runtime {
         let node_name = st.nodes[node.index()].name.clone();
         drop(st);
         if !self.config.spin_limit.is_zero() {
-            self.watch.names.lock().insert(serial, (node_name, name));
+            alloc::untracked(|| self.watch.names.lock().insert(serial, (node_name, name)));
         }
         (id, serial)
     }
@@ -345,7 +361,7 @@ impl Runtime {
             let (token, serial, node) = (slot.park_token, slot.serial, slot.node);
             st.record(EventKind::Park, serial, node, deadline_ns.unwrap_or(u64::MAX));
             if let Some(deadline) = deadline_ns {
-                st.timers.push(deadline.max(now), TimerKind::Wake { task: id, token });
+                alloc::untracked(|| st.timers.push(deadline.max(now), TimerKind::Wake { task: id, token }));
             }
         }
         self.suspend();
@@ -477,14 +493,7 @@ impl Runtime {
     pub(crate) fn create_node(&self, name: &str) -> NodeId {
         let mut st = self.st.borrow_mut();
         assert!(st.nodes.len() < u32::MAX as usize, "labrpc: too many nodes");
-        st.nodes.push(NodeState {
-            name: Arc::from(name),
-            alive: true,
-            incarnation: 0,
-            paused_until_ns: None,
-            pause_generation: 0,
-            held: Vec::new(),
-        });
+        st.nodes.push(NodeState::new(name));
         NodeId((st.nodes.len() - 1) as u32)
     }
 
@@ -564,6 +573,15 @@ impl Runtime {
 
     pub(crate) fn node_incarnation(&self, node: NodeId) -> u64 {
         self.st.borrow().nodes.get(node.index()).map_or(0, |n| n.incarnation)
+    }
+
+    /// (live bytes, bytes ever allocated) charged to `node`; zeros for an unknown node.
+    pub(crate) fn node_memory(&self, node: NodeId) -> (u64, u64) {
+        self.st.borrow().nodes.get(node.index()).map_or((0, 0), |n| n.ledger.figures())
+    }
+
+    pub(crate) fn node_live_threads(&self, node: NodeId) -> usize {
+        self.st.borrow().nodes.get(node.index()).map_or(0, |n| n.live_threads)
     }
 
     pub(crate) fn node_name(&self, node: NodeId) -> Arc<str> {
@@ -691,8 +709,9 @@ impl Runtime {
             // The coroutine stays boxed in its slot while it runs (nothing else touches it then),
             // so a switch moves no coroutine state around.
             let coro: *mut Coro = &mut **slot.coro.as_mut().expect("resume: coroutine missing");
-            let (serial, node, token) = (slot.serial, slot.node, slot.park_token);
+            let (serial, node, token, ledger) = (slot.serial, slot.node, slot.park_token, slot.ledger);
             st.record(EventKind::Switch, serial, node, token);
+            alloc::set_current(ledger);
             (coro, input, serial)
         };
         self.current.set(Some(id));
@@ -700,6 +719,7 @@ impl Runtime {
         // SAFETY: the box lives in the slot until `finish`, which only runs after this returns;
         // the slot vector may grow meanwhile, but that moves the box pointer, not the coroutine.
         let result = unsafe { (*coro).resume(input) };
+        alloc::set_current(std::ptr::null());
         self.watch.running.store(u64::MAX, Ordering::Relaxed);
         self.current.set(None);
         self.yielder.set(std::ptr::null());
@@ -732,6 +752,9 @@ impl Runtime {
             slot.generation = slot.generation.wrapping_add(1);
             st.free_slots.push(id.index);
             st.live_tasks -= 1;
+            let node = &mut st.nodes[task.node.index()];
+            assert!(node.live_threads > 0, "labrpc: node '{}' finished more threads than it had", node.name);
+            node.live_threads -= 1;
             (task.serial, task.coro.expect("finish: coroutine missing"))
         };
         if !self.config.spin_limit.is_zero() {

@@ -86,4 +86,6 @@ pub(crate) struct TaskSlot {
     pub(crate) dying: bool,
     pub(crate) kill_sent: bool,
     pub(crate) yielder: *const corosensei::Yielder<Resume, ()>,
+    /// The node's memory ledger, made current while the thread runs.
+    pub(crate) ledger: *const crate::alloc::NodeLedger,
 }

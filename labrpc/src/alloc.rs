@@ -1,0 +1,281 @@
+//! Memory per node, measured by the harness: a counting global allocator that charges every
+//! allocation to the node of the simulated thread that made it.
+//!
+//! A library cannot choose the allocator for the binaries that link it (and a `#[global_allocator]`
+//! here would clash with any binary that declares its own), so each binary that wants the figures
+//! opts in with one line:
+//!
+//! ```ignore
+//! labrpc::count_allocations!();
+//! ```
+//!
+//! Without it (or outside a simulation) nothing is counted and [`crate::node::memory`] answers
+//! `None`.
+//!
+//! How: every block carries a 16-byte header just before the pointer handed out, holding the
+//! ledger of the node that allocated it (or null). A free, on whatever node or OS thread, is
+//! charged back to that ledger, so "live bytes" of a node are the bytes its threads allocated
+//! that nobody has freed yet. The running thread's ledger sits in a thread-local the scheduler
+//! sets at every switch; the allocator itself never allocates.
+//!
+//! Cheap on the hot path: a simulation runs on one OS thread, so allocations and almost all frees
+//! update the ledger with plain (unlocked) loads and stores; only a free on another OS thread,
+//! or after the simulation ended, takes an atomic read-modify-write. A ledger outlives its
+//! simulation while blocks it counts are alive (a value returned from the run): when the
+//! simulation ends, its outstanding bytes move to the atomic `remote` balance, and whoever brings
+//! that balance to zero frees the ledger.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::ptr;
+use std::sync::atomic::{fence, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+/// Bytes before every block: the ledger pointer (8) and padding that keeps 16-byte alignment.
+const HEADER_BYTES: usize = 16;
+
+/// One node's counters. Live bytes are `charged - credited_local + remote`.
+pub(crate) struct NodeLedger {
+    /// The OS thread running the simulation (`thread_token`), 0 once it has ended. Only that
+    /// thread writes `charged` and `credited_local`.
+    owner_thread: AtomicUsize,
+    /// Bytes ever allocated by the node.
+    charged: AtomicU64,
+    /// Bytes freed on the owner thread while the simulation runs.
+    credited_local: AtomicU64,
+    /// Minus the bytes freed elsewhere; once the simulation has ended, plus what it left live.
+    remote: AtomicI64,
+}
+
+/// Tells OS threads apart without a syscall: the address of this thread's `CURRENT`.
+#[inline]
+fn thread_token() -> usize {
+    CURRENT.with(|c| c as *const Cell<*const NodeLedger> as usize)
+}
+
+/// A plain add for a counter only one thread writes (no lock prefix on the hot path).
+#[inline]
+fn bump(counter: &AtomicU64, by: usize) {
+    counter.store(counter.load(Ordering::Relaxed) + by as u64, Ordering::Relaxed);
+}
+
+thread_local! {
+    /// The ledger allocations on this OS thread are charged to right now (null: none).
+    static CURRENT: Cell<*const NodeLedger> = const { Cell::new(ptr::null()) };
+}
+
+/// A node's memory figures (`node::memory`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Memory {
+    /// Bytes the node's threads allocated and nobody has freed yet.
+    pub live_bytes: u64,
+    /// Bytes the node's threads ever allocated.
+    pub allocated_bytes: u64,
+}
+
+/// The runtime's handle on a node's ledger; dropping it (when the simulation ends) lets the last
+/// block freed free the ledger.
+pub(crate) struct LedgerOwner(*const NodeLedger);
+
+// SAFETY: the ledger is only touched through atomics.
+unsafe impl Send for LedgerOwner {}
+
+impl LedgerOwner {
+    pub(crate) fn new() -> LedgerOwner {
+        let layout = Layout::new::<NodeLedger>();
+        // SAFETY: the layout is not zero-sized. System, not the global allocator: the ledger is
+        // freed from inside `dealloc`.
+        let raw = unsafe { System.alloc(layout) } as *mut NodeLedger;
+        assert!(!raw.is_null(), "labrpc: out of memory for a node ledger");
+        // SAFETY: freshly allocated, properly aligned for NodeLedger.
+        unsafe {
+            raw.write(NodeLedger {
+                owner_thread: AtomicUsize::new(thread_token()),
+                charged: AtomicU64::new(0),
+                credited_local: AtomicU64::new(0),
+                remote: AtomicI64::new(0),
+            })
+        };
+        LedgerOwner(raw)
+    }
+
+    pub(crate) fn as_ptr(&self) -> *const NodeLedger {
+        self.0
+    }
+
+    /// (live bytes, bytes ever allocated).
+    pub(crate) fn figures(&self) -> (u64, u64) {
+        // SAFETY: the owner keeps the ledger alive.
+        let ledger = unsafe { &*self.0 };
+        let charged = ledger.charged.load(Ordering::Relaxed);
+        let local = ledger.credited_local.load(Ordering::Relaxed);
+        let live = charged as i64 - local as i64 + ledger.remote.load(Ordering::Relaxed);
+        (live.max(0) as u64, charged)
+    }
+}
+
+impl Drop for LedgerOwner {
+    /// The simulation ends (on its own OS thread): later frees anywhere go to `remote`, which
+    /// takes over what is still live; the ledger goes when that reaches zero.
+    fn drop(&mut self) {
+        // SAFETY: alive until this reference is released.
+        let ledger = unsafe { &*self.0 };
+        debug_assert_eq!(ledger.owner_thread.load(Ordering::Relaxed), thread_token());
+        ledger.owner_thread.store(0, Ordering::Relaxed);
+        let outstanding =
+            ledger.charged.load(Ordering::Relaxed) as i64 - ledger.credited_local.load(Ordering::Relaxed) as i64;
+        let previous = ledger.remote.fetch_add(outstanding, Ordering::AcqRel);
+        if previous + outstanding == 0 {
+            free_ledger(self.0);
+        }
+    }
+}
+
+fn free_ledger(ledger: *const NodeLedger) {
+    fence(Ordering::Acquire);
+    // SAFETY: nothing references the ledger any more (no owner, no live block).
+    unsafe { System.dealloc(ledger as *mut u8, Layout::new::<NodeLedger>()) };
+}
+
+/// Charges this OS thread's allocations to `ledger` (null: to nobody) until the next call.
+/// Returns the previous ledger.
+#[inline]
+pub(crate) fn set_current(ledger: *const NodeLedger) -> *const NodeLedger {
+    CURRENT.with(|c| c.replace(ledger))
+}
+
+/// Runs `f` with nothing charged to any node: the simulator's own bookkeeping (event records,
+/// captured traces, timers) is not the memory of the node whose call happened to grow it.
+#[inline]
+pub(crate) fn untracked<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(*const NodeLedger);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            set_current(self.0);
+        }
+    }
+    let _restore = Restore(set_current(ptr::null()));
+    f()
+}
+
+/// True when this binary's global allocator is [`CountingAlloc`] (found once, by charging a
+/// probe allocation to a scratch ledger).
+pub fn is_counting() -> bool {
+    static COUNTING: OnceLock<bool> = OnceLock::new();
+    *COUNTING.get_or_init(|| {
+        let probe = LedgerOwner::new();
+        let previous = set_current(probe.as_ptr());
+        drop(std::hint::black_box(Box::new(0u8)));
+        set_current(previous);
+        probe.figures().1 > 0
+    })
+}
+
+/// The counting allocator: `System` plus a 16-byte header per block. Declare it with
+/// [`count_allocations!`](crate::count_allocations).
+pub struct CountingAlloc;
+
+/// Declares [`CountingAlloc`] as this binary's global allocator, so `node::memory` has figures.
+#[macro_export]
+macro_rules! count_allocations {
+    () => {
+        #[global_allocator]
+        static LABRPC_COUNTING_ALLOC: $crate::alloc::CountingAlloc = $crate::alloc::CountingAlloc;
+    };
+}
+
+/// Header size and the layout handed to `System` for a user layout; `None` on overflow.
+#[inline]
+fn with_header(layout: Layout) -> Option<(usize, Layout)> {
+    let offset = layout.align().max(HEADER_BYTES);
+    let size = layout.size().checked_add(offset)?;
+    Layout::from_size_align(size, offset).ok().map(|l| (offset, l))
+}
+
+#[inline]
+fn charge(ledger: *const NodeLedger, size: usize) {
+    if ledger.is_null() {
+        return;
+    }
+    // SAFETY: a ledger is current only on its simulation's OS thread while the simulation runs,
+    // which owns it; so this thread is the only writer of `charged`.
+    bump(unsafe { &(*ledger).charged }, size);
+}
+
+#[inline]
+fn credit(ledger: *const NodeLedger, size: usize) {
+    if ledger.is_null() {
+        return;
+    }
+    // SAFETY: the block being freed holds the ledger alive until its bytes are credited.
+    let l = unsafe { &*ledger };
+    if l.owner_thread.load(Ordering::Relaxed) == thread_token() {
+        bump(&l.credited_local, size);
+        return;
+    }
+    let previous = l.remote.fetch_sub(size as i64, Ordering::Release);
+    if previous == size as i64 {
+        free_ledger(ledger);
+    }
+}
+
+/// Where a block's ledger pointer is stored, given the pointer handed out.
+#[inline]
+fn header_of(user: *mut u8) -> *mut *const NodeLedger {
+    user.wrapping_sub(HEADER_BYTES) as *mut *const NodeLedger
+}
+
+impl CountingAlloc {
+    #[inline]
+    unsafe fn finish_alloc(base: *mut u8, offset: usize, size: usize) -> *mut u8 {
+        if base.is_null() {
+            return base;
+        }
+        let user = base.add(offset);
+        let ledger = CURRENT.with(Cell::get);
+        header_of(user).write(ledger);
+        charge(ledger, size);
+        user
+    }
+}
+
+// SAFETY: every block is a System block with the user's pointer `offset` bytes in, aligned as the
+// user asked (offset is a multiple of the alignment); the header lies inside the block.
+unsafe impl GlobalAlloc for CountingAlloc {
+    #[inline]
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let Some((offset, full)) = with_header(layout) else { return ptr::null_mut() };
+        Self::finish_alloc(System.alloc(full), offset, layout.size())
+    }
+
+    #[inline]
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let Some((offset, full)) = with_header(layout) else { return ptr::null_mut() };
+        Self::finish_alloc(System.alloc_zeroed(full), offset, layout.size())
+    }
+
+    #[inline]
+    unsafe fn dealloc(&self, user: *mut u8, layout: Layout) {
+        let (offset, full) = with_header(layout).expect("a layout that was allocated has a header");
+        credit(header_of(user).read(), layout.size());
+        System.dealloc(user.sub(offset), full);
+    }
+
+    #[inline]
+    unsafe fn realloc(&self, user: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let (offset, full) = with_header(layout).expect("a layout that was allocated has a header");
+        let Some(new_full) = new_size.checked_add(offset) else { return ptr::null_mut() };
+        let base = System.realloc(user.sub(offset), full, new_full);
+        if base.is_null() {
+            return base; // the old block is untouched and still charged
+        }
+        let user = base.add(offset);
+        // The old bytes go back to whoever allocated them; the new block is the reallocating
+        // node's (growing a map on the server charges the server, wherever it was created).
+        credit(header_of(user).read(), layout.size());
+        let ledger = CURRENT.with(Cell::get);
+        header_of(user).write(ledger);
+        charge(ledger, new_size);
+        user
+    }
+}
