@@ -2,6 +2,9 @@
 //! linearizability. `LAB_SEED=N cargo test -p labtests --test lab2_kvsrv -- NAME --exact` replays seed N of one;
 //! `LAB_VIS=always` writes the HTML view of passing runs too.
 
+// The memory scenarios read the bytes the server's node holds (`labrpc::node::memory`).
+labrpc::count_allocations!();
+
 #[test]
 fn basic_2() {
     labtests::scenario::run("basic_2");
