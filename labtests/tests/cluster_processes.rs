@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use labrpc::sync::Mutex;
 use labrpc::{thread, time};
-use labtests::kv::{Client, Recorder};
-use labtests::lincheck::{check, view, CheckOptions, KvModel, Model, Verdict};
+use labtests::kv::{check, Client, Recorder};
+use labtests::lincheck::{CheckOptions, KvModel, Verdict};
 use raftkv::cli::{client_ends, cluster::loopback_addrs, Addrs};
 use raftkv::kvraft::{Clerk, KvClient};
 
@@ -268,29 +268,17 @@ fn cluster_survives_kills_and_stops() {
     }
 
     let (history, annotations) = recorder.snapshot();
-    let result = check(&KvModel, &history, &CheckOptions::with_timeout(Duration::from_secs(60)));
-    let view = match view::write_if_wanted("cluster_processes", &KvModel, &history, &result, &annotations) {
-        Ok(Some(path)) => format!("view: {}", path.display()),
-        Ok(None) => "no view (LAB_VIS=never)".to_string(),
-        Err(e) => format!("view: {e}"),
-    };
+    let result = labtests::lincheck::check(&KvModel, &history, &CheckOptions::with_timeout(Duration::from_secs(60)));
+    let view = check::write_view("cluster_processes", &history, &result, &annotations);
     match result.verdict {
         Verdict::Ok => {}
         Verdict::Illegal => {
             let partition = result.violation().expect("an illegal verdict names its partition");
-            let op = partition.blocked_op.map(|i| {
-                let op = &history.ops()[i];
-                format!(
-                    "client {} at {} us: {}",
-                    op.client_id,
-                    op.call_time,
-                    KvModel.describe_op(&op.input, op.output())
-                )
-            });
             panic!(
-                "history of {} operations is not linearizable: {}, first unplaceable {op:?}; {view}",
+                "history of {} operations is not linearizable: {}, first operation that cannot be placed: {}; {view}",
                 history.len(),
-                partition.label
+                partition.label,
+                check::blocked_op(&history, partition)
             );
         }
         Verdict::Unknown => panic!("the check of {} operations did not finish within 60 s; {view}", history.len()),

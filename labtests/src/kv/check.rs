@@ -4,7 +4,10 @@
 
 use std::time::Duration;
 
-use crate::lincheck::{check, view, CheckOptions, KvModel, Model, Verdict};
+use crate::lincheck::{
+    check, view, Annotation, CheckOptions, CheckResult, History, KvInput, KvModel, KvOutput, Model, PartitionResult,
+    Verdict,
+};
 
 use super::history::Recorder;
 
@@ -33,11 +36,7 @@ impl Run {
         let options = CheckOptions { timeout: Some(CHECK_TIMEOUT), threads: Some(1), ..CheckOptions::default() };
         let result = check(&KvModel, &history, &options);
         let view_name = format!("{}-seed{seed}", self.name);
-        let view = match view::write_if_wanted(&view_name, &KvModel, &history, &result, &annotations) {
-            Ok(Some(path)) => format!("view: {}", path.display()),
-            Ok(None) => "view: not written (LAB_VIS=never)".to_string(),
-            Err(e) => format!("view: {e}"),
-        };
+        let view = write_view(&view_name, &history, &result, &annotations);
         match result.verdict {
             Verdict::Ok => {
                 if std::env::var_os(crate::lincheck::LAB_VIS).is_some_and(|v| v == "always") {
@@ -46,18 +45,7 @@ impl Run {
             }
             Verdict::Illegal => {
                 let partition = result.violation().expect("an illegal verdict names its partition");
-                let op = partition
-                    .blocked_op
-                    .map(|i| {
-                        let op = &history.ops()[i];
-                        format!(
-                            "client {} called at {} us: {}",
-                            op.client_id,
-                            op.call_time,
-                            KvModel.describe_op(&op.input, op.output())
-                        )
-                    })
-                    .unwrap_or_else(|| "none found".to_string());
+                let op = blocked_op(&history, partition);
                 panic!(
                     "{}: history of {} operations is not linearizable (seed {seed}): {}, first operation that \
                      cannot be placed: {op}; {view}",
@@ -84,4 +72,34 @@ impl Run {
             self.name
         );
     }
+}
+
+/// Writes the view of a kv history as `LAB_VIS` asks; the line that says where it went.
+pub fn write_view(
+    name: &str,
+    history: &History<KvInput, KvOutput>,
+    result: &CheckResult,
+    annotations: &[Annotation],
+) -> String {
+    match view::write_if_wanted(name, &KvModel, history, result, annotations) {
+        Ok(Some(path)) => format!("view: {}", path.display()),
+        Ok(None) => "view: not written (LAB_VIS=never)".to_string(),
+        Err(e) => format!("view: {e}"),
+    }
+}
+
+/// "client C called at T us: OP" for the operation a violating partition could not place.
+pub fn blocked_op(history: &History<KvInput, KvOutput>, partition: &PartitionResult) -> String {
+    partition
+        .blocked_op
+        .map(|i| {
+            let op = &history.ops()[i];
+            format!(
+                "client {} called at {} us: {}",
+                op.client_id,
+                op.call_time,
+                KvModel.describe_op(&op.input, op.output())
+            )
+        })
+        .unwrap_or_else(|| "none found".to_string())
 }
