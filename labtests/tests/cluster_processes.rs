@@ -19,6 +19,7 @@ use labrpc::sync::Mutex;
 use labrpc::{thread, time};
 use labtests::kv::{check, Client, Recorder};
 use labtests::lincheck::{CheckOptions, KvModel, Verdict};
+use raftkv::cli::client::{LineResult, Session};
 use raftkv::cli::{client_ends, cluster::loopback_addrs, Addrs};
 use raftkv::kvraft::{Clerk, KvClient};
 
@@ -52,7 +53,12 @@ struct Servers {
 
 impl Servers {
     fn new() -> Servers {
-        let root = std::env::temp_dir().join(format!("raftkv-cluster-test-{}", std::process::id()));
+        // Tests of this file run side by side: one directory each.
+        let root = std::env::temp_dir().join(format!(
+            "raftkv-cluster-test-{}-{}",
+            std::process::id(),
+            labrpc::rand::next_u64()
+        ));
         let _ = std::fs::remove_dir_all(&root);
         let addrs = loopback_addrs(SERVERS, None).expect("free loopback ports");
         let mut servers = Servers {
@@ -288,4 +294,29 @@ fn cluster_survives_kills_and_stops() {
         history.len(),
         acked.len()
     );
+}
+
+#[test]
+fn client_commands_get_the_replies_users_expect() {
+    let servers = Servers::new();
+    let addrs = Addrs(servers.addrs.clone());
+    let mut session = Session::new(client_ends(&addrs), Duration::from_secs(20));
+    let mut run = |line: &str| match session.handle_line(line) {
+        LineResult::Output(out) => out,
+        other => panic!("{line:?} gave {other:?}"),
+    };
+    assert_eq!(run("PUT \"my key\" hello world"), "OK");
+    assert_eq!(run("GET \"my key\""), "\"hello world\" (version 1)");
+    assert_eq!(run("append \"my key\" ' !'"), "OK");
+    assert_eq!(run("CPUT \"my key\" x 1"), "ERR_VERSION: \"my key\" is not at version 1; nothing changed");
+    assert_eq!(run("CPUT \"my key\" x 2"), "OK");
+    assert_eq!(run("GET \"my key\""), "x (version 3)");
+    assert_eq!(run("DELETE \"my key\""), "OK");
+    assert_eq!(run("GET \"my key\""), "null");
+    assert_eq!(run("time"), "timing on");
+    let timed = run("GET nothing");
+    assert!(timed.starts_with("null  (") && timed.ends_with(" ms)"), "{timed}");
+    assert_eq!(session.handle_line("GET"), LineResult::Error("GET takes a key (GET key); got 0 argument(s)".into()));
+    assert_eq!(session.handle_line("quit"), LineResult::Quit);
+    drop(servers);
 }
