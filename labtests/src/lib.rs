@@ -1,4 +1,5 @@
 //! Harness config, scenarios per lab phase, the linearizability checker and the CLIs.
+pub mod chaos;
 pub mod dstest;
 pub mod kv;
 pub mod lincheck;

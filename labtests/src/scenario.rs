@@ -6,8 +6,13 @@ use std::time::Duration;
 
 use labrpc::sim::{Config, Target};
 
-use crate::kv::{scenarios_4a as kv4a, scenarios_4b as kv4b, scenarios_beyond as kvx, scenarios_lab2 as kv2};
-use crate::raft::{scenarios_3a as a, scenarios_3b as b, scenarios_3c as c, scenarios_3d as d, scenarios_beyond as x};
+use crate::kv::{
+    scenarios_4a as kv4a, scenarios_4b as kv4b, scenarios_beyond as kvx, scenarios_chaos as kvc, scenarios_lab2 as kv2,
+};
+use crate::raft::{
+    scenarios_3a as a, scenarios_3b as b, scenarios_3c as c, scenarios_3d as d, scenarios_beyond as x,
+    scenarios_chaos as xc,
+};
 
 /// A named scenario. `run` is a simulation's main thread and keeps no global state, so any
 /// number of seeds may run side by side.
@@ -22,6 +27,8 @@ pub struct Scenario {
     pub run: fn(),
     /// Virtual seconds a run may last before it fails.
     pub time_limit_s: u64,
+    /// Preemption at lock and send points, per mille (0 but in the chaos scenarios).
+    pub preempt_per_mille: u32,
 }
 
 /// The default time limit (the Go tester's two minutes per test, here virtual).
@@ -30,7 +37,11 @@ const LIMIT_S: u64 = 120;
 impl Scenario {
     /// The simulation config to run it with (before the environment knobs apply).
     pub fn config(&self) -> Config {
-        Config { time_limit: Duration::from_secs(self.time_limit_s), ..Config::default() }
+        Config {
+            time_limit: Duration::from_secs(self.time_limit_s),
+            preempt_per_mille: self.preempt_per_mille,
+            ..Config::default()
+        }
     }
 
     /// Where it lives, for replay commands.
@@ -40,7 +51,14 @@ impl Scenario {
 }
 
 const fn scenario(name: &'static str, phase: &'static str, file: &'static str, run: fn()) -> Scenario {
-    Scenario { name, phase, file, run, time_limit_s: LIMIT_S }
+    Scenario { name, phase, file, run, time_limit_s: LIMIT_S, preempt_per_mille: 0 }
+}
+
+/// A swarm chaos scenario: preemption on (see `crate::chaos`).
+const fn chaos(name: &'static str, file: &'static str, run: fn()) -> Scenario {
+    let mut s = scenario(name, "chaos", file, run);
+    s.preempt_per_mille = crate::chaos::PREEMPT_PER_MILLE;
+    s
 }
 
 const fn long(mut s: Scenario, time_limit_s: u64) -> Scenario {
@@ -83,6 +101,8 @@ pub fn all() -> Vec<Scenario> {
         scenario("duplicates_beyond", "beyond", "raft_beyond", x::duplicates_beyond),
         scenario("paused_leader_beyond", "beyond", "raft_beyond", x::paused_leader_beyond),
         long(scenario("random_faults_beyond", "beyond", "raft_beyond", x::random_faults_beyond), 240),
+        chaos("swarm_chaos", "raft_chaos", xc::swarm_chaos),
+        chaos("swarm_snapshots_chaos", "raft_chaos", xc::swarm_snapshots_chaos),
         scenario("basic_2", "2", "lab2_kvsrv", kv2::basic_2),
         scenario("concurrent_2", "2", "lab2_kvsrv", kv2::concurrent_2),
         scenario("unreliable_2", "2", "lab2_kvsrv", kv2::unreliable_2),
@@ -136,6 +156,7 @@ pub fn all() -> Vec<Scenario> {
         scenario("kv_duplicates_beyond", "beyond", "kv_beyond", kvx::kv_duplicates_beyond),
         scenario("kv_paused_leader_beyond", "beyond", "kv_beyond", kvx::kv_paused_leader_beyond),
         scenario("kvsrv_duplicates_beyond", "beyond", "kv_beyond", kvx::kvsrv_duplicates_beyond),
+        chaos("kvraft_swarm_chaos", "kv_chaos", kvc::kvraft_swarm_chaos),
     ]
 }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use labrpc::net::{ClientEnd, Network, Server};
-use labrpc::persister::Persister;
+use labrpc::persister::{CrashPoints, Persister};
 use labrpc::sync::Mutex;
 use labrpc::{node, thread, time, NodeId};
 use raftkv::kvraft::{Clerk, KvServer};
@@ -346,6 +346,31 @@ impl KvCluster {
 
     pub fn total_rpcs(&self) -> u64 {
         self.shared.net.total_rpcs()
+    }
+
+    /// Server `i` has been started and not crashed by the harness since.
+    pub fn is_running(&self, i: usize) -> bool {
+        self.shared.state.lock().servers[i].is_some()
+    }
+
+    /// Sets the crash points of every server's persister; restarts keep them (`Persister::copy`).
+    pub fn set_crash_points(&self, points: CrashPoints) {
+        for persister in &self.shared.state.lock().persisters {
+            persister.set_crash_points(points);
+        }
+    }
+
+    /// Servers whose node went down by itself (a crash point) while running: crashed through
+    /// `crash_server`, which keeps a copy of what they persisted, and recorded in the history.
+    pub fn reap_self_crashed(&self) -> Vec<usize> {
+        let down: Vec<usize> =
+            (0..self.shared.n).filter(|&i| self.is_running(i) && !node::is_alive(self.shared.nodes[i])).collect();
+        for &i in &down {
+            tracing::info!(server = i, "harness: server went down at a crash point");
+            self.shared.recorder.event(format!("crash {i}"), format!("server {i} went down at a crash point"));
+            self.crash_server(i);
+        }
+        down
     }
 
     /// Records a new (leader, term) whenever one appears.

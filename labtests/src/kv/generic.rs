@@ -114,7 +114,7 @@ pub fn check_concurrent_appends(value: &str, counts: &[usize]) {
 }
 
 /// One client's operations until `done`; returns the client and how many appends/puts it made.
-fn client_loop(
+pub(crate) fn client_loop(
     mut client: Client<Clerk>,
     index: u64,
     nclients: usize,

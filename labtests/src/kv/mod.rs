@@ -14,6 +14,7 @@ pub mod history;
 pub mod scenarios_4a;
 pub mod scenarios_4b;
 pub mod scenarios_beyond;
+pub mod scenarios_chaos;
 pub mod scenarios_lab2;
 
 use std::time::Duration;

@@ -12,6 +12,7 @@ pub mod scenarios_3b;
 pub mod scenarios_3c;
 pub mod scenarios_3d;
 pub mod scenarios_beyond;
+pub mod scenarios_chaos;
 mod stats;
 
 pub use applier::SNAPSHOT_INTERVAL;
