@@ -9,6 +9,7 @@
 //! with a deadline; a guard kills every child process however the test ends.
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -36,6 +37,12 @@ const REGISTER_KEYS: [&str; 2] = ["r0", "r1"];
 #[ignore = "a server process of cluster_survives_kills_and_stops; runs only when that test starts it"]
 fn raftkv_server_child() {
     let Ok(args) = std::env::var(CHILD_ARGS) else { return };
+    // Our stdin is a pipe from the test: when it closes, the test process is gone (even killed
+    // with SIGKILL, when no guard runs), and so must we be.
+    thread::Builder::new().name("parent-watch").spawn(|| {
+        let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new());
+        std::process::exit(3);
+    });
     let argv = std::iter::once("raftkv".to_string()).chain(args.split('\x1f').map(str::to_string));
     let _ = raftkv::cli::main_with(argv.map(Into::into));
     std::process::exit(1); // a server only returns when it failed to start
@@ -87,6 +94,10 @@ impl Servers {
         let mut child = Command::new(std::env::current_exe().expect("the test binary"))
             .args(["raftkv_server_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
             .env(CHILD_ARGS, args.join("\x1f"))
+            .stdin(Stdio::piped()) // kept open by `Child` until the server is killed
+            // A group of its own: if this process dies while the server is stopped (SIGSTOP), the
+            // orphaned group gets SIGHUP and SIGCONT from the kernel, so it does not linger.
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -264,8 +275,11 @@ fn cluster_survives_kills_and_stops() {
         servers.start(i);
     }
     let mut reader = Client::new(Clerk::new(client_ends(&addrs)), CLIENTS, recorder.clone());
-    let finals: Vec<(String, String)> =
-        APPEND_KEYS.iter().chain(&REGISTER_KEYS).map(|k| (k.to_string(), reader.get_value(k))).collect();
+    let reads = thread::Builder::new().name("final-reader").spawn(move || {
+        APPEND_KEYS.iter().chain(&REGISTER_KEYS).map(|k| (k.to_string(), reader.get_value(k))).collect::<Vec<_>>()
+    });
+    wait_for("the final reads after the full restart", Duration::from_secs(30), || reads.is_finished());
+    let finals = reads.join().expect("the final reader panicked");
     servers.assert_all_running();
     for (key, token) in &acked {
         let value = &finals.iter().find(|(k, _)| k == key).expect("an append key").1;
