@@ -81,6 +81,15 @@ fn a_file_of_another_format_is_named_as_such() {
 }
 
 #[test]
+fn a_data_directory_that_is_a_file_is_named() {
+    let dir = TempDir::new("a-file");
+    std::fs::write(&dir.0, b"not a directory").unwrap();
+    let err = Persister::open_dir(&dir.0, DiskOptions::default()).err().expect("a file is no data directory");
+    assert_eq!(err.to_string(), format!("{}: exists and is not a directory", dir.0.display()));
+    std::fs::remove_file(&dir.0).unwrap();
+}
+
+#[test]
 fn a_leftover_temporary_file_is_ignored_and_removed() {
     let dir = TempDir::new("leftover");
     drop(open(&dir.0));

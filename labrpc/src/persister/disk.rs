@@ -120,6 +120,9 @@ impl DiskStore {
     pub fn open(dir: &Path, options: DiskOptions) -> Result<(DiskStore, SavedState), DiskError> {
         assert!(options.batch_size >= 1, "disk persister: batch size must be at least 1");
         let err = |path: &Path, e: io::Error| DiskError { path: path.to_path_buf(), reason: e.to_string() };
+        if dir.exists() && !dir.is_dir() {
+            return Err(DiskError { path: dir.to_path_buf(), reason: "exists and is not a directory".into() });
+        }
         fs::create_dir_all(dir).map_err(|e| err(dir, e))?;
         // A temporary file is a save that never completed: nothing of it was acknowledged.
         let temp = dir.join(TEMP_FILE);
