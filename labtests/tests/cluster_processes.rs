@@ -334,3 +334,41 @@ fn client_commands_get_the_replies_users_expect() {
     assert_eq!(session.handle_line("quit"), LineResult::Quit);
     drop(servers);
 }
+
+#[test]
+fn a_server_with_a_corrupted_state_file_refuses_to_start_and_names_it() {
+    let dir = std::env::temp_dir().join(format!("raftkv-corrupt-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    {
+        let p = labrpc::persister::Persister::open_dir(&dir, Default::default()).expect("a new data directory");
+        p.save(vec![1; 64], vec![2; 64]);
+    }
+    let state = dir.join(labrpc::persister::disk::STATE_FILE);
+    let mut bytes = std::fs::read(&state).unwrap();
+    bytes[40] ^= 0xff;
+    std::fs::write(&state, bytes).unwrap();
+    let addr = loopback_addrs(1, None).expect("a free port").remove(0);
+    let args = ["server", "--id", "0", "--peers", &addr, "--data-dir", &dir.display().to_string()].join("\x1f");
+    let mut child = Command::new(std::env::current_exe().expect("the test binary"))
+        .args(["raftkv_server_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .env(CHILD_ARGS, args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start a server process");
+    let mut pipe = child.stderr.take().expect("piped");
+    let reader = thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut pipe, &mut text);
+        text
+    });
+    // If it does not exit, the panic drops `child`, closing its stdin: the child then exits too.
+    wait_for("the server to give up on its state file", Duration::from_secs(10), || reader.is_finished());
+    let stderr = reader.join().expect("the stderr reader");
+    let status = child.wait().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(!status.success(), "a server started on a corrupted state file");
+    let expected = format!("cannot recover its state: {}: corrupted: checksum", state.display());
+    assert!(stderr.contains(&expected), "stderr does not say {expected:?}:\n{stderr}");
+}
