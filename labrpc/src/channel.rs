@@ -9,7 +9,7 @@ use std::time::Duration;
 
 pub use crossbeam_channel::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
 
-use crate::sched::{current, try_current, Ticket, Wait, Wake};
+use crate::sched::{current, try_current, PassOnIfKilled, Ticket, Wait, Wake};
 use crate::time::deadline_after;
 
 struct ChanState<T> {
@@ -159,7 +159,10 @@ impl<T> Sender<T> {
             }
             st.send_waiters.push_back(rt.park_ticket());
             drop(st);
+            // Room woken for this sender must not die with it (its node crashing meanwhile).
+            let pass_on = PassOnIfKilled::arm(|| wake_one(&mut chan.state.lock().send_waiters));
             rt.park(Wait::Send { channel: chan.id }, None);
+            pass_on.disarm();
         }
     }
 
@@ -283,7 +286,11 @@ impl<T> Receiver<T> {
             }
             st.recv_waiters.push_back(rt.park_ticket());
             drop(st);
-            if rt.park(Wait::Recv { channel: chan.id }, deadline_ns) == Wake::TimedOut {
+            // A value woken for this receiver must not wait for nobody (its node crashing meanwhile).
+            let pass_on = PassOnIfKilled::arm(|| wake_one(&mut chan.state.lock().recv_waiters));
+            let wake = rt.park(Wait::Recv { channel: chan.id }, deadline_ns);
+            pass_on.disarm();
+            if wake == Wake::TimedOut {
                 let mut st = chan.state.lock();
                 let me = rt.current_task();
                 st.recv_waiters.retain(|t| Some(t.task) != me);

@@ -188,3 +188,49 @@ fn failed_try_lock_leaves_the_lock_held() {
         assert_eq!(*m.try_lock().expect("free once the holder left"), 1);
     });
 }
+
+/// A receiver on the crashing node is woken for a value and killed before it runs: the value
+/// stays in the channel, and the wake-up passes to a receiver on a live node.
+#[test]
+fn value_woken_for_a_killed_receiver_reaches_another() {
+    sim::check(&labrpc::target!("value_woken_for_a_killed_receiver_reaches_another"), Config::default(), || {
+        let (a, b) = (node::create("a"), node::create("b"));
+        let (tx, rx) = labrpc::channel::unbounded::<u32>();
+        let spawn_receiver = |name: &'static str, on| {
+            let rx = rx.clone();
+            let h = thread::Builder::new().name(name).node(on).spawn(move || rx.recv().unwrap());
+            time::sleep(Duration::from_millis(1)); // parked in this order
+            h
+        };
+        let doomed = spawn_receiver("doomed", b);
+        let survivor = spawn_receiver("survivor", a);
+        tx.send(7).unwrap(); // wakes the first receiver
+        node::crash(b);
+        assert_eq!(survivor.join().unwrap(), 7);
+        assert!(doomed.join().is_err());
+    });
+}
+
+/// A sender on the crashing node, parked on a full channel, is woken for the free slot and
+/// killed before it runs: the slot goes to a sender on a live node.
+#[test]
+fn room_woken_for_a_killed_sender_reaches_another() {
+    sim::check(&labrpc::target!("room_woken_for_a_killed_sender_reaches_another"), Config::default(), || {
+        let (a, b) = (node::create("a"), node::create("b"));
+        let (tx, rx) = labrpc::channel::bounded::<&str>(1);
+        tx.send("first").unwrap();
+        let spawn_sender = |name: &'static str, on| {
+            let tx = tx.clone();
+            let h = thread::Builder::new().name(name).node(on).spawn(move || tx.send(name).unwrap());
+            time::sleep(Duration::from_millis(1)); // parked in this order
+            h
+        };
+        let doomed = spawn_sender("doomed", b);
+        let survivor = spawn_sender("survivor", a);
+        assert_eq!(rx.recv().unwrap(), "first"); // wakes the first sender
+        node::crash(b);
+        survivor.join().unwrap();
+        assert!(doomed.join().is_err());
+        assert_eq!(rx.recv().unwrap(), "survivor");
+    });
+}

@@ -2,7 +2,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use super::mutex::MutexGuard;
-use crate::sched::{current, try_current, Ticket, Wait, Wake};
+use crate::sched::{current, try_current, PassOnIfKilled, Ticket, Wait, Wake};
 use crate::time::deadline_after;
 
 /// Whether a timed wait returned because its time ran out.
@@ -23,21 +23,6 @@ struct SimCondvar {
 enum CondvarImpl {
     Real(parking_lot::Condvar),
     Sim(SimCondvar),
-}
-
-/// Armed while a thread is parked in a condvar wait. If the thread is killed after a
-/// `notify_one` chose it but before it ran, that notification would die with it: wake the next
-/// waiter instead. (A thread killed while still waiting took no notification and passes none.)
-struct PassOnUnwind<'a> {
-    condvar: &'a Condvar,
-}
-
-impl Drop for PassOnUnwind<'_> {
-    fn drop(&mut self) {
-        if current("Condvar::wait").current_wake() == Wake::Notified {
-            self.condvar.notify_one();
-        }
-    }
 }
 
 /// A condition variable, used with this crate's `Mutex`. Waits take the guard by `&mut`
@@ -125,9 +110,12 @@ impl Condvar {
                 cv.waiters.lock().push_back(rt.park_ticket());
                 guard.sim_held = false;
                 lock.release();
-                let pass_on = PassOnUnwind { condvar: self };
+                // A notify_one that chose this thread must not die with it.
+                let pass_on = PassOnIfKilled::arm(|| {
+                    self.notify_one();
+                });
                 let wake = rt.park(Wait::Condvar { id: cv.id }, deadline);
-                std::mem::forget(pass_on);
+                pass_on.disarm();
                 let timed_out = wake == Wake::TimedOut;
                 if timed_out {
                     let me = rt.current_task();
