@@ -1,8 +1,9 @@
 //! The `lincheck` binary on files in a temp dir: every exit status, every error line, the
 //! names of HTML views. Texts users read are insta snapshots.
 
+use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 struct Run {
     code: i32,
@@ -189,4 +190,69 @@ fn usage_errors() {
     let run = lincheck("usage_timeout", &[], &["--model", "kv", "--timeout=-1", "x"], &[]);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("positive number of seconds"), "{}", run.stderr);
+}
+
+#[test]
+fn empty_history_is_said_explicitly() {
+    let run = lincheck("empty", &[("empty.jsonl", "\n\n".to_string())], &["--model", "kv", "empty.jsonl"], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    insta::assert_snapshot!(run.stdout, @"empty.jsonl: empty history (no operations): nothing to check, trivially linearizable");
+}
+
+#[test]
+fn dash_reads_standard_input() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lincheck"))
+        .args(["--model", "kv", "-"])
+        .env_remove("LAB_VIS")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stale_kv().as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = mask_millis(&String::from_utf8(output.stdout).unwrap());
+    assert!(stdout.starts_with("-: NOT linearizable (3 ops, T ms): line 3 cannot be placed"), "{stdout}");
+}
+
+#[test]
+fn overlapping_operations_of_one_client_are_rejected_naming_the_line() {
+    let overlap = line(1, 0, Some(10), r#""op": "put", "key": "k", "value": "a""#)
+        + &line(2, 0, Some(10), r#""op": "put", "key": "j", "value": "a""#)
+        + &line(1, 5, Some(20), r#""op": "get", "key": "k", "output": "a""#);
+    let after_never = line(1, 0, None, r#""op": "put", "key": "k", "value": "a""#)
+        + &line(1, 5, Some(20), r#""op": "get", "key": "k", "output": "a""#);
+    let files = [("overlap.jsonl", overlap), ("after_never.jsonl", after_never)];
+    let run = lincheck("overlap", &files, &["--model", "kv", "overlap.jsonl", "after_never.jsonl"], &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    insta::assert_snapshot!("overlap", run.stdout);
+}
+
+#[test]
+fn sequence_numbers_order_ties_and_maybe_outputs_are_named() {
+    // One client, everything at time 5: put then a stale get, told apart by seq only.
+    let seq = |call: u64, ret: u64| format!(r#""call_seq": {call}, "return_seq": {ret}, "#);
+    let tie = line(1, 5, Some(5), &(seq(0, 1) + r#""op": "put", "key": "k", "value": "a""#))
+        + &line(1, 5, Some(5), &(seq(2, 3) + r#""op": "get", "key": "k", "output": null"#));
+    let maybe = line(1, 0, Some(10), r#""op": "cput", "key": "k", "value": "a", "version": 0, "unknown_output": true"#)
+        + &line(1, 20, Some(30), r#""op": "get", "key": "k", "output": null"#);
+    let files = [("tie.jsonl", tie), ("maybe.jsonl", maybe)];
+    let run = lincheck("seq", &files, &["--model", "kv", "tie.jsonl", "maybe.jsonl"], &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    insta::assert_snapshot!("seq_and_maybe", run.stdout);
+}
+
+#[test]
+fn budget_exits_3_naming_the_key() {
+    let run =
+        lincheck("budget", &[("slow.jsonl", hopeless_kv())], &["--model", "kv", "--budget", "1000", "slow.jsonl"], &[]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    insta::assert_snapshot!(run.stdout, @r#"slow.jsonl: unknown (the budget of 1000 steps ran out before key "k" was decided)"#);
+}
+
+#[test]
+fn help_describes_the_input_format() {
+    let run = lincheck("help", &[], &["--help"], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    insta::assert_snapshot!("help", run.stdout);
 }

@@ -184,19 +184,47 @@ fn partitions_are_checked_independently_and_named() {
         let options = CheckOptions { threads: Some(threads), ..CheckOptions::default() };
         let result = check(&KvModel, &h, &options);
         assert_eq!(result.verdict, Verdict::Illegal);
+        // Smallest first ("c" is the largest): the others are done before it, whatever the
+        // number of threads, except one a thread had not finished when "c" was found illegal.
         let statuses: Vec<_> = result.partitions.iter().map(|p| p.status.clone()).collect();
-        assert_eq!(
-            statuses,
-            vec![
-                PartitionStatus::Linearizable,
-                PartitionStatus::Linearizable,
-                PartitionStatus::Illegal,
-                PartitionStatus::Linearizable
-            ]
-        );
+        assert_eq!(statuses[2], PartitionStatus::Illegal, "{statuses:?}");
+        for status in [&statuses[0], &statuses[1], &statuses[3]] {
+            assert!(matches!(status, PartitionStatus::Linearizable | PartitionStatus::Cancelled), "{statuses:?}");
+        }
+        if threads == 1 {
+            assert!(statuses.iter().filter(|&status| *status == PartitionStatus::Linearizable).count() == 3);
+        }
         let violation = result.violation().unwrap();
         assert_eq!(violation.label, "key \"c\"");
         assert_eq!(violation.blocked_op, Some(8));
+    }
+}
+
+#[test]
+fn the_first_illegal_key_stops_the_search_of_the_others() {
+    // Keys "a" to "c": 40 concurrent never-returned puts and a read of a value none wrote, far
+    // too expensive to decide; key "z": a plain stale read.
+    let mut h = KvHistory::new();
+    for key in ["a", "b", "c"] {
+        for n in 0..40 {
+            h.push_unknown(n, 0, put(key, &format!("v{n}")));
+        }
+        h.push(99, 1, 1000, get(key), seen(Some("never written"))).unwrap();
+    }
+    h.push(100, 0, 10, put("z", "1"), KvOutput::Done).unwrap();
+    h.push(101, 20, 30, get("z"), seen(None)).unwrap();
+    for threads in [1, 2, 4] {
+        // The timeout only keeps a broken checker from hanging the test.
+        let options = CheckOptions { threads: Some(threads), ..CheckOptions::with_timeout(Duration::from_secs(60)) };
+        let result = check(&KvModel, &h, &options);
+        assert_eq!(result.verdict, Verdict::Illegal);
+        assert_eq!(result.violation().unwrap().label, "key \"z\"");
+        let statuses: Vec<_> = result.partitions.iter().map(|p| p.status.clone()).collect();
+        assert_eq!(
+            &statuses[..3],
+            &[PartitionStatus::Cancelled, PartitionStatus::Cancelled, PartitionStatus::Cancelled]
+        );
+        assert!(result.elapsed < Duration::from_secs(10), "{threads} threads: stopped after {:?}", result.elapsed);
     }
 }
 
@@ -221,6 +249,22 @@ fn timeout_stops_the_search_with_unknown() {
     // The same shape, small enough to finish, is indeed illegal.
     let result = check(&KvModel, &hopeless(6), &CheckOptions::default());
     assert_eq!(result.verdict, Verdict::Illegal);
+}
+
+#[test]
+fn step_budget_stops_the_search_with_unknown_at_the_same_step_every_time() {
+    let options = CheckOptions { max_steps: Some(20_000), ..CheckOptions::default() };
+    let first = check(&KvModel, &hopeless(40), &options);
+    assert_eq!(first.verdict, Verdict::Unknown);
+    assert_eq!(first.partitions[0].status, PartitionStatus::BudgetSpent { steps: 20_000 });
+    assert_eq!(first.total_steps(), 20_000);
+    let again = check(&KvModel, &hopeless(40), &options);
+    assert_eq!(again.partitions[0].linearized, first.partitions[0].linearized);
+    assert_eq!(again.partitions[0].cache_entries, first.partitions[0].cache_entries);
+    // A history that needs fewer steps than the budget is decided, and says how many it took.
+    let result = check(&KvModel, &hopeless(6), &options);
+    assert_eq!(result.verdict, Verdict::Illegal);
+    assert!(result.total_steps() > 0 && result.total_steps() < 20_000);
 }
 
 #[test]

@@ -2,7 +2,9 @@
 //!
 //! Exit status: 0 all files linearizable, 1 some file not, 3 some file unknown (a limit stopped
 //! the search) and none not, 2 some file unreadable or a usage error (this wins over 1 and 3).
+//! The input format is in `--help` (and the `jsonl` module doc).
 
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -21,27 +23,49 @@ enum ModelKind {
     Register,
 }
 
+/// What `--help` says after the options: the input format, exit status and views.
+const AFTER_HELP: &str = r#"Input: JSON Lines, one operation a line (blank lines skipped, any other field is an error):
+  {"client": 1, "call": 100, "return": 250, "op": "get", "key": "k", "output": "v1", "version": 1}
+  {"client": 2, "call": 120, "return": null, "op": "put", "key": "k", "value": "v2"}
+  client           non-negative integer; a client runs one operation at a time (an operation
+                   must return by the client's next call; one that never returned is its last)
+  call, return     non-negative integers in one monotone unit, return >= call; "return": null:
+                   the operation never returned (it may take effect after its call, or never)
+  call_seq,        optional, on every line or none: the event's place in one total order of all
+  return_seq       calls and returns (each number used once). They order events with equal
+                   times; without them, events at equal times are concurrent
+  unknown_output   optional: true for an operation that returned without a known output (a cput
+                   answered "maybe"); it precedes what is called after its return, output absent
+  kv ops           get (key; output: string, or null when absent; optional version), put and
+                   append (key, value), delete (key), cput (key, value, version; output: bool)
+  register ops     read (output: integer or null), write (value), cas (from, to; output: bool)
+FILE "-" reads standard input.
+
+Exit status: 0 all linearizable, 1 any not, 3 any unknown (and none not), 2 unreadable input.
+Views: with one FILE, --html OUT is the page's path; with several, the page of the Nth FILE is
+OUT with -N-STEM inserted before its extension (v.html, 2nd file b.jsonl: v-2-b.html).
+Pages are written for files that are not linearizable or unknown, and for all files
+if LAB_VIS=always (LAB_VIS=never: none)."#;
+
 /// Checks histories (JSON Lines, one operation a line) for linearizability.
 #[derive(Debug, Parser)]
-#[command(
-    name = "lincheck",
-    after_help = "Exit status: 0 all linearizable, 1 any not, 3 any unknown (and none not), 2 unreadable input.\n\
-                  Views: with one FILE, --html OUT is the page's path; with several, the page of the Nth FILE is\n\
-                  OUT with -N-STEM inserted before its extension (v.html, 2nd file b.jsonl: v-2-b.html).\n\
-                  Pages are written for files that are not linearizable or unknown, and for all files\n\
-                  if LAB_VIS=always (LAB_VIS=never: none)."
-)]
+#[command(name = "lincheck", after_help = AFTER_HELP)]
 struct Args {
     /// Sequential specification to check against.
     #[arg(long, value_enum)]
     model: ModelKind,
-    /// Give up on a file after this many seconds (its result is then unknown).
+    /// Give up on a file after this many seconds of wall time (its result is then unknown).
     #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_timeout)]
     timeout: Duration,
+    /// Also give up on a file after this many search steps (all keys together, searched one at
+    /// a time): a limit that, unlike the timeout, gives the same answer on every machine (the
+    /// tests' LAB_LINCHECK_BUDGET).
+    #[arg(long, value_name = "STEPS", value_parser = clap::value_parser!(u64).range(1..))]
+    budget: Option<u64>,
     /// Write an HTML view for each failing file (see below for names).
     #[arg(long, value_name = "OUT")]
     html: Option<PathBuf>,
-    /// History files.
+    /// History files ("-": standard input).
     #[arg(value_name = "FILE", required = true)]
     files: Vec<PathBuf>,
 }
@@ -120,7 +144,13 @@ fn run<M: Model>(
     policy: VisPolicy,
 ) -> Outcome {
     let name = file.display();
-    let text = match std::fs::read_to_string(file) {
+    let text = if file == Path::new("-") {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).map(|_| text)
+    } else {
+        std::fs::read_to_string(file)
+    };
+    let text = match text {
         Ok(text) => text,
         Err(error) => {
             println!("{name}: cannot read: {error}");
@@ -135,7 +165,12 @@ fn run<M: Model>(
         }
     };
     let history = &parsed.history;
-    let result = check(model, history, &CheckOptions::with_timeout(args.timeout));
+    if history.is_empty() {
+        println!("{name}: empty history (no operations): nothing to check, trivially linearizable");
+        return Outcome::Linearizable;
+    }
+    let options = CheckOptions { max_steps: args.budget, ..CheckOptions::with_timeout(args.timeout) };
+    let result = check(model, history, &options);
     let sizes = format!("{} ops, {} ms", history.len(), result.elapsed.as_millis());
     let outcome = match result.verdict {
         Verdict::Ok => {
@@ -147,7 +182,7 @@ fn run<M: Model>(
             Outcome::NotLinearizable
         }
         Verdict::Unknown => {
-            println!("{name}: unknown ({})", explain_unknown(&result, args.timeout));
+            println!("{name}: unknown ({})", explain_unknown(&result, args.timeout, args.budget));
             Outcome::Unknown
         }
     };
@@ -181,9 +216,10 @@ fn explain_violation<M: Model>(model: &M, parsed: &Parsed<M::Input, M::Output>, 
     match violation.blocked_op {
         Some(index) => {
             let op = &ops[index];
-            let times = match op.return_time() {
-                Some(ret) => format!("call {}, return {ret}", op.call_time),
-                None => format!("call {}, never returned", op.call_time),
+            let times = match op.return_stamp() {
+                Some(ret) if op.output_unknown() => format!("call {}, return {ret}, output unknown", op.call_stamp()),
+                Some(ret) => format!("call {}, return {ret}", op.call_stamp()),
+                None => format!("call {}, never returned", op.call_stamp()),
             };
             format!(
                 "line {} cannot be placed: client {}, {}, {times} ({prefix})",
@@ -196,10 +232,17 @@ fn explain_violation<M: Model>(model: &M, parsed: &Parsed<M::Input, M::Output>, 
     }
 }
 
-fn explain_unknown(result: &CheckResult, timeout: Duration) -> String {
-    match result.incomplete().map(|partition| &partition.status) {
-        Some(PartitionStatus::CacheFull { entries, approx_bytes }) => {
+fn explain_unknown(result: &CheckResult, timeout: Duration, budget: Option<u64>) -> String {
+    let Some(partition) = result.incomplete() else {
+        return format!("timed out after {} s", timeout.as_secs_f64());
+    };
+    match &partition.status {
+        PartitionStatus::CacheFull { entries, approx_bytes } => {
             format!("search cache full: {entries} configurations, about {} MiB", approx_bytes >> 20)
+        }
+        PartitionStatus::BudgetSpent { .. } => {
+            let budget = budget.expect("only a budget is spent");
+            format!("the budget of {budget} steps ran out before {} was decided", partition.label)
         }
         _ => format!("timed out after {} s", timeout.as_secs_f64()),
     }

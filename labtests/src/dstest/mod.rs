@@ -58,7 +58,7 @@ pub struct Args {
 }
 
 /// The command-line entry point over a scenario table. Exit status: 0 nothing failed, 1 a run
-/// failed, 2 bad arguments.
+/// failed or ended with an unknown linearizability verdict, 2 bad arguments.
 pub fn main(cases: Vec<Case>) -> ExitCode {
     let args = match Args::try_parse() {
         Ok(args) => args,
@@ -127,7 +127,7 @@ pub fn run(args: Args, cases: Vec<Case>) -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    if summary.total_failed > 0 {
+    if summary.total_failed > 0 || summary.total_unknown > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -137,7 +137,8 @@ pub fn run(args: Args, cases: Vec<Case>) -> ExitCode {
 fn write_artifacts(args: &Args, cases: &[Case], summary: &report::Summary) -> Vec<(String, u64, String)> {
     let mut written = Vec::new();
     for (t, case) in summary.tests.iter().zip(cases) {
-        for &seed in t.failed_seeds.iter().take(artifacts::MAX_LOGS_PER_SCENARIO) {
+        let seeds = t.failed_seeds.iter().chain(&t.unknown_seeds);
+        for &seed in seeds.take(artifacts::MAX_LOGS_PER_SCENARIO) {
             match artifacts::write_log(&args.output, case, seed, args.check_determinism) {
                 Ok(path) => written.push((t.name.clone(), seed, path.display().to_string())),
                 Err(e) => {

@@ -12,10 +12,14 @@ use super::sweep::RunResult;
 pub struct TestSummary {
     pub name: String,
     pub runs: u64,
+    /// Runs that failed, not counting `unknown` ones.
     pub failed: u64,
     pub failed_seeds: Vec<u64>,
     /// For each of `failed_seeds`, in the same order, its failure in one line (`headline`).
     pub failures: Vec<String>,
+    /// Runs whose linearizability check ran out of budget (no verdict).
+    pub unknown: u64,
+    pub unknown_seeds: Vec<u64>,
     pub mean_virtual_s: f64,
     pub std_virtual_s: f64,
     pub mean_wall_ms: f64,
@@ -25,6 +29,7 @@ pub struct TestSummary {
 pub struct Summary {
     pub total_runs: u64,
     pub total_failed: u64,
+    pub total_unknown: u64,
     pub wall_s: f64,
     pub tests: Vec<TestSummary>,
 }
@@ -45,17 +50,27 @@ pub fn summarize(cases: &[Case], results: &[RunResult], wall_s: f64) -> Summary 
             };
             let mean_virtual_s = mean(&|r| r.virtual_s);
             let var = mean(&|r| (r.virtual_s - mean_virtual_s).powi(2));
-            let mut failed: Vec<(u64, &str)> =
-                mine.iter().filter_map(|r| Some((r.seed, r.failure.as_deref()?))).collect();
-            failed.sort_unstable_by_key(|&(seed, _)| seed);
+            let failed_with = |unknown: bool| {
+                let mut failed: Vec<(u64, &str)> = mine
+                    .iter()
+                    .filter(|r| r.unknown == unknown)
+                    .filter_map(|r| Some((r.seed, r.failure.as_deref()?)))
+                    .collect();
+                failed.sort_unstable_by_key(|&(seed, _)| seed);
+                failed
+            };
+            let failed = failed_with(false);
             let failed_seeds: Vec<u64> = failed.iter().map(|&(seed, _)| seed).collect();
             let failures: Vec<String> = failed.iter().map(|&(_, report)| headline(report)).collect();
+            let unknown_seeds: Vec<u64> = failed_with(true).iter().map(|&(seed, _)| seed).collect();
             TestSummary {
                 name: c.name.clone(),
                 runs: mine.len() as u64,
                 failed: failed_seeds.len() as u64,
                 failed_seeds,
                 failures,
+                unknown: unknown_seeds.len() as u64,
+                unknown_seeds,
                 mean_virtual_s,
                 std_virtual_s: var.sqrt(),
                 mean_wall_ms: mean(&|r| r.wall_ms),
@@ -65,6 +80,7 @@ pub fn summarize(cases: &[Case], results: &[RunResult], wall_s: f64) -> Summary 
     Summary {
         total_runs: tests.iter().map(|t| t.runs).sum(),
         total_failed: tests.iter().map(|t| t.failed).sum(),
+        total_unknown: tests.iter().map(|t| t.unknown).sum(),
         wall_s,
         tests,
     }
@@ -95,28 +111,43 @@ pub fn render(
 ) -> String {
     let width = summary.tests.iter().map(|t| t.name.len()).max().unwrap_or(8).max(8);
     let mut out = String::new();
-    let _ =
-        writeln!(out, "{:<width$}  {:>6}  {:>6}  {:>18}  {:>12}", "scenario", "runs", "failed", "virtual s", "wall ms");
+    let _ = writeln!(
+        out,
+        "{:<width$}  {:>6}  {:>6}  {:>7}  {:>18}  {:>12}",
+        "scenario", "runs", "failed", "unknown", "virtual s", "wall ms"
+    );
     for t in &summary.tests {
         let virt = format!("{:.2} ± {:.2}", t.mean_virtual_s, t.std_virtual_s);
-        let _ =
-            writeln!(out, "{:<width$}  {:>6}  {:>6}  {:>18}  {:>12.2}", t.name, t.runs, t.failed, virt, t.mean_wall_ms);
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:>6}  {:>6}  {:>7}  {:>18}  {:>12.2}",
+            t.name, t.runs, t.failed, t.unknown, virt, t.mean_wall_ms
+        );
     }
     let rate = if summary.wall_s > 0.0 { summary.total_runs as f64 / summary.wall_s } else { 0.0 };
     let _ = writeln!(
         out,
-        "{} runs, {} failed, {:.1} s wall, {:.0} runs per second",
-        summary.total_runs, summary.total_failed, summary.wall_s, rate
+        "{} runs, {} failed, {} unknown, {:.1} s wall, {:.0} runs per second",
+        summary.total_runs, summary.total_failed, summary.total_unknown, summary.wall_s, rate
     );
     for (t, case) in summary.tests.iter().zip(cases) {
-        for &seed in &t.failed_seeds {
-            let _ = writeln!(out, "FAILED {} seed {seed}: {}", t.name, case.replay_command(seed, check_determinism));
+        let failed = t.failed_seeds.iter().map(|&seed| ("FAILED", seed));
+        for (what, seed) in failed.chain(t.unknown_seeds.iter().map(|&seed| ("UNKNOWN", seed))) {
+            let _ = writeln!(out, "{what} {} seed {seed}: {}", t.name, case.replay_command(seed, check_determinism));
             for (name, s, path) in artifacts {
                 if *name == t.name && *s == seed {
                     let _ = writeln!(out, "  log: {path}");
                 }
             }
         }
+    }
+    if summary.total_unknown > 0 {
+        let _ = writeln!(
+            out,
+            "UNKNOWN: the linearizability check ran out of its search budget (no verdict); raise it with \
+             {}=<steps>",
+            crate::lincheck::LAB_LINCHECK_BUDGET
+        );
     }
     out
 }

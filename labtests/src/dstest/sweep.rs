@@ -23,6 +23,9 @@ pub struct RunResult {
     pub wall_ms: f64,
     /// The failure report, when the run failed.
     pub failure: Option<String>,
+    /// The run failed because its linearizability check ran out of budget: no verdict, counted
+    /// apart from real failures.
+    pub unknown: bool,
 }
 
 /// Receives results as they arrive (progress display).
@@ -75,12 +78,21 @@ pub fn run_one(cases: &[Case], case: usize, seed: u64, check_determinism: bool) 
     let outcome = cases[case].run_seed(seed, check_determinism);
     let wall_ms = wall.elapsed().as_secs_f64() * 1e3;
     match outcome {
-        Ok(report) => RunResult { case, seed, virtual_s: report.virtual_time.as_secs_f64(), wall_ms, failure: None },
+        Ok(report) => RunResult {
+            case,
+            seed,
+            virtual_s: report.virtual_time.as_secs_f64(),
+            wall_ms,
+            failure: None,
+            unknown: false,
+        },
         Err(failure) => {
             // The backtrace (RUST_BACKTRACE) goes into the failure's log, not the summary.
             let failure = failure.without_backtrace();
             let virtual_s = failure.virtual_time.as_secs_f64();
-            RunResult { case, seed, virtual_s, wall_ms, failure: Some(failure.to_string()) }
+            let failure = failure.to_string();
+            let unknown = failure.contains(crate::kv::check::UNKNOWN_VERDICT);
+            RunResult { case, seed, virtual_s, wall_ms, failure: Some(failure), unknown }
         }
     }
 }

@@ -1,19 +1,20 @@
 //! The end of every kv scenario: check the recorded history with the checker's kv model, write
 //! the HTML view when asked (`LAB_VIS`, by default only for a failing check), fail the run on a
-//! violation, and print the "Passed" line.
-
-use std::time::Duration;
+//! violation or on an unknown verdict, and print the "Passed" line.
+//!
+//! The search is bounded by a step budget (`LAB_LINCHECK_BUDGET`), never by wall time:
+//! the verdict of a seed is the same on every machine under any load.
 
 use crate::lincheck::{
-    check, view, Annotation, CheckOptions, CheckResult, History, KvInput, KvModel, KvOutput, Model, PartitionResult,
-    Verdict,
+    budget_from_env, check, view, Annotation, CheckOptions, CheckResult, History, KvInput, KvModel, KvOutput, Model,
+    PartitionResult, PartitionStatus, Verdict, DEFAULT_BUDGET_STEPS, LAB_LINCHECK_BUDGET,
 };
 
 use super::history::Recorder;
 
-/// Wall-clock budget of one check; past it the verdict is "unknown" (reported, not a failure).
-/// Below the simulator's 5 s spin limit, since the check runs inside the simulation.
-pub const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
+/// Starts the failure text of a run whose check stopped at its budget; dstest counts such runs
+/// in their own column.
+pub const UNKNOWN_VERDICT: &str = "linearizability unknown";
 
 /// A running scenario: its name and when it started in wall time (for the Passed line only).
 pub struct Run {
@@ -29,11 +30,20 @@ impl Run {
     }
 
     /// Checks the history of `recorder` and prints the Passed line; panics, naming the seed, the
-    /// failing key and the operation that could not be placed, on a violation.
+    /// failing key and the operation that could not be placed, on a violation, and naming the
+    /// budget and how to raise it when the search ran out of steps (`LAB_LINCHECK_BUDGET`).
     pub fn finish(self, recorder: &Recorder, peers: usize, rpcs: u64) {
+        let budget = budget_from_env().unwrap_or_else(|error| panic!("{error}"));
+        self.finish_with_budget(recorder, peers, rpcs, budget);
+    }
+
+    /// [`Run::finish`] with a search budget of `budget` steps instead of the environment's.
+    pub fn finish_with_budget(self, recorder: &Recorder, peers: usize, rpcs: u64, budget: u64) {
         let seed = labrpc::sim::current_seed();
         let (history, annotations) = recorder.snapshot();
-        let options = CheckOptions { timeout: Some(CHECK_TIMEOUT), threads: Some(1), ..CheckOptions::default() };
+        // With a step budget the partitions are searched one at a time in a fixed order: the
+        // same verdict on every machine.
+        let options = CheckOptions { max_steps: Some(budget), ..CheckOptions::default() };
         let result = check(&KvModel, &history, &options);
         let view_name = format!("{}-seed{seed}", self.name);
         let view = write_view(&view_name, &history, &result, &annotations);
@@ -55,10 +65,30 @@ impl Run {
                 );
             }
             Verdict::Unknown => {
-                crate::say!("  {}: linearizability unknown (check stopped at a limit, seed {seed}); {view}", self.name);
+                let partition = result.incomplete().expect("an unknown verdict names its partition");
+                let why = match &partition.status {
+                    PartitionStatus::BudgetSpent { .. } => format!("the check used its whole budget of {budget} steps"),
+                    PartitionStatus::CacheFull { entries, .. } => {
+                        format!("the search cache filled ({entries} configurations)")
+                    }
+                    other => format!("the search stopped ({other:?})"),
+                };
+                panic!(
+                    "{}: {UNKNOWN_VERDICT} (seed {seed}): {why} before {} ({} operations) was decided; raise the \
+                     budget with {LAB_LINCHECK_BUDGET}=<steps> (now {budget}, default {DEFAULT_BUDGET_STEPS}); {view}",
+                    self.name,
+                    partition.label,
+                    partition.op_indices.len()
+                );
             }
         }
-        tracing::info!(elapsed_ms = result.elapsed.as_millis() as u64, ops = history.len(), "linearizability check");
+        tracing::info!(
+            elapsed_ms = result.elapsed.as_millis() as u64,
+            ops = history.len(),
+            steps = result.total_steps(),
+            budget,
+            "linearizability check"
+        );
         self.passed(peers, rpcs, history.len());
     }
 

@@ -1,6 +1,7 @@
-//! Checking a whole history: partition it, search the partitions in parallel, combine.
+//! Checking a whole history: partition it, search the partitions (in parallel, or one at a time
+//! under a step budget), stop at the first illegal one, combine.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::history::{History, Operation};
@@ -12,7 +13,8 @@ use super::search::{search, Limits, PartitionStatus, SearchOutcome, DEFAULT_MAX_
 pub enum Verdict {
     /// Every partition has a linearization.
     Ok,
-    /// Some partition has none: the history is not linearizable, whatever the others say.
+    /// Some partition has none: the history is not linearizable, whatever the others say (the
+    /// search of the others stops as soon as one is found).
     Illegal,
     /// No partition is illegal but some search stopped at a limit: nothing is known.
     Unknown,
@@ -32,6 +34,8 @@ pub struct PartitionResult {
     pub blocked_op: Option<usize>,
     /// Configurations the search cache held at the end.
     pub cache_entries: usize,
+    /// Search steps taken, both passes together (what [`CheckOptions::max_steps`] bounds).
+    pub steps: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -54,17 +58,32 @@ impl CheckResult {
 
     /// The first partition whose search stopped at a limit, if any.
     pub fn incomplete(&self) -> Option<&PartitionResult> {
-        self.partitions
-            .iter()
-            .find(|partition| matches!(partition.status, PartitionStatus::TimedOut | PartitionStatus::CacheFull { .. }))
+        self.partitions.iter().find(|partition| {
+            matches!(
+                partition.status,
+                PartitionStatus::TimedOut | PartitionStatus::CacheFull { .. } | PartitionStatus::BudgetSpent { .. }
+            )
+        })
+    }
+
+    /// Search steps of all partitions together: what [`CheckOptions::max_steps`] bounds.
+    pub fn total_steps(&self) -> u64 {
+        self.partitions.iter().map(|partition| partition.steps).sum()
     }
 }
 
-/// Search limits. The default has no timeout.
+/// Search limits. The default has no timeout and no step budget.
 #[derive(Clone, Copy, Debug)]
 pub struct CheckOptions {
-    /// Wall-clock budget for the whole check; past it the answer is `Unknown`.
+    /// Wall-clock budget for the whole check; past it the answer is `Unknown`. Depends on the
+    /// machine and its load: tests use `max_steps` instead.
     pub timeout: Option<Duration>,
+    /// Search steps the whole check may take, all partitions together; past it the partition
+    /// being searched, and those not yet searched, are `Unknown`. With a budget, partitions are
+    /// searched one at a time in a fixed order (whatever `threads` says), so the same history and
+    /// budget give the same answer on every machine, and the time a check can take is bounded
+    /// by the budget times the cost of a step.
+    pub max_steps: Option<u64>,
     /// Bound on the search cache of each partition (approximate bytes: linearized-set bitsets
     /// plus state values); past it that partition is `Unknown`.
     pub max_cache_bytes: usize,
@@ -74,7 +93,7 @@ pub struct CheckOptions {
 
 impl Default for CheckOptions {
     fn default() -> Self {
-        Self { timeout: None, max_cache_bytes: DEFAULT_MAX_CACHE_BYTES, threads: None }
+        Self { timeout: None, max_steps: None, max_cache_bytes: DEFAULT_MAX_CACHE_BYTES, threads: None }
     }
 }
 
@@ -88,8 +107,13 @@ impl CheckOptions {
 #[allow(clippy::disallowed_types, clippy::disallowed_methods)] // the timeout and `elapsed` are real time
 pub fn check<M: Model>(model: &M, history: &History<M::Input, M::Output>, options: &CheckOptions) -> CheckResult {
     let started = std::time::Instant::now();
-    let limits =
-        Limits { deadline: options.timeout.map(|timeout| started + timeout), max_cache_bytes: options.max_cache_bytes };
+    let stop = AtomicBool::new(false);
+    let limits = Limits {
+        deadline: options.timeout.map(|timeout| started + timeout),
+        max_cache_bytes: options.max_cache_bytes,
+        max_steps: options.max_steps,
+        stop: &stop,
+    };
     let ops = history.ops();
     let partitions = model.partition(ops);
     assert_is_partition(&partitions, ops.len());
@@ -114,6 +138,7 @@ fn to_result(partition: Partition, outcome: SearchOutcome) -> PartitionResult {
         blocked_op: outcome.blocked.map(global),
         status: outcome.status,
         cache_entries: outcome.cache_entries,
+        steps: outcome.steps,
         label: partition.label,
         op_indices: partition.op_indices,
     }
@@ -134,7 +159,11 @@ fn assert_is_partition(partitions: &[Partition], op_count: usize) {
     }
 }
 
-/// Searches every partition, largest first, on up to `threads` threads.
+/// Searches every partition, smallest first, on up to `threads` threads. The first illegal
+/// partition raises `limits.stop`: the others stop and report `Cancelled`. Smallest first
+/// because a small partition is usually decided quickly, so an illegal one among expensive ones
+/// stops them early; with one thread the order is fixed, so which partitions get searched is
+/// the same on every run.
 fn search_all<M: Model>(
     model: &M,
     ops: &[Operation<M::Input, M::Output>],
@@ -142,19 +171,30 @@ fn search_all<M: Model>(
     limits: Limits,
     threads: Option<usize>,
 ) -> Vec<SearchOutcome> {
-    let run = |index: usize| {
+    let run = |index: usize, limits: Limits| {
         let partition_ops: Vec<&Operation<M::Input, M::Output>> =
             partitions[index].op_indices.iter().map(|&op| &ops[op]).collect();
-        search(model, &partition_ops, limits)
+        let outcome = search(model, &partition_ops, limits);
+        if outcome.status == PartitionStatus::Illegal {
+            limits.stop.store(true, Ordering::Relaxed);
+        }
+        outcome
     };
+    let mut by_size: Vec<usize> = (0..partitions.len()).collect();
+    by_size.sort_by_key(|&index| (partitions[index].op_indices.len(), index));
     let cores = std::thread::available_parallelism().map_or(1, |cores| cores.get());
     let workers = threads.unwrap_or(cores).clamp(1, partitions.len().max(1));
-    if workers == 1 {
-        return (0..partitions.len()).map(run).collect();
+    if workers == 1 || limits.max_steps.is_some() {
+        let mut outcomes: Vec<Option<SearchOutcome>> = (0..partitions.len()).map(|_| None).collect();
+        let mut steps_left = limits.max_steps;
+        for index in by_size {
+            let outcome = run(index, Limits { max_steps: steps_left, ..limits });
+            steps_left = steps_left.map(|left| left - outcome.steps);
+            outcomes[index] = Some(outcome);
+        }
+        return outcomes.into_iter().map(|outcome| outcome.expect("every partition searched")).collect();
     }
 
-    let mut by_size: Vec<usize> = (0..partitions.len()).collect();
-    by_size.sort_by_key(|&index| std::cmp::Reverse(partitions[index].op_indices.len()));
     let next_job = AtomicUsize::new(0);
     let mut outcomes: Vec<Option<SearchOutcome>> = (0..partitions.len()).map(|_| None).collect();
     std::thread::scope(|scope| {
@@ -168,7 +208,7 @@ fn search_all<M: Model>(
                         let Some(&index) = by_size.get(job) else {
                             return done;
                         };
-                        done.push((index, run(index)));
+                        done.push((index, run(index, limits)));
                     }
                 })
             })

@@ -1,14 +1,16 @@
 //! Linearizability checker in the style of porcupine.
 //!
 //! Build a [`History`] of operations (client, call time, return time or none, input, output),
-//! pick a [`Model`] (built in: [`KvModel`], [`RegisterModel`]) and [`check`] it with a timeout.
+//! pick a [`Model`] (built in: [`KvModel`], [`RegisterModel`]) and [`check`] it with a step
+//! budget (deterministic: what tests use, see [`budget_from_env`]) or a timeout.
 //! The search is Wing and Gong's as improved by Lowe (a cache of (linearized set, state)
 //! configurations), run separately on each independent partition the model defines
 //! (P-compositionality, Horn and Kroening), partitions in parallel.
 //!
 //! Answers are honest: [`Verdict::Ok`] only when a linearization was found, [`Verdict::Illegal`]
-//! only when the whole search space was exhausted, [`Verdict::Unknown`] when a limit (timeout or
-//! cache memory) stopped the search first.
+//! only when the whole search space was exhausted, [`Verdict::Unknown`] when a limit (step
+//! budget, timeout or cache memory) stopped the search first. The first illegal partition stops
+//! the search of the others.
 //!
 //! An operation that never returned (the client gave up) may take effect at any point after its
 //! call, or never. One that returned without a known output (a conditional put answered
@@ -36,6 +38,7 @@
 //! ```
 
 mod bitset;
+mod budget;
 mod cache;
 mod check;
 pub mod history;
@@ -50,6 +53,7 @@ pub mod models {
     pub mod register;
 }
 
+pub use budget::{budget_from_env, parse_budget, BadBudget, DEFAULT_BUDGET_STEPS, LAB_LINCHECK_BUDGET};
 pub use check::{check, CheckOptions, CheckResult, PartitionResult, Verdict};
 pub use history::{History, OpId, Operation, Return, ReturnBeforeCall, Stamp};
 pub use model::{Model, Partition};

@@ -20,8 +20,9 @@ pub struct Partition {
 /// `Sync` because partitions are checked on several threads at once.
 pub trait Model: Sync {
     /// Model state; equality and hash key the search cache, so two states must be equal exactly
-    /// when no future operation can tell them apart.
-    type State: Clone + Eq + Hash + Debug + Send;
+    /// when no future operation can tell them apart. `'static`: a search stopped by its
+    /// deadline frees its cache on another thread.
+    type State: Clone + Eq + Hash + Debug + Send + 'static;
     type Input: Debug + Sync;
     type Output: Debug + Sync;
 

@@ -20,6 +20,8 @@
 //!   candidates first makes that rule bite: by the time a never-returned operation is tried at
 //!   a node, the configurations it would lead back to without it have usually failed already.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use super::bitset::Bitset;
 use super::cache::{Cache, EntryId};
 use super::history::Operation;
@@ -34,6 +36,13 @@ pub enum PartitionStatus {
     Illegal,
     /// The deadline passed first; nothing is known.
     TimedOut,
+    /// The check's step budget ran out during (or before) this partition's search, after
+    /// `steps` of its own; nothing is known. Deterministic, unlike the deadline: the same
+    /// history and budget always stop at the same step.
+    BudgetSpent { steps: u64 },
+    /// Stopped because another partition was already found illegal: the history is not
+    /// linearizable whatever this one holds.
+    Cancelled,
     /// The cache reached its memory bound first; nothing is known.
     CacheFull { entries: usize, approx_bytes: usize },
 }
@@ -41,10 +50,15 @@ pub enum PartitionStatus {
 /// Limits for one search.
 #[allow(clippy::disallowed_types)] // a real timeout needs real time; checker results never feed a simulation
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Limits {
+pub(crate) struct Limits<'a> {
     /// Wall-clock deadline shared by all partitions of one check.
     pub(crate) deadline: Option<std::time::Instant>,
     pub(crate) max_cache_bytes: usize,
+    /// Search steps this partition may take, both passes together (what the check's budget
+    /// has left).
+    pub(crate) max_steps: Option<u64>,
+    /// Raised when some partition is found illegal: the others stop.
+    pub(crate) stop: &'a AtomicBool,
 }
 
 /// The outcome of searching one partition; indices are local to the partition.
@@ -56,13 +70,16 @@ pub(crate) struct SearchOutcome {
     /// The operation whose return ended the longest prefix: it could not be placed after it.
     pub(crate) blocked: Option<usize>,
     pub(crate) cache_entries: usize,
+    /// Search steps taken (loop iterations: a candidate tried, skipped or undone).
+    pub(crate) steps: u64,
     /// Only for a quick search: it failed, but having skipped some of the search space.
     inconclusive: bool,
 }
 
 /// Sentinel index for "no entry".
 const NONE: u32 = u32::MAX;
-/// Steps between two looks at the clock: cheap enough, and a step is microseconds at most.
+/// Steps between two looks at the clock and the stop flag: cheap enough, and a step is
+/// microseconds at most.
 const STEPS_PER_CLOCK_CHECK: u64 = 256;
 
 #[derive(Clone, Copy, Debug)]
@@ -298,12 +315,17 @@ impl<'a, M: Model> Searcher<'a, M> {
         Some((frame.phase, frame.call))
     }
 
-    fn outcome(self, status: PartitionStatus) -> SearchOutcome {
+    fn outcome(self, status: PartitionStatus, steps: u64) -> SearchOutcome {
+        let cache_entries = self.cache.entries();
+        if status == PartitionStatus::TimedOut {
+            free_in_background(self.cache);
+        }
         SearchOutcome {
             status,
             order: self.best.order,
             blocked: self.best.blocked,
-            cache_entries: self.cache.entries(),
+            cache_entries,
+            steps,
             inconclusive: self.skipped,
         }
     }
@@ -312,12 +334,16 @@ impl<'a, M: Model> Searcher<'a, M> {
         let head = self.list.head();
         let mut cursor = self.list.first();
         let mut phase = Phase::Returned;
+        let max_steps = limits.max_steps.unwrap_or(u64::MAX);
         // Bounded: every iteration either moves the cursor over a finite list, or pushes a
         // configuration new to the (finite) cache, or pops one; the limits stop it sooner.
-        for steps in 1u64.. {
+        for steps in 0u64.. {
+            if steps == max_steps {
+                return self.outcome(PartitionStatus::BudgetSpent { steps }, steps);
+            }
             if steps % STEPS_PER_CLOCK_CHECK == 0 {
                 if let Some(status) = limit_reached(&limits, &self.cache) {
-                    return self.outcome(status);
+                    return self.outcome(status, steps);
                 }
             }
             match phase {
@@ -328,7 +354,7 @@ impl<'a, M: Model> Searcher<'a, M> {
                     let events = &self.list.events;
                     self.best.order = stack.iter().map(|frame| events[frame.call as usize].op as usize).collect();
                     self.best.blocked = None;
-                    return self.outcome(PartitionStatus::Linearizable);
+                    return self.outcome(PartitionStatus::Linearizable, steps + 1);
                 }
                 Phase::Returned => {
                     let event = self.list.events[cursor as usize];
@@ -349,7 +375,7 @@ impl<'a, M: Model> Searcher<'a, M> {
                 }
                 Phase::NeverReturned { boundary } if cursor == head => {
                     let Some((resume, call)) = self.backtrack(boundary) else {
-                        return self.outcome(PartitionStatus::Illegal);
+                        return self.outcome(PartitionStatus::Illegal, steps + 1);
                     };
                     phase = resume;
                     cursor = match resume {
@@ -373,8 +399,21 @@ impl<'a, M: Model> Searcher<'a, M> {
     }
 }
 
+/// Frees a cache on a thread of its own. Freeing millions of configurations takes seconds; a
+/// search stopped by its deadline must not spend them before answering (a 10 s timeout took
+/// 12.5 s on porcupine's c50-bad keys), and a process that exits right after never pays them.
+#[allow(clippy::disallowed_methods)] // a real thread: the checker is not simulated, timeouts are wall-clock only
+fn free_in_background<S: Send + 'static>(cache: Cache<S>) {
+    let spawned = std::thread::Builder::new().name("lincheck-free".into()).spawn(move || drop(cache));
+    // Without a thread (resource limits), the caller frees it: slower, still correct.
+    drop(spawned);
+}
+
 #[allow(clippy::disallowed_types, clippy::disallowed_methods)] // the timeout reads the real clock
 fn limit_reached<S>(limits: &Limits, cache: &Cache<S>) -> Option<PartitionStatus> {
+    if limits.stop.load(Ordering::Relaxed) {
+        return Some(PartitionStatus::Cancelled);
+    }
     if limits.deadline.is_some_and(|deadline| std::time::Instant::now() >= deadline) {
         return Some(PartitionStatus::TimedOut);
     }
@@ -390,17 +429,24 @@ fn limit_reached<S>(limits: &Limits, cache: &Cache<S>) -> Option<PartitionStatus
 /// that is linearizable rarely needs two never-returned operations in a row, so a quick pass
 /// forbids that; any linearization it finds is valid. Only if it fails having skipped
 /// something does a complete pass (fresh cache) decide.
+///
+/// The step budget covers both passes: the complete pass gets what the quick one left.
 pub(crate) fn search<M: Model>(model: &M, ops: &[&Operation<M::Input, M::Output>], limits: Limits) -> SearchOutcome {
     let quick = Searcher::new(model, ops, Mode::Quick).run(limits);
     if quick.status != PartitionStatus::Illegal || !quick.inconclusive {
         return quick;
     }
-    let complete = Searcher::new(model, ops, Mode::Complete).run(limits);
+    let left = Limits { max_steps: limits.max_steps.map(|max| max - quick.steps), ..limits };
+    let mut complete = Searcher::new(model, ops, Mode::Complete).run(left);
+    let steps = quick.steps + complete.steps;
+    if let PartitionStatus::BudgetSpent { steps: spent } = &mut complete.status {
+        *spent = steps;
+    }
     if complete.status == PartitionStatus::Illegal || complete.order.len() >= quick.order.len() {
-        complete
+        SearchOutcome { steps, ..complete }
     } else {
         // Stopped at a limit: show the longer prefix, but the status of the complete pass.
-        SearchOutcome { status: complete.status, cache_entries: complete.cache_entries, ..quick }
+        SearchOutcome { status: complete.status, cache_entries: complete.cache_entries, steps, ..quick }
     }
 }
 

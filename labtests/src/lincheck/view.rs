@@ -420,6 +420,8 @@ fn summary<M: Model>(model: &M, history: &History<M::Input, M::Output>, result: 
             PartitionStatus::Linearizable => "linearizable".to_string(),
             PartitionStatus::Illegal => "NOT linearizable".to_string(),
             PartitionStatus::TimedOut => "timed out".to_string(),
+            PartitionStatus::BudgetSpent { steps } => format!("search budget spent ({steps} steps)"),
+            PartitionStatus::Cancelled => "not searched to the end (another partition is not linearizable)".to_string(),
             PartitionStatus::CacheFull { entries, .. } => {
                 format!("search cache full ({entries} configurations)")
             }
