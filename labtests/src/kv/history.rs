@@ -57,7 +57,8 @@ impl Default for Recorder {
     }
 }
 
-pub(crate) fn to_input(op: &Op) -> KvInput {
+/// The checker's input for a service operation.
+pub fn to_input(op: &Op) -> KvInput {
     match op.clone() {
         Op::Get { key } => KvInput::Get { key },
         Op::Put { key, value } => KvInput::Put { key, value },
@@ -69,7 +70,7 @@ pub(crate) fn to_input(op: &Op) -> KvInput {
 
 /// The checker's output for `outcome`, or None when the outcome says nothing (ErrMaybe: the
 /// operation returned, but whether it applied is unknown).
-pub(crate) fn to_output(op: &Op, outcome: &Outcome) -> Option<KvOutput> {
+pub fn to_output(op: &Op, outcome: &Outcome) -> Option<KvOutput> {
     match (op, outcome) {
         (Op::Get { .. }, Outcome::Value { value, version }) => {
             Some(KvOutput::Get { value: value.clone(), version: Some(*version) })
