@@ -46,6 +46,11 @@ impl Applied {
         self.values.len() as u64
     }
 
+    /// Peer `i` has applied (or restored from a snapshot) every index through this.
+    pub(crate) fn applied_through(&self, i: usize) -> u64 {
+        self.applied_through[i]
+    }
+
     pub(crate) fn get(&self, i: usize, index: u64) -> Option<&Command> {
         if index == 0 || index > self.applied_through[i] {
             return None;

@@ -4,6 +4,7 @@
 //! appliers in `applier.rs`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use labrpc::channel;
 use labrpc::net::{ClientEnd, Network, Server};
@@ -14,6 +15,7 @@ use labrpc::{node, thread, NodeId};
 use raftkv::raft::Raft;
 
 use super::applier::{self, Applied};
+use super::monitor::Seen;
 use super::stats::Baseline;
 
 /// How the network treats messages (the Go config's `unreliable` flag).
@@ -63,6 +65,8 @@ pub(crate) struct State {
     pub(crate) baseline: Option<Baseline>,
     /// The leader monitor polls while this holds (see `monitor.rs`).
     pub(crate) monitor_on: bool,
+    /// What the monitor last read from each peer's `state()`, and when (virtual, since start).
+    pub(crate) last_seen: Vec<Option<(Seen, Duration)>>,
 }
 
 pub(crate) struct Shared {
@@ -126,7 +130,13 @@ impl Cluster {
                 paused_until: None,
             })
             .collect();
-        let state = Mutex::new(State { peers, applied: Applied::new(n), baseline: None, monitor_on: true });
+        let state = Mutex::new(State {
+            peers,
+            applied: Applied::new(n),
+            baseline: None,
+            monitor_on: true,
+            last_seen: vec![None; n],
+        });
         let cluster = Cluster { shared: Arc::new(Shared { n, net, nodes, ends, applier, state }) };
         for i in 0..n {
             cluster.start(i);

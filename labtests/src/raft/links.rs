@@ -110,7 +110,7 @@ impl Cluster {
         self.running_awake(true)
     }
 
-    /// Running and not paused, connected or not (whose state `wait` may read).
+    /// Running (node up) and not paused, connected or not (whose state `wait` may read).
     pub(crate) fn awake(&self) -> Vec<(usize, raftkv::raft::Raft)> {
         self.running_awake(false)
     }
@@ -121,7 +121,10 @@ impl Cluster {
         (0..self.shared.n)
             .filter_map(|i| {
                 let p = &st.peers[i];
-                let usable = !p.is_paused(now) && (p.connected || !connected_only);
+                // A node labrpc crashed (a crash point) keeps its Raft handle until the harness
+                // restarts it, but its threads are gone: its state() would be stale.
+                let alive = node::is_alive(self.shared.nodes[i]);
+                let usable = alive && !p.is_paused(now) && (p.connected || !connected_only);
                 p.raft.clone().filter(|_| usable).map(|raft| (i, raft))
             })
             .collect()

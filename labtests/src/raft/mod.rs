@@ -5,6 +5,7 @@ pub mod applier;
 pub mod checks;
 pub mod command;
 pub mod config;
+mod ending;
 pub mod links;
 mod monitor;
 pub mod scenarios_3a;

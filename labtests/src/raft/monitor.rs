@@ -116,8 +116,11 @@ impl Cluster {
                         Seen { peer, term, leader }
                     })
                     .collect();
-                let st = cluster.shared.state.lock();
+                let mut st = cluster.shared.state.lock();
                 let at = time::now().since_start();
+                for s in &seen {
+                    st.last_seen[s.peer] = Some((*s, at));
+                }
                 if let Err(e) = history.observe(at, &seen, |p, q| cluster.linked_both_ways(&st, p, q)) {
                     panic!("{e}");
                 }
