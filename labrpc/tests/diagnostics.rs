@@ -202,3 +202,41 @@ fn pure_spin_aborts_with_a_diagnostic() {
         "{stderr}"
     );
 }
+
+#[test]
+#[ignore = "run as a child process by replay_line_comes_before_the_backtrace"]
+fn child_panics_in_a_simulated_thread() {
+    sim::check(&labrpc::target!("child_panics_in_a_simulated_thread"), Config::default(), || {
+        thread::Builder::new().name("applier").spawn(|| panic!("applied out of order")).join().ok();
+    });
+}
+
+/// With RUST_BACKTRACE=1 a report carries the simulated thread's backtrace (about 125 frames)
+/// and the test thread's after it: the seed and the replay command must come before both.
+#[test]
+fn replay_line_comes_before_the_backtrace() {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "child_panics_in_a_simulated_thread", "--test-threads=1"])
+        .env("RUST_BACKTRACE", "1")
+        .env("LAB_SEED", "7")
+        .env_remove("LAB_RUNS")
+        .env_remove("LAB_CHECK_DETERMINISM")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(101));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> =
+        stdout.lines().skip_while(|l| !l.starts_with("---- child_panics_in_a_simulated_thread")).collect();
+    let position = |wanted: &dyn Fn(&str) -> bool| lines.iter().position(|l| wanted(l));
+    let header = position(&|l| l.starts_with("simulation failed (seed 7, ")).unwrap_or_else(|| panic!("{stdout}"));
+    let replay_line =
+        "replay: LAB_SEED=7 cargo test -p labrpc --test diagnostics -- child_panics_in_a_simulated_thread --exact";
+    let replay = position(&|l| l == replay_line).unwrap_or_else(|| panic!("{stdout}"));
+    let backtrace = position(&|l| l == "backtrace:" || l == "stack backtrace:").unwrap_or_else(|| panic!("{stdout}"));
+    assert!(header < replay && replay < backtrace, "{stdout}");
+    assert_eq!(lines[header + 1], "    applied out of order");
+    assert_eq!(replay, header + 2, "the replay line follows the panic message: {stdout}");
+    // And the report still ends with it, just before the test thread's own backtrace.
+    let last_replay = lines.iter().rposition(|l| *l == replay_line).unwrap();
+    assert!(last_replay > backtrace, "{stdout}");
+}

@@ -122,13 +122,17 @@ impl fmt::Display for Failure {
                 }
             }
         }
+        let replay = match &self.replay {
+            Some(cmd) => format!("replay: {cmd}"),
+            None => format!("replay: run seed {} again with the same config", self.seed),
+        };
+        // A backtrace is about 125 frames: the replay line goes before it, where a reader of the
+        // report's top finds it, and again as the last line, where the report ends.
         if let FailureKind::Panic(PanicRecord { backtrace: Some(bt), .. }) = &*self.kind {
+            writeln!(f, "{replay}")?;
             writeln!(f, "backtrace:\n{bt}")?;
         }
-        match &self.replay {
-            Some(cmd) => write!(f, "replay: {cmd}"),
-            None => write!(f, "replay: run seed {} again with the same config", self.seed),
-        }
+        write!(f, "{replay}")
     }
 }
 

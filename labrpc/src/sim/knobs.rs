@@ -50,7 +50,8 @@ impl Knobs {
         Knobs::from_lookup(|var| std::env::var_os(var).map(|v| v.to_string_lossy().into_owned()))
     }
 
-    /// Like `from_env`, but prints the one-line error and exits with status 2 on a bad value.
+    /// Like `from_env`, but prints the one-line error and exits with status 2 on a bad value: for
+    /// binaries that read the knobs. Tests go through `sim::check`, which panics instead.
     pub fn from_env_or_exit() -> Knobs {
         match Knobs::from_env() {
             Ok(knobs) => knobs,

@@ -166,13 +166,19 @@ pub fn seeds(knobs: &Knobs, test_name: &str) -> std::ops::Range<u64> {
 
 /// The test entry point: runs `body` in a simulation for every seed the environment knobs ask
 /// for (LAB_SEED, LAB_RUNS, LAB_CHECK_DETERMINISM, LAB_TIME_LIMIT, LAB_SPIN_LIMIT) and panics
-/// with the full report, seed and replay command at the first failure. A bad knob value prints
-/// one line naming the variable and exits with status 2.
+/// with the full report, seed and replay command at the first failure. A bad knob value panics
+/// with one line naming the variable and what it accepts.
+#[track_caller]
 pub fn check<F>(target: &Target, config: Config, body: F)
 where
     F: FnOnce() + Clone + 'static,
 {
-    let knobs = Knobs::from_env_or_exit();
+    let knobs = match Knobs::from_env() {
+        Ok(knobs) => knobs,
+        // A panic, not an exit: plain `cargo test` captures the output of a test and shows it
+        // only for a test that panics, so after an exit the user would see just "exit status: 2".
+        Err(e) => panic!("error: {e}"),
+    };
     if let Err(failure) = check_with(target, config, &knobs, body) {
         panic!("{failure}");
     }
