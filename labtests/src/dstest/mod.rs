@@ -52,6 +52,9 @@ pub struct Args {
     /// Stop at the first failure
     #[arg(long)]
     pub fail_fast: bool,
+    /// Replay and log at most this many failing seeds per scenario (each replay runs traced)
+    #[arg(long, value_name = "N", default_value_t = artifacts::MAX_LOGS_PER_SCENARIO)]
+    pub max_logs: usize,
     /// Run one seed of SCENARIO (with --seed) with its trace on stdout
     #[arg(long, value_name = "SCENARIO")]
     pub replay: Option<String>,
@@ -138,7 +141,7 @@ fn write_artifacts(args: &Args, cases: &[Case], summary: &report::Summary) -> Ve
     let mut written = Vec::new();
     for (t, case) in summary.tests.iter().zip(cases) {
         let seeds = t.failed_seeds.iter().chain(&t.unknown_seeds);
-        for &seed in seeds.take(artifacts::MAX_LOGS_PER_SCENARIO) {
+        for &seed in seeds.take(args.max_logs.min(artifacts::MAX_LOGS_PER_SCENARIO)) {
             match artifacts::write_log(&args.output, case, seed, args.check_determinism) {
                 Ok(path) => written.push((t.name.clone(), seed, path.display().to_string())),
                 Err(e) => {

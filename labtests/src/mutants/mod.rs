@@ -187,6 +187,7 @@ fn run_one(scratch: &Scratch, m: &Mutant, args: &Args, patch: Option<&Path>) -> 
     }
     row.sweep_s = started.elapsed().as_secs_f64();
     row.verdict = verdict::judge(&tests);
+    eprintln!("mutants: {}: {}", m.name, table::summary_line(&row));
     row
 }
 
@@ -210,6 +211,8 @@ fn sweep(
         .arg(&json)
         .arg("-o")
         .arg(&out)
+        // One traced log per failing scenario is enough to read; replays run one at a time.
+        .args(["--max-logs", "1"])
         .current_dir(&scratch.tree)
         .output()
         .map_err(|e| format!("cannot run {}: {e}", dstest.display()))?;

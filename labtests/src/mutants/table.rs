@@ -41,6 +41,22 @@ fn status_word(row: &Row) -> String {
     }
 }
 
+/// The row in one line, for progress output while the zoo runs.
+pub fn summary_line(row: &Row) -> String {
+    match &row.verdict.caught_by {
+        Some(by) => format!(
+            "{} by {} ({}/{} seeds, first {}): {}",
+            status_word(row),
+            by.scenario,
+            by.failed,
+            by.runs,
+            by.first_seed,
+            by.check
+        ),
+        None => format!("{} ({}/{} runs failed)", status_word(row), row.verdict.failed_runs, row.verdict.runs),
+    }
+}
+
 /// Pipes and newlines would break a Markdown cell.
 fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
