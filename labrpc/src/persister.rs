@@ -9,7 +9,6 @@
 //! `net/faults.rs`) crash the saving node in the middle of a save (the previous state stays) or
 //! right after it. They carry over to `copy`, so a restarted server keeps them.
 
-mod crc32;
 pub mod disk;
 
 use std::path::Path;
