@@ -22,7 +22,6 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
-
 const MAGIC: &[u8; 8] = b"RKVSTAT1";
 /// Magic and the two lengths.
 const HEADER_BYTES: usize = 8 + 8 + 8;
