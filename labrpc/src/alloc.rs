@@ -14,7 +14,7 @@
 //!
 //! How: every block carries a 16-byte header just before the pointer handed out, holding the
 //! ledger of the node that allocated it (or null). A free, on whatever node or OS thread, is
-//! charged back to that ledger, so "live bytes" of a node are the bytes its threads allocated
+//! credited to that ledger, so "live bytes" of a node are the bytes its threads allocated
 //! that nobody has freed yet. The running thread's ledger sits in a thread-local the scheduler
 //! sets at every switch; the allocator itself never allocates.
 //!
