@@ -159,11 +159,11 @@ fn assert_is_partition(partitions: &[Partition], op_count: usize) {
     }
 }
 
-/// Searches every partition, smallest first, on up to `threads` threads. The first illegal
-/// partition raises `limits.stop`: the others stop and report `Cancelled`. Smallest first
-/// because a small partition is usually decided quickly, so an illegal one among expensive ones
-/// stops them early; with one thread the order is fixed, so which partitions get searched is
-/// the same on every run.
+/// Searches every partition on up to `threads` threads. The first illegal partition raises
+/// `limits.stop`: the others stop and report `Cancelled`. One thread (or a step budget) goes
+/// smallest first, in a fixed order, so which partitions get searched is the same on every run;
+/// a small partition is usually decided quickly, so an illegal one among expensive ones stops
+/// them early.
 fn search_all<M: Model>(
     model: &M,
     ops: &[Operation<M::Input, M::Output>],
@@ -195,21 +195,31 @@ fn search_all<M: Model>(
         return outcomes.into_iter().map(|outcome| outcome.expect("every partition searched")).collect();
     }
 
-    let next_job = AtomicUsize::new(0);
+    // Worker 0 takes partitions smallest first, the others largest first, so the big ones start
+    // early (load balance) and the small ones are decided early (an illegal one stops the rest).
+    // A job is claimed before it is taken from either end: at most `len` claims, so the two ends
+    // never meet on one partition.
+    let (claimed, from_front, from_back) = (AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0));
+    let len = by_size.len();
     let mut outcomes: Vec<Option<SearchOutcome>> = (0..partitions.len()).map(|_| None).collect();
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
+            .map(|worker| {
+                let (claimed, from_front, from_back, by_size, run) =
+                    (&claimed, &from_front, &from_back, &by_size, &run);
+                scope.spawn(move || {
                     let mut done = Vec::new();
-                    // Each job index is taken once, so this loop runs at most partitions.len() times.
-                    loop {
-                        let job = next_job.fetch_add(1, Ordering::Relaxed);
-                        let Some(&index) = by_size.get(job) else {
-                            return done;
+                    // Each claim takes one of `len` jobs, so this loop runs at most `len` times.
+                    while claimed.fetch_add(1, Ordering::Relaxed) < len {
+                        let job = if worker == 0 {
+                            from_front.fetch_add(1, Ordering::Relaxed)
+                        } else {
+                            len - 1 - from_back.fetch_add(1, Ordering::Relaxed)
                         };
+                        let index = by_size[job];
                         done.push((index, run(index, limits)));
                     }
+                    done
                 })
             })
             .collect();
