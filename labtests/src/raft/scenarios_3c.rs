@@ -293,6 +293,22 @@ pub(crate) fn check_client_values(
     }
 }
 
+/// Starts `count` threads named `{name}-{me}` running `churn_client` until `stop`.
+pub(crate) fn spawn_churn_clients(
+    cfg: &Cluster,
+    name: &str,
+    count: u64,
+    stop: &Arc<AtomicBool>,
+    think: Duration,
+) -> Vec<JoinHandle<Vec<u64>>> {
+    (0..count)
+        .map(|me| {
+            let (cfg, stop) = (cfg.clone(), stop.clone());
+            thread::Builder::new().name(format!("{name}-{me}")).spawn(move || churn_client(cfg, me, stop, think))
+        })
+        .collect()
+}
+
 pub(crate) fn churn_client(cfg: Cluster, me: u64, stop: Arc<AtomicBool>, think: Duration) -> Vec<u64> {
     let mut values = Vec::new();
     while !stop.load(Ordering::SeqCst) {
@@ -339,14 +355,7 @@ fn churn(reliability: Reliability) {
 
     let stop = Arc::new(AtomicBool::new(false));
     let ncli = 3;
-    let clients: Vec<_> = (0..ncli)
-        .map(|me| {
-            let (cfg, stop) = (cfg.clone(), stop.clone());
-            thread::Builder::new()
-                .name(format!("churn-client-{me}"))
-                .spawn(move || churn_client(cfg, me, stop, Duration::ZERO))
-        })
-        .collect();
+    let clients = spawn_churn_clients(&cfg, "churn-client", ncli, &stop, Duration::ZERO);
 
     let pick = || rand::range(0..servers as u64) as usize;
     for _ in 0..20 {

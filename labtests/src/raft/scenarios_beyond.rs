@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use labrpc::{rand, thread, time};
 
-use super::scenarios_3c::{check_client_values, churn_client, revive_all};
+use super::scenarios_3c::{check_client_values, revive_all, spawn_churn_clients};
 use super::{ApplierKind, Cluster, Command, Reliability, ELECTION_TIMEOUT};
 
 /// The leader hears its followers but they do not hear it (every link from it is cut one way).
@@ -210,14 +210,7 @@ pub fn random_faults_beyond() {
     cfg.begin("Beyond: 60 s of random partitions, crashes, pauses and one-way cuts");
 
     let stop = Arc::new(AtomicBool::new(false));
-    let clients: Vec<_> = (0..3)
-        .map(|me| {
-            let (cfg, stop) = (cfg.clone(), stop.clone());
-            thread::Builder::new()
-                .name(format!("chaos-client-{me}"))
-                .spawn(move || churn_client(cfg, me, stop, CHAOS_CLIENT_THINK))
-        })
-        .collect();
+    let clients = spawn_churn_clients(&cfg, "chaos-client", 3, &stop, CHAOS_CLIENT_THINK);
 
     let deadline = time::now() + CHAOS_DURATION;
     // Each step sleeps at least 100 ms, so the loop runs at most 600 times.

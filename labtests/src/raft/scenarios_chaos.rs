@@ -11,10 +11,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use labrpc::net::Network;
+use labrpc::node;
 use labrpc::persister::CrashPoints;
-use labrpc::{node, thread};
 
-use super::scenarios_3c::{check_client_values, churn_client};
+use super::scenarios_3c::{check_client_values, spawn_churn_clients};
 use super::{ApplierKind, Cluster, Reliability};
 use crate::chaos::{self, FaultSet};
 
@@ -105,14 +105,7 @@ fn swarm(applier: ApplierKind) {
     cfg.begin(&format!("Test (chaos): Raft {kind}, 30 s of swarm faults [{faults}]"));
 
     let stop = Arc::new(AtomicBool::new(false));
-    let clients: Vec<_> = (0..3)
-        .map(|me| {
-            let (cfg, stop) = (cfg.clone(), stop.clone());
-            thread::Builder::new()
-                .name(format!("chaos-client-{me}"))
-                .spawn(move || churn_client(cfg, me, stop, CLIENT_THINK))
-        })
-        .collect();
+    let clients = spawn_churn_clients(&cfg, "chaos-client", 3, &stop, CLIENT_THINK);
     chaos::run_faults(&cfg, &faults, CHAOS_DURATION);
     chaos::heal_all(&cfg);
     check_client_values(&cfg, &stop, clients, servers);
