@@ -11,7 +11,7 @@ use crate::kv::{
 };
 use crate::raft::{
     scenarios_3a as a, scenarios_3b as b, scenarios_3c as c, scenarios_3d as d, scenarios_beyond as x,
-    scenarios_chaos as xc,
+    scenarios_chaos as xc, scenarios_constructed as k,
 };
 
 /// A named scenario. `run` is a simulation's main thread and keeps no global state, so any
@@ -72,6 +72,7 @@ pub fn all() -> Vec<Scenario> {
         scenario("initial_election_3a", "3a", "raft_3a", a::initial_election_3a),
         scenario("re_election_3a", "3a", "raft_3a", a::re_election_3a),
         scenario("many_elections_3a", "3a", "raft_3a", a::many_elections_3a),
+        scenario("leader_hears_higher_term_in_replies_3a", "3a", "raft_3a", k::leader_hears_higher_term_in_replies_3a),
         scenario("basic_agree_3b", "3b", "raft_3b", b::basic_agree_3b),
         scenario("rpc_bytes_3b", "3b", "raft_3b", b::rpc_bytes_3b),
         scenario("follower_failure_3b", "3b", "raft_3b", b::follower_failure_3b),
@@ -90,6 +91,7 @@ pub fn all() -> Vec<Scenario> {
         long(scenario("figure8_unreliable_3c", "3c", "raft_3c", c::figure8_unreliable_3c), 240),
         scenario("reliable_churn_3c", "3c", "raft_3c", c::reliable_churn_3c),
         scenario("unreliable_churn_3c", "3c", "raft_3c", c::unreliable_churn_3c),
+        scenario("figure8_constructed_3c", "3c", "raft_3c", k::figure8_constructed_3c),
         scenario("snapshot_basic_3d", "3d", "raft_3d", d::snapshot_basic_3d),
         scenario("snapshot_install_3d", "3d", "raft_3d", d::snapshot_install_3d),
         scenario("snapshot_install_unreliable_3d", "3d", "raft_3d", d::snapshot_install_unreliable_3d),

@@ -15,3 +15,8 @@ fn re_election_3a() {
 fn many_elections_3a() {
     labtests::scenario::run("many_elections_3a");
 }
+
+#[test]
+fn leader_hears_higher_term_in_replies_3a() {
+    labtests::scenario::run("leader_hears_higher_term_in_replies_3a");
+}

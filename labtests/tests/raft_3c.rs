@@ -40,3 +40,8 @@ fn reliable_churn_3c() {
 fn unreliable_churn_3c() {
     labtests::scenario::run("unreliable_churn_3c");
 }
+
+#[test]
+fn figure8_constructed_3c() {
+    labtests::scenario::run("figure8_constructed_3c");
+}

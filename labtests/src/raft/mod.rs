@@ -14,6 +14,7 @@ pub mod scenarios_3c;
 pub mod scenarios_3d;
 pub mod scenarios_beyond;
 pub mod scenarios_chaos;
+pub mod scenarios_constructed;
 mod stats;
 
 pub use applier::SNAPSHOT_INTERVAL;
