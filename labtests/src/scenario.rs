@@ -11,7 +11,7 @@ use crate::kv::{
 };
 use crate::raft::{
     scenarios_3a as a, scenarios_3b as b, scenarios_3c as c, scenarios_3d as d, scenarios_beyond as x,
-    scenarios_chaos as xc, scenarios_constructed as k,
+    scenarios_chaos as xc, scenarios_constructed as k, scenarios_stale as st,
 };
 
 /// A named scenario. `run` is a simulation's main thread and keeps no global state, so any
@@ -92,6 +92,7 @@ pub fn all() -> Vec<Scenario> {
         scenario("reliable_churn_3c", "3c", "raft_3c", c::reliable_churn_3c),
         scenario("unreliable_churn_3c", "3c", "raft_3c", c::unreliable_churn_3c),
         scenario("figure8_constructed_3c", "3c", "raft_3c", k::figure8_constructed_3c),
+        scenario("vote_crash_3c", "3c", "raft_3c", st::vote_crash_3c),
         scenario("snapshot_basic_3d", "3d", "raft_3d", d::snapshot_basic_3d),
         scenario("snapshot_install_3d", "3d", "raft_3d", d::snapshot_install_3d),
         scenario("snapshot_install_unreliable_3d", "3d", "raft_3d", d::snapshot_install_unreliable_3d),

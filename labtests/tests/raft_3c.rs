@@ -45,3 +45,8 @@ fn unreliable_churn_3c() {
 fn figure8_constructed_3c() {
     labtests::scenario::run("figure8_constructed_3c");
 }
+
+#[test]
+fn vote_crash_3c() {
+    labtests::scenario::run("vote_crash_3c");
+}

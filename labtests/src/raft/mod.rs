@@ -15,6 +15,7 @@ pub mod scenarios_3d;
 pub mod scenarios_beyond;
 pub mod scenarios_chaos;
 pub mod scenarios_constructed;
+pub mod scenarios_stale;
 mod stats;
 
 pub use applier::SNAPSHOT_INTERVAL;

@@ -12,13 +12,13 @@ use super::monitor::STEP_DOWN_BOUND;
 use super::{ApplierKind, Cluster, Command, Reliability};
 
 /// How long `leader_among` waits for an election inside a group (many election timeouts).
-const ELECTION_BOUND: Duration = Duration::from_secs(10);
+pub(super) const ELECTION_BOUND: Duration = Duration::from_secs(10);
 /// Time for a leader's messages to reach its reliable, connected followers (several heartbeats).
-const SETTLE: Duration = Duration::from_millis(500);
+pub(super) const SETTLE: Duration = Duration::from_millis(500);
 
 /// Waits until one of `group` claims to lead in a term above `above`, and returns it with its
 /// term (the highest such term, if several claim).
-fn leader_among(cfg: &Cluster, group: &[usize], above: u64) -> (usize, u64) {
+pub(super) fn leader_among(cfg: &Cluster, group: &[usize], above: u64) -> (usize, u64) {
     let t0 = time::now();
     loop {
         let leader = group
