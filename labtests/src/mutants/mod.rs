@@ -51,6 +51,10 @@ pub struct Args {
     /// Skip the unpatched reference row
     #[arg(long)]
     pub no_reference: bool,
+    /// Also sweep this phase (test file) for every mutant with a phase of the same family (Raft
+    /// or key/value): e.g. `--also raft_chaos --also kv_chaos`
+    #[arg(long, value_name = "PHASE")]
+    pub also: Vec<String>,
     /// Scratch tree, shared target directory and sweep outputs
     #[arg(long, value_name = "DIR", default_value = "target/mutants")]
     pub work: PathBuf,
@@ -85,7 +89,10 @@ fn run(args: &Args) -> Result<ExitCode, String> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let chosen = choose(&all, &args.names)?;
+    let mut chosen = choose(&all, &args.names)?;
+    for m in &mut chosen {
+        add_phases(m, &args.also);
+    }
     let scratch = Scratch::new(&repo, &args.work)?;
     scratch.seed_target()?;
     let mut rows = Vec::new();
@@ -129,6 +136,15 @@ fn choose(all: &[Mutant], names: &[String]) -> Result<Vec<Mutant>, String> {
             })
         })
         .collect()
+}
+
+/// Adds each of `extra` to `m`'s phases when `m` already sweeps a phase of its family.
+fn add_phases(m: &mut Mutant, extra: &[String]) {
+    for phase in extra {
+        if !m.phases.contains(phase) && m.phases.iter().any(|p| is_raft(p) == is_raft(phase)) {
+            m.phases.push(phase.clone());
+        }
+    }
 }
 
 /// Whether a phase (a test file) holds Raft scenarios, which sweep fast.
@@ -232,4 +248,29 @@ fn sweep(
     let text = std::fs::read_to_string(&json).map_err(|e| format!("cannot read {}: {e}", json.display()))?;
     let summary: Summary = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", json.display()))?;
     Ok(summary.tests)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extra_phases_go_to_mutants_of_their_family_only() {
+        let mutant = |phases: &[&str]| Mutant {
+            name: "m".into(),
+            class: "c".into(),
+            phases: phases.iter().map(|p| p.to_string()).collect(),
+            why: "w".into(),
+            path: PathBuf::new(),
+        };
+        let also = ["raft_chaos".to_string(), "kv_chaos".to_string()];
+        let (mut raft, mut kv, mut both) =
+            (mutant(&["raft_3c"]), mutant(&["kvraft_4a"]), mutant(&["raft_3d", "kvraft_4b", "raft_chaos"]));
+        for m in [&mut raft, &mut kv, &mut both] {
+            add_phases(m, &also);
+        }
+        assert_eq!(raft.phases, ["raft_3c", "raft_chaos"]);
+        assert_eq!(kv.phases, ["kvraft_4a", "kv_chaos"]);
+        assert_eq!(both.phases, ["raft_3d", "kvraft_4b", "raft_chaos", "kv_chaos"]);
+    }
 }
