@@ -82,6 +82,7 @@ pub fn all() -> Vec<Scenario> {
         scenario("concurrent_starts_3b", "3b", "raft_3b", b::concurrent_starts_3b),
         scenario("rejoin_3b", "3b", "raft_3b", b::rejoin_3b),
         scenario("backup_3b", "3b", "raft_3b", b::backup_3b),
+        scenario("far_behind_stale_suffix_3b", "3b", "raft_3b", k::far_behind_stale_suffix_3b),
         scenario("count_3b", "3b", "raft_3b", b::count_3b),
         scenario("persist1_3c", "3c", "raft_3c", c::persist1_3c),
         scenario("persist2_3c", "3c", "raft_3c", c::persist2_3c),

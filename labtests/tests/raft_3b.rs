@@ -50,3 +50,8 @@ fn backup_3b() {
 fn count_3b() {
     labtests::scenario::run("count_3b");
 }
+
+#[test]
+fn far_behind_stale_suffix_3b() {
+    labtests::scenario::run("far_behind_stale_suffix_3b");
+}

@@ -118,3 +118,45 @@ pub fn leader_hears_higher_term_in_replies_3a() {
     cfg.one(&Command::Value(2), 2, true);
     cfg.end();
 }
+
+/// A follower far behind that holds a long stale suffix: F takes 700 entries from an old
+/// leader that can reach only F, while the other three commit 1200 entries of a later term. F
+/// must then drop its whole suffix and catch up across more than two full messages (the
+/// reference sends at most 512 entries per AppendEntries), and the old leader, healed last,
+/// likewise. The appliers fail any stale entry F applies, and the common ending requires every
+/// peer to apply through the last index.
+pub fn far_behind_stale_suffix_3b() {
+    let n = 5;
+    let stale_entries = 700;
+    let new_entries = 1200;
+    let cfg = Cluster::new(n, Reliability::Reliable, ApplierKind::Plain);
+    cfg.begin("Test (3B): far-behind follower with a long stale suffix");
+
+    cfg.one(&Command::Value(0), n, true);
+    let l1 = cfg.check_one_leader();
+    let (l1_term, _) = cfg.state(l1);
+    let f = (l1 + 1) % n;
+    let rest: Vec<usize> = (2..n).map(|k| (l1 + k) % n).collect();
+
+    // The old leader gives its suffix to F only.
+    cfg.partition(&[vec![l1, f], rest.clone()]);
+    for x in 0..stale_entries {
+        cfg.propose(l1, &Command::Value(1_000_000 + x)).expect("the old leader no longer leads");
+    }
+    time::sleep(SETTLE);
+
+    // The other three commit more entries in a later term.
+    let (l2, _) = leader_among(&cfg, &rest, l1_term);
+    let mut last = 0;
+    for x in 0..new_entries {
+        let (index, _) = cfg.propose(l2, &Command::Value(2_000_000 + x)).expect("the new leader no longer leads");
+        last = index;
+    }
+    assert_eq!(last, 1 + new_entries, "the new leader's entries end at index {last}, not {}", 1 + new_entries);
+    cfg.wait(last, rest.len(), None);
+
+    // F joins the majority: it must replace all of its suffix.
+    cfg.partition(&[vec![l1], vec![f, rest[0], rest[1], rest[2]]]);
+    cfg.wait(last, rest.len() + 1, None);
+    cfg.end();
+}
