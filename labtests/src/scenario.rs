@@ -94,6 +94,7 @@ pub fn all() -> Vec<Scenario> {
         scenario("unreliable_churn_3c", "3c", "raft_3c", c::unreliable_churn_3c),
         scenario("figure8_constructed_3c", "3c", "raft_3c", k::figure8_constructed_3c),
         scenario("vote_crash_3c", "3c", "raft_3c", st::vote_crash_3c),
+        scenario("stale_append_reply_3c", "3c", "raft_3c", st::stale_append_reply_3c),
         scenario("snapshot_basic_3d", "3d", "raft_3d", d::snapshot_basic_3d),
         scenario("snapshot_install_3d", "3d", "raft_3d", d::snapshot_install_3d),
         scenario("snapshot_install_unreliable_3d", "3d", "raft_3d", d::snapshot_install_unreliable_3d),

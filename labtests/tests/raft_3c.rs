@@ -50,3 +50,8 @@ fn figure8_constructed_3c() {
 fn vote_crash_3c() {
     labtests::scenario::run("vote_crash_3c");
 }
+
+#[test]
+fn stale_append_reply_3c() {
+    labtests::scenario::run("stale_append_reply_3c");
+}

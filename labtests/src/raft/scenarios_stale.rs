@@ -1,6 +1,8 @@
 //! Schedules where a peer's crash or a late message meets a term that has moved on, built
 //! deterministically: each step waits for the state it needs, so every seed reaches it.
 
+use std::time::Duration;
+
 use labrpc::time;
 
 use super::scenarios_constructed::{leader_among, ELECTION_BOUND, SETTLE};
@@ -36,7 +38,7 @@ pub fn vote_crash_3c() {
     let t0 = time::now();
     while cfg.state(p).0 < term - 1 {
         assert!(t0.elapsed() < ELECTION_BOUND, "peer {p} did not reach term {} alone", term - 1);
-        time::sleep(std::time::Duration::from_millis(1));
+        time::sleep(Duration::from_millis(1));
     }
     assert_eq!(cfg.state(p).0, term - 1, "peer {p} passed term {} before it could be connected", term - 1);
     cfg.connect(p);
@@ -46,5 +48,89 @@ pub fn vote_crash_3c() {
     assert!(winner == p && won >= term);
     time::sleep(SETTLE);
     cfg.one(&Command::Value(2), 2, true);
+    cfg.end();
+}
+
+/// How long the replies to the old leader's appends are held: well past the two elections and
+/// the appends that the construction below waits for (each a few hundred ms).
+const STALE_REPLY_HOLD: Duration = Duration::from_secs(9);
+
+/// A leader must ignore a reply to an append it sent in an earlier term. Five peers. L leads term
+/// T0 and sends X2..X4 (indices 2-4) to F alone, whose success replies are held for
+/// `STALE_REPLY_HOLD`; F is then paused. G wins T1 among G, H, I, puts Y at index 2 (committed by
+/// G, H, I and L, whose X2..X4 it replaces) and Y' at index 3 on L only; G leaves. Only L can win
+/// now, in T; it puts Z at index 4 and gives it to H only (I is cut off and paused): L and H store Z. The held replies then
+/// reach L: a leader that counts them believes F matches index 4 and commits Z with L, H, "F".
+/// L and H crash; G returns and, with I and F, commits another entry at index 4: the appliers
+/// see two commands at index 4. A correct L never commits Z, and G's entry replaces it.
+pub fn stale_append_reply_3c() {
+    let n = 5;
+    let cfg = Cluster::new(n, Reliability::Reliable, ApplierKind::Plain);
+    cfg.begin("Test (3C): replies to an old term's appends reach the leader of a later term");
+
+    cfg.one(&Command::Value(1), n, true);
+    let l = cfg.check_one_leader();
+    let (t0, _) = cfg.state(l);
+    let f = (l + 1) % n;
+    let ghi: Vec<usize> = (2..n).map(|k| (l + k) % n).collect();
+    for &p in &ghi {
+        cfg.cut(l, p);
+        cfg.cut(p, f);
+    }
+
+    // L's appends of X2..X4 reach F only; every reply sent in this short window is held.
+    let net = cfg.net();
+    net.set_held_replies(1000, STALE_REPLY_HOLD, STALE_REPLY_HOLD);
+    let held_at = time::now();
+    for k in 2..=4 {
+        let (index, _) = cfg.propose(l, &Command::Value(k)).expect("L no longer leads");
+        assert_eq!(index, k, "L put X{k} at index {index}");
+    }
+    time::sleep(Duration::from_millis(30));
+    net.set_held_replies(0, Duration::ZERO, Duration::ZERO);
+    cfg.cut(l, f);
+    cfg.pause(f, STALE_REPLY_HOLD + SETTLE * 2);
+
+    // G wins T1 and replaces X2 on L with Y (committed by G, H, I and L), then gives Y' to L only.
+    let (g, t1) = leader_among(&cfg, &ghi, t0);
+    let hi: Vec<usize> = ghi.iter().copied().filter(|&p| p != g).collect();
+    let (y_index, _) = cfg.propose(g, &Command::Value(5)).expect("G no longer leads");
+    assert_eq!(y_index, 2, "G put Y at index {y_index}");
+    assert_eq!(cfg.wait(2, 4, Some(t1)), Some(Command::Value(5)), "Y is not committed at index 2 by four peers");
+    for &p in &hi {
+        cfg.cut(g, p);
+    }
+    let (y2_index, _) = cfg.propose(g, &Command::Value(6)).expect("G no longer leads");
+    assert_eq!(y2_index, 3, "G put Y' at index {y2_index}");
+    time::sleep(SETTLE);
+    cfg.disconnect(g);
+
+    // Only L holds Y': it wins T among L, H, I and gives Z at index 4 to H only.
+    for &p in &ghi {
+        cfg.heal_cut(l, p);
+    }
+    let (_, t) = leader_among(&cfg, &[l], t1);
+    // I must not get Z, nor time out and unseat L before the held replies arrive: it is cut
+    // from L and paused until L and H have crashed.
+    let resume_at = held_at + STALE_REPLY_HOLD + SETTLE;
+    cfg.cut(l, hi[1]);
+    cfg.pause(hi[1], resume_at - time::now());
+    let (z_index, z_term) = cfg.propose(l, &Command::Value(7)).expect("L no longer leads");
+    assert!(z_index == 4 && z_term == t, "L put Z at index {z_index} in term {z_term}; wanted 4 in {t}");
+    time::sleep(SETTLE);
+    assert!(
+        held_at.elapsed() < STALE_REPLY_HOLD,
+        "the construction took {:.3}s, longer than the replies are held",
+        held_at.elapsed().as_secs_f64()
+    );
+
+    // The held replies reach L, the leader of T. Then L and H go; G, I and F commit index 4.
+    time::sleep_until(resume_at);
+    cfg.crash(l);
+    cfg.crash(hi[0]);
+    cfg.heal_all_cuts();
+    cfg.connect(g);
+    time::sleep(SETTLE * 2);
+    cfg.one(&Command::Value(8), 3, true);
     cfg.end();
 }
