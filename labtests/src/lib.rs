@@ -1,8 +1,8 @@
-//! Harness config, scenarios per lab phase, the linearizability checker and the CLIs.
+//! Harness config, scenarios per lab phase and the CLIs (the linearizability checker is the
+//! `lincheck` crate, labtests/lincheck/).
 pub mod chaos;
 pub mod dstest;
 pub mod kv;
-pub mod lincheck;
 pub mod mutants;
 pub mod raft;
 pub mod scenario;

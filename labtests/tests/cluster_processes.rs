@@ -3,7 +3,7 @@
 //! clients over TCP, and a nemesis that kills servers with SIGKILL and restarts them on their data
 //! directories, and stops them with SIGSTOP past the election timeout. At the end every server is
 //! killed and restarted at once; then every acknowledged append must be in its key exactly once,
-//! and the whole history (final reads included) must be linearizable by `labtests::lincheck`.
+//! and the whole history (final reads included) must be linearizable by `lincheck`.
 //!
 //! Bounded: a fixed nemesis schedule (about 20 s), client operations capped in number, every wait
 //! with a deadline; a guard kills every child process however the test ends.
@@ -19,7 +19,7 @@ use std::time::Duration;
 use labrpc::sync::Mutex;
 use labrpc::{thread, time};
 use labtests::kv::{check, Client, Recorder};
-use labtests::lincheck::{CheckOptions, KvModel, Verdict};
+use lincheck::{CheckOptions, KvModel, Verdict};
 use raftkv::cli::client::{LineResult, Session};
 use raftkv::cli::{client_ends, cluster::loopback_addrs, Addrs};
 use raftkv::kvraft::{Clerk, KvClient};
@@ -288,7 +288,7 @@ fn cluster_survives_kills_and_stops() {
     }
 
     let (history, annotations) = recorder.snapshot();
-    let result = labtests::lincheck::check(&KvModel, &history, &CheckOptions::with_timeout(Duration::from_secs(60)));
+    let result = lincheck::check(&KvModel, &history, &CheckOptions::with_timeout(Duration::from_secs(60)));
     let view = check::write_view("cluster_processes", &history, &result, &annotations);
     match result.verdict {
         Verdict::Ok => {}

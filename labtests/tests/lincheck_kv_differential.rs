@@ -1,12 +1,12 @@
 //! The servers' state machine (`raftkv::kvsrv::KvMachine`) and the checker's kv model
-//! (`labtests::lincheck::KvModel`) on the same random operation sequences: the model must accept
+//! (`lincheck::KvModel`) on the same random operation sequences: the model must accept
 //! exactly the output the machine gave (and no other), and both must hold the same store after
 //! every operation, so the specification and the servers cannot drift apart.
 
 use std::collections::BTreeMap;
 
 use labtests::kv::history::{to_input, to_output};
-use labtests::lincheck::{KvInput, KvModel, KvOutput, KvState, Model};
+use lincheck::{KvInput, KvModel, KvOutput, KvState, Model};
 use raftkv::kvsrv::{KvMachine, Op, Outcome, Request};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;

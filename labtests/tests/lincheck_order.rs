@@ -3,7 +3,7 @@
 
 use labrpc::sim::{self, Config};
 use labtests::kv::{Client, Recorder};
-use labtests::lincheck::{check, CheckOptions, History, KvInput, KvModel, KvOutput, Operation, Stamp, Verdict};
+use lincheck::{check, CheckOptions, History, KvInput, KvModel, KvOutput, Operation, Stamp, Verdict};
 use raftkv::kvsrv::{KvClient, Op, Outcome};
 
 fn put(value: &str) -> KvInput {

@@ -146,7 +146,7 @@ pub fn render(
             out,
             "UNKNOWN: the linearizability check ran out of its search budget (no verdict); raise it with \
              {}=<steps>",
-            crate::lincheck::LAB_LINCHECK_BUDGET
+            lincheck::LAB_LINCHECK_BUDGET
         );
     }
     out

@@ -5,7 +5,7 @@
 //! The search is bounded by a step budget (`LAB_LINCHECK_BUDGET`), never by wall time:
 //! the verdict of a seed is the same on every machine under any load.
 
-use crate::lincheck::{
+use lincheck::{
     budget_from_env, check, view, Annotation, CheckOptions, CheckResult, History, KvInput, KvModel, KvOutput, Model,
     PartitionResult, PartitionStatus, Verdict, DEFAULT_BUDGET_STEPS, LAB_LINCHECK_BUDGET,
 };
@@ -49,7 +49,7 @@ impl Run {
         let view = write_view(&view_name, &history, &result, &annotations);
         match result.verdict {
             Verdict::Ok => {
-                if std::env::var_os(crate::lincheck::LAB_VIS).is_some_and(|v| v == "always") {
+                if std::env::var_os(lincheck::LAB_VIS).is_some_and(|v| v == "always") {
                     crate::say!("  {view}");
                 }
             }

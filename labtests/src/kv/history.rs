@@ -10,7 +10,7 @@ use labrpc::sync::Mutex;
 use labrpc::time;
 use raftkv::kvsrv::{Op, Outcome};
 
-use crate::lincheck::{Annotation, History, KvInput, KvOutput, OpId, Stamp};
+use lincheck::{Annotation, History, KvInput, KvOutput, OpId, Stamp};
 
 /// Virtual microseconds since the simulation started: the history's time unit.
 pub fn now_us() -> u64 {

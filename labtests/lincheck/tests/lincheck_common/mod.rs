@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use labtests::lincheck::{History, KvInput, KvOutput, Model, Operation, RegisterInput, RegisterOutput};
+use lincheck::{History, KvInput, KvOutput, Model, Operation, RegisterInput, RegisterOutput};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
@@ -175,7 +175,7 @@ fn assemble<I, O>(timings: Vec<Timing>, inputs: Vec<I>, mut outputs: Vec<Option<
             call_time: timing.call,
             call_seq: None,
             input,
-            ret: timing.ret.map(|time| labtests::lincheck::Return {
+            ret: timing.ret.map(|time| lincheck::Return {
                 time,
                 seq: None,
                 output: Some(output.take().expect("returned op has an output")),

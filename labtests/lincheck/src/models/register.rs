@@ -3,7 +3,7 @@
 //! The register starts unwritten: a read then returns `None`, and a `cas` fails (nothing equals
 //! "never written"). One register means one partition.
 
-use crate::lincheck::model::Model;
+use crate::model::Model;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum RegisterInput {

@@ -1,7 +1,7 @@
 //! Times the checker on random linearizable kv histories of 1k, 10k and 100k operations (10
 //! clients, 10 keys, about 1% of operations never return) and reports throughput and memory.
 //!
-//! `cargo run --release -p labtests --example lincheck_bench`
+//! `cargo run --release -p lincheck --example lincheck_bench`
 //!
 //! Memory: a counting global allocator gives the peak bytes allocated during each check (the
 //! history itself excluded); VmHWM from /proc/self/status gives the process's peak resident set.
@@ -10,7 +10,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use labtests::lincheck::{check, CheckOptions, History, KvInput, KvModel, KvOutput, Model, Operation, Return, Verdict};
+use lincheck::{check, CheckOptions, History, KvInput, KvModel, KvOutput, Model, Operation, Return, Verdict};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

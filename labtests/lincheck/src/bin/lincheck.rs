@@ -10,8 +10,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use labtests::lincheck::jsonl::{self, ParseError, Parsed};
-use labtests::lincheck::{
+use lincheck::jsonl::{self, ParseError, Parsed};
+use lincheck::{
     check, write_html, CheckOptions, CheckResult, KvModel, Model, PartitionStatus, RegisterModel, Verdict, VisPolicy,
 };
 

@@ -4,7 +4,7 @@
 
 mod lincheck_common;
 
-use labtests::lincheck::{check, CheckOptions, History, KvModel, Model, Operation, RegisterModel, Verdict};
+use lincheck::{check, CheckOptions, History, KvModel, Model, Operation, RegisterModel, Verdict};
 use lincheck_common::{
     assert_valid_linearization, assert_valid_prefix, brute_force, kv_history, register_history, Shape,
 };

@@ -19,8 +19,8 @@
 
 use std::fmt::Write as _;
 
-use crate::lincheck::history::Operation;
-use crate::lincheck::model::{Model, Partition};
+use crate::history::Operation;
+use crate::model::{Model, Partition};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum KvInput {

@@ -5,7 +5,7 @@ mod lincheck_common;
 
 use std::time::Duration;
 
-use labtests::lincheck::{
+use lincheck::{
     check, CheckOptions, History, KvInput, KvModel, KvOutput, PartitionStatus, RegisterInput, RegisterModel,
     RegisterOutput, Verdict,
 };

@@ -26,7 +26,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use labtests::lincheck::{check, CheckOptions, History, KvInput, KvModel, KvOutput, Verdict};
+//! use lincheck::{check, CheckOptions, History, KvInput, KvModel, KvOutput, Verdict};
 //!
 //! let mut history = History::new();
 //! let put = KvInput::Put { key: "k".into(), value: "v".into() };

@@ -2,7 +2,7 @@
 //! linearization points for the prefix, annotations, states on hover, and the LAB_VIS helper.
 //! (`scripts/lincheck-browser-check` renders a page in a real headless browser.)
 
-use labtests::lincheck::{
+use lincheck::{
     check, render_html, write_if_wanted, Annotation, CheckOptions, History, KvInput, KvModel, KvOutput, VisPolicy,
     BLOCKED_FILL,
 };

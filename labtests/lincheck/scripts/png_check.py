@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Counts pixels of one colour in a PNG (stdlib only: zlib for the data, PNG filters by hand).
 
-Usage: lincheck_png_check.py PNG RRGGBB MIN_PIXELS
+Usage: png_check.py PNG RRGGBB MIN_PIXELS
 Exits 0 if at least MIN_PIXELS pixels have exactly that colour, 1 if not, 2 on bad input.
 Prints the count and the bounding box of those pixels.
 """
