@@ -1,6 +1,6 @@
 //! Harness config, scenarios per lab phase and the CLIs (the linearizability checker is the
 //! `lincheck` crate, labtests/lincheck/).
-pub mod chaos;
+pub mod cluster;
 pub mod dstest;
 pub mod kv;
 pub mod mutants;

@@ -54,10 +54,10 @@ const fn scenario(name: &'static str, phase: &'static str, file: &'static str, r
     Scenario { name, phase, file, run, time_limit_s: LIMIT_S, preempt_per_mille: 0 }
 }
 
-/// A swarm chaos scenario: preemption on (see `crate::chaos`).
+/// A swarm chaos scenario: preemption on (see `crate::cluster::faults`).
 const fn chaos(name: &'static str, file: &'static str, run: fn()) -> Scenario {
     let mut s = scenario(name, "chaos", file, run);
-    s.preempt_per_mille = crate::chaos::PREEMPT_PER_MILLE;
+    s.preempt_per_mille = crate::cluster::faults::PREEMPT_PER_MILLE;
     s
 }
 

@@ -163,7 +163,7 @@ impl Cluster {
         let snapshots = self.shared.applier == ApplierKind::Snapshots;
         let mut st = self.shared.state.lock();
         let peer = &st.peers[i];
-        if peer.incarnation != incarnation || peer.raft.is_none() {
+        if peer.incarnation != incarnation || peer.server.is_none() {
             return None;
         }
         match msg {
@@ -182,7 +182,7 @@ impl Cluster {
                 }
                 if snapshots && (index + 1) % SNAPSHOT_INTERVAL == 0 {
                     let bytes = st.applied.encode_snapshot(i, index);
-                    let raft = st.peers[i].raft.clone().expect("checked above");
+                    let raft = st.peers[i].server.clone().expect("checked above");
                     // Raft is called without the harness lock: Raft never waits for the harness,
                     // and the harness should not wait for Raft while holding it.
                     drop(st);

@@ -1,6 +1,7 @@
 //! The Raft test cluster, after the Go labs' config.go: n peers, each on its own labrpc node, on
 //! one network; peers crash (crash-stop of the whole node) and restart from a copy of their
-//! persisted state. Links, partitions and pauses are in `links.rs`, checks in `checks.rs`, the
+//! persisted state. The semantics of links, partitions, pauses and crashes are the shared cluster
+//! module's (`crate::cluster`), reached from here and `links.rs`; checks are in `checks.rs`, the
 //! appliers in `applier.rs`.
 
 use std::sync::Arc;
@@ -8,13 +9,14 @@ use std::time::Duration;
 
 use labrpc::channel;
 use labrpc::net::{ClientEnd, Network, Server};
-use labrpc::persister::Persister;
 use labrpc::sync::Mutex;
-use labrpc::time::Instant;
-use labrpc::{node, thread, NodeId};
+use labrpc::NodeId;
 use raftkv::raft::Raft;
 
+use crate::cluster::{Fabric, Members, Naming, Servers, Slot};
+
 use super::applier::{self, Applied};
+use super::links::TraceJournal;
 use super::monitor::Seen;
 use super::stats::Baseline;
 
@@ -35,31 +37,11 @@ pub enum ApplierKind {
     Snapshots,
 }
 
-/// What the harness knows about one peer.
-pub(crate) struct Peer {
-    /// The running incarnation, None while crashed. The harness's handle is dropped on a crash so
-    /// the apply channel disconnects once the node's threads are gone.
-    pub(crate) raft: Option<Raft>,
-    /// The persister the current (or next) incarnation gets.
-    pub(crate) persister: Persister,
-    /// Bumped by every start, so an old applier never calls into a newer incarnation.
-    pub(crate) incarnation: u64,
-    /// On the network (Go's `connected[i]`).
-    pub(crate) connected: bool,
-    /// Partition group; ends are enabled only within a group.
-    pub(crate) group: usize,
-    /// While paused the peer's threads do not run: the checks leave it alone until then, since
-    /// calling into it could block the test on a lock a paused thread holds.
-    pub(crate) paused_until: Option<Instant>,
-}
+/// What the harness knows about one peer (`crate::cluster::Slot`).
+pub(crate) type Peer = Slot<Raft>;
 
-impl Peer {
-    pub(crate) fn is_paused(&self, now: Instant) -> bool {
-        self.paused_until.is_some_and(|t| now < t)
-    }
-}
-
-pub(crate) struct State {
+/// The harness state behind the cluster's one mutex.
+pub struct State {
     pub(crate) peers: Vec<Peer>,
     pub(crate) applied: Applied,
     pub(crate) baseline: Option<Baseline>,
@@ -69,13 +51,22 @@ pub(crate) struct State {
     pub(crate) last_seen: Vec<Option<(Seen, Duration)>>,
 }
 
+impl Members for State {
+    type Server = Raft;
+
+    fn slots(&self) -> &[Peer] {
+        &self.peers
+    }
+
+    fn slots_mut(&mut self) -> &mut [Peer] {
+        &mut self.peers
+    }
+}
+
 pub(crate) struct Shared {
     pub(crate) n: usize,
-    pub(crate) net: Network,
-    pub(crate) nodes: Vec<NodeId>,
-    /// `ends[from][to]`, owned by node `from`, connected to server `to`; made once and reused by
-    /// every incarnation (crash-stop leaves no old instance that could still use them).
-    pub(crate) ends: Vec<Vec<ClientEnd>>,
+    /// The network, one node per peer and the ends between them (`crate::cluster`).
+    pub(crate) fabric: Fabric,
     pub(crate) applier: ApplierKind,
     pub(crate) state: Mutex<State>,
 }
@@ -87,49 +78,22 @@ pub struct Cluster {
     pub(crate) shared: Arc<Shared>,
 }
 
-pub(crate) fn server_name(i: usize) -> String {
-    format!("raft-{i}")
-}
-
-pub(crate) fn end_name(from: usize, to: usize) -> String {
-    format!("end-{from}-{to}")
-}
+/// Names in traces: nodes `peer-i`, servers `raft-i`, ends `end-from-to`.
+const NAMING: Naming = Naming {
+    node: |i| format!("peer-{i}"),
+    server: |i| format!("raft-{i}"),
+    end: |from, to| format!("end-{from}-{to}"),
+};
 
 impl Cluster {
     /// Starts `n` peers and connects them all (Go's `make_config`). Calls without a route take up
     /// to 7 s to fail, as in the Go config (long delays on).
     pub fn new(n: usize, reliability: Reliability, applier: ApplierKind) -> Cluster {
-        assert!((1..=16).contains(&n), "a cluster has 1 to 16 peers, not {n}");
         let net = Network::new();
         net.set_reliable(reliability == Reliability::Reliable);
         net.set_long_delays(true);
-        let nodes: Vec<NodeId> = (0..n).map(|i| node::create(&format!("peer-{i}"))).collect();
-        let ends: Vec<Vec<ClientEnd>> = (0..n)
-            .map(|from| {
-                (0..n)
-                    .map(|to| {
-                        let name = end_name(from, to);
-                        let end = net.make_end(&name, nodes[from]);
-                        // A peer never calls itself: its own end stays unconnected.
-                        if from != to {
-                            net.connect(&name, &server_name(to));
-                        }
-                        net.enable(&name, false);
-                        end
-                    })
-                    .collect()
-            })
-            .collect();
-        let peers = (0..n)
-            .map(|_| Peer {
-                raft: None,
-                persister: Persister::new(),
-                incarnation: 0,
-                connected: false,
-                group: 0,
-                paused_until: None,
-            })
-            .collect();
+        let fabric = Fabric::new(net, n, NAMING, Box::new(TraceJournal));
+        let peers = (0..n).map(|_| Peer::new()).collect();
         let state = Mutex::new(State {
             peers,
             applied: Applied::new(n),
@@ -137,7 +101,7 @@ impl Cluster {
             monitor_on: true,
             last_seen: vec![None; n],
         });
-        let cluster = Cluster { shared: Arc::new(Shared { n, net, nodes, ends, applier, state }) };
+        let cluster = Cluster { shared: Arc::new(Shared { n, fabric, applier, state }) };
         for i in 0..n {
             cluster.start(i);
         }
@@ -153,26 +117,30 @@ impl Cluster {
     }
 
     pub fn net(&self) -> &Network {
-        &self.shared.net
+        &self.shared.fabric.net
     }
 
     pub fn node(&self, i: usize) -> NodeId {
-        self.shared.nodes[i]
+        self.shared.fabric.nodes[i]
+    }
+
+    /// The shared cluster operations (links, pauses, crashes) over this cluster's peers.
+    pub(crate) fn servers(&self) -> Servers<'_, State> {
+        Servers { fabric: &self.shared.fabric, state: &self.shared.state }
     }
 
     pub fn is_running(&self, i: usize) -> bool {
-        self.shared.state.lock().peers[i].raft.is_some()
+        self.servers().is_running(i)
     }
 
     /// The running incarnation of peer `i`; fails the run if it is crashed.
     pub fn raft(&self, i: usize) -> Raft {
-        let st = self.shared.state.lock();
-        st.peers[i].raft.clone().unwrap_or_else(|| panic!("peer {i} is crashed: no Raft to call"))
+        self.try_raft(i).unwrap_or_else(|| panic!("peer {i} is crashed: no Raft to call"))
     }
 
     /// The running incarnation of peer `i`, if any.
     pub fn try_raft(&self, i: usize) -> Option<Raft> {
-        self.shared.state.lock().peers[i].raft.clone()
+        self.servers().server(i)
     }
 
     /// Starts (or, if running, crashes and restarts) peer `i` from its persisted state (Go's
@@ -181,20 +149,11 @@ impl Cluster {
         if self.is_running(i) {
             self.crash(i);
         }
-        let node = self.shared.nodes[i];
-        if !node::is_alive(node) {
-            node::restart(node);
-        }
+        self.shared.fabric.revive_node(i);
         let (persister, incarnation, last_applied) = {
             let mut st = self.shared.state.lock();
             let st = &mut *st;
-            let peer = &mut st.peers[i];
-            peer.incarnation += 1;
-            // A fresh persister with the old content: nothing of an earlier incarnation can
-            // write into this one's state.
-            peer.persister = peer.persister.copy();
-            let persister = peer.persister.clone();
-            let incarnation = peer.incarnation;
+            let (persister, incarnation) = st.peers[i].reincarnate();
             // Like a service restarting, the snapshot applier restores its state from the
             // persisted snapshot before Raft runs.
             let last_applied = match self.shared.applier {
@@ -211,63 +170,42 @@ impl Cluster {
             (persister, incarnation, last_applied)
         };
         tracing::info!(peer = i, incarnation, last_applied, "harness: start peer");
-        let ends: Vec<ClientEnd> = self.shared.ends[i].clone();
+        let ends: Vec<ClientEnd> = self.shared.fabric.ends[i].clone();
         // Unbuffered, as in the Go lab: a send waits for the service to take the message, so a
         // Raft that delivers while holding its lock, when the service calls back into it
         // (`snapshot`), deadlocks here, as it would there, instead of hiding behind a buffer.
         let (apply_tx, apply_rx) = channel::bounded(0);
         // Make runs on the peer's node, so every thread it spawns belongs to that node and dies
         // with it on a crash.
-        let raft = thread::Builder::new()
-            .name(format!("make-{i}"))
-            .node(node)
-            .spawn(move || Raft::make(ends, i, persister, apply_tx))
-            .join()
-            .unwrap_or_else(|_| panic!("Raft::make of peer {i} did not return"));
+        let raft = self.shared.fabric.boot(i, format!("make-{i}"), move || Raft::make(ends, i, persister, apply_tx));
         let service = raft.service();
-        self.shared.state.lock().peers[i].raft = Some(raft);
+        self.shared.state.lock().peers[i].server = Some(raft);
         applier::spawn(self.clone(), i, incarnation, apply_rx, last_applied);
-        self.shared.net.add_server(&server_name(i), node, Server::new().with_service(service));
+        self.shared.fabric.add_server(i, Server::new().with_service(service));
     }
 
     /// Crash-stops peer `i` (Go's `crash1`): disconnects it, removes its server, unwinds every
     /// thread of its node, and keeps a copy of what it persisted for the next incarnation.
     pub fn crash(&self, i: usize) {
-        self.disconnect(i);
-        self.shared.net.delete_server(&server_name(i));
-        let node = self.shared.nodes[i];
-        if node::is_alive(node) {
-            tracing::info!(peer = i, "harness: crash peer");
-            node::crash(node);
-        }
-        let old = {
-            let mut st = self.shared.state.lock();
-            let peer = &mut st.peers[i];
-            peer.persister = peer.persister.copy();
-            peer.paused_until = None;
-            peer.raft.take()
-        };
-        // Dropped outside the lock: the last handle going away drops the apply sender.
-        drop(old);
+        self.servers().crash(i);
     }
 
     /// Largest persisted Raft state (term, vote, log) over all peers, in bytes (Go's `LogSize`).
     pub fn log_size(&self) -> usize {
-        let st = self.shared.state.lock();
-        st.peers.iter().map(|p| p.persister.raft_state_size()).max().unwrap_or(0)
+        self.servers().log_size()
     }
 
     /// Requests dispatched to peer `i`'s server since it was last started (Go's `rpcCount`).
     pub fn rpc_count(&self, i: usize) -> u64 {
-        self.shared.net.rpc_count(&server_name(i))
+        self.net().rpc_count(&self.shared.fabric.server_name(i))
     }
 
     pub fn rpc_total(&self) -> u64 {
-        self.shared.net.total_rpcs()
+        self.net().total_rpcs()
     }
 
     /// Request and reply bytes over the whole network.
     pub fn bytes_total(&self) -> u64 {
-        self.shared.net.total_bytes()
+        self.net().total_bytes()
     }
 }

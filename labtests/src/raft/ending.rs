@@ -33,10 +33,7 @@ impl Cluster {
         net.set_late_duplicate_per_mille(0);
         net.set_crash_after_reply_per_mille(0);
         net.set_held_replies(0, Duration::ZERO, Duration::ZERO);
-        {
-            let st = self.shared.state.lock();
-            st.peers.iter().for_each(|p| p.persister.set_crash_points(CrashPoints::default()));
-        }
+        self.servers().set_crash_points(CrashPoints::default());
         for i in 0..self.n() {
             // A node can also be down without the harness crashing it (a labrpc crash point).
             if !self.is_running(i) || !labrpc::node::is_alive(self.node(i)) {
@@ -48,7 +45,7 @@ impl Cluster {
         for i in 0..self.n() {
             self.connect(i);
         }
-        let resume = self.shared.state.lock().peers.iter().filter_map(|p| p.paused_until).max();
+        let resume = self.servers().last_resume();
         if let Some(resume) = resume {
             time::sleep_until(resume);
         }

@@ -3,6 +3,7 @@
 
 pub mod applier;
 pub mod checks;
+mod churn;
 pub mod command;
 pub mod config;
 mod ending;

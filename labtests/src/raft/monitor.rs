@@ -136,9 +136,7 @@ impl Cluster {
     /// Peers `p` and `q` are both connected, in one partition group, and no one-way cut lies
     /// between them in either direction.
     fn linked_both_ways(&self, st: &State, p: usize, q: usize) -> bool {
-        let (a, b) = (&st.peers[p], &st.peers[q]);
-        let (np, nq) = (self.shared.nodes[p], self.shared.nodes[q]);
-        a.connected && b.connected && a.group == b.group && !self.net().is_cut(np, nq) && !self.net().is_cut(nq, np)
+        self.servers().linked_both_ways(st, p, q)
     }
 }
 

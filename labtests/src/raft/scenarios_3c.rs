@@ -1,12 +1,12 @@
 //! Lab 3C: persistence, Figure 8, unreliable networks and churn.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use labrpc::thread::JoinHandle;
 use labrpc::{rand, thread, time};
 
+use super::churn::{check_client_values, revive_all, spawn_churn_clients};
 use super::{ApplierKind, Cluster, Command, Reliability, ELECTION_TIMEOUT};
 
 pub fn persist1_3c() {
@@ -256,93 +256,6 @@ pub fn figure8_unreliable_3c() {
 
     cfg.one(&Command::Value(rand::range(0..10_000)), servers, true);
     cfg.end();
-}
-
-/// A churn client: proposes random values to every running peer until `stop`, and returns the
-/// values it saw committed at the index it was given. Paused peers are skipped (Go has none):
-/// calling into one could stall the client until the pause ends. `think` is slept after every
-/// accepted proposal (zero in the Go churn tests).
-/// Restarts every crashed peer and connects every peer.
-pub(crate) fn revive_all(cfg: &Cluster, servers: usize) {
-    for i in 0..servers {
-        if !cfg.is_running(i) {
-            cfg.start(i);
-        }
-        cfg.connect(i);
-    }
-}
-
-/// Stops the churn clients, lets the cluster settle, commits one more command on every peer, and
-/// checks that every value a client saw committed is in the committed log.
-pub(crate) fn check_client_values(
-    cfg: &Cluster,
-    stop: &AtomicBool,
-    clients: Vec<JoinHandle<Vec<u64>>>,
-    servers: usize,
-) {
-    stop.store(true, Ordering::SeqCst);
-    let mut values = Vec::new();
-    for client in clients {
-        values.extend(client.join().expect("client failed"));
-    }
-    time::sleep(ELECTION_TIMEOUT);
-    let last_index = cfg.one(&Command::random(), servers, true);
-    let really = cfg.committed_prefix(last_index);
-    for v in values {
-        assert!(really.contains(&v), "didn't find a value: {v} was committed to a client but is not in the log");
-    }
-}
-
-/// Starts `count` threads named `{name}-{me}` running `churn_client` until `stop`.
-pub(crate) fn spawn_churn_clients(
-    cfg: &Cluster,
-    name: &str,
-    count: u64,
-    stop: &Arc<AtomicBool>,
-    think: Duration,
-) -> Vec<JoinHandle<Vec<u64>>> {
-    (0..count)
-        .map(|me| {
-            let (cfg, stop) = (cfg.clone(), stop.clone());
-            thread::Builder::new().name(format!("{name}-{me}")).spawn(move || churn_client(cfg, me, stop, think))
-        })
-        .collect()
-}
-
-pub(crate) fn churn_client(cfg: Cluster, me: u64, stop: Arc<AtomicBool>, think: Duration) -> Vec<u64> {
-    let mut values = Vec::new();
-    while !stop.load(Ordering::SeqCst) {
-        let x = labrpc::rand::next_u64() >> 1;
-        let mut index = None;
-        // Try them all, maybe one of them is a leader.
-        for (_, raft) in cfg.awake() {
-            if let Some((at, _)) = raft.start(Command::Value(x).encode()) {
-                index = Some(at);
-            }
-        }
-        match index {
-            Some(index) => {
-                // Maybe the leader will commit our value, maybe not; don't wait forever.
-                for to_ms in [10, 20, 50, 100, 200] {
-                    let (nd, command) = cfg.n_committed(index);
-                    if nd > 0 {
-                        match command {
-                            Some(Command::Value(v)) if v == x => values.push(x),
-                            Some(Command::Value(_)) => {}
-                            other => panic!("wrong command type at index {index}: {other:?}"),
-                        }
-                        break;
-                    }
-                    time::sleep(Duration::from_millis(to_ms));
-                }
-                if !think.is_zero() {
-                    time::sleep(think);
-                }
-            }
-            None => time::sleep(Duration::from_millis(79 + me * 17)),
-        }
-    }
-    values
 }
 
 fn churn(reliability: Reliability) {

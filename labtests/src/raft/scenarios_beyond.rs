@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use labrpc::{rand, thread, time};
 
-use super::scenarios_3c::{check_client_values, revive_all, spawn_churn_clients};
+use super::churn::{check_client_values, revive_all, spawn_churn_clients};
 use super::{ApplierKind, Cluster, Command, Reliability, ELECTION_TIMEOUT};
 
 /// The leader hears its followers but they do not hear it (every link from it is cut one way).

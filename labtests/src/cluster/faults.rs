@@ -15,6 +15,8 @@ use labrpc::persister::CrashPoints;
 use labrpc::rand;
 use labrpc::time::{self, Instant};
 
+use super::{Members, Servers};
+
 /// Preemption at lock and send points in every chaos scenario (see `scenario.rs`).
 pub const PREEMPT_PER_MILLE: u32 = 20;
 
@@ -142,26 +144,12 @@ impl fmt::Display for FaultSet {
     }
 }
 
-/// What the fault loop needs of a cluster (Raft or kvraft); servers are numbered 0..n.
+/// What the fault loop needs of a cluster beyond the shared view: how a server restarts.
 pub trait Target {
-    fn n(&self) -> usize;
-    fn net(&self) -> &Network;
-    fn set_crash_points(&self, points: CrashPoints);
-    fn is_running(&self, i: usize) -> bool;
-    /// Servers whose node went down at a crash point, now crashed through the harness's path.
-    fn reap_self_crashed(&self) -> Vec<usize>;
-    fn crash(&self, i: usize);
+    type Members: Members;
+    fn servers(&self) -> Servers<'_, Self::Members>;
     /// Starts server `i` from a copy of its persister and connects it.
     fn restart(&self, i: usize);
-    fn connect(&self, i: usize);
-    fn disconnect(&self, i: usize);
-    fn partition(&self, p1: &[usize], p2: &[usize]);
-    /// Ends any partition and connects every running server.
-    fn heal_partition(&self);
-    /// Cuts server `from`'s link to server `to` one way.
-    fn cut(&self, from: usize, to: usize);
-    fn heal_cut(&self, from: usize, to: usize);
-    fn pause(&self, i: usize, duration: Duration);
 }
 
 /// How often the fault loop looks for servers that went down at a crash point.
@@ -186,7 +174,8 @@ struct Loop<'a, T: Target> {
 /// (after a first quiet second) takes one step of a topology kind the seed turned on. Heals the
 /// one-way cuts it made before returning.
 pub fn run_faults<T: Target>(target: &T, faults: &FaultSet, duration: Duration) {
-    let n = target.n();
+    let servers = target.servers();
+    let n = servers.n();
     let start = time::now();
     let mut lp = Loop {
         target,
@@ -203,14 +192,14 @@ pub fn run_faults<T: Target>(target: &T, faults: &FaultSet, duration: Duration) 
         if now >= deadline {
             break;
         }
-        for i in target.reap_self_crashed() {
+        for i in servers.reap_self_crashed() {
             lp.restart_at[i] = Some(now + Duration::from_millis(rand::range(DOWN_MS)));
         }
         for i in 0..n {
             if lp.restart_at[i].is_some_and(|t| t <= now) {
                 lp.restart_at[i] = None;
-                if !target.is_running(i) {
-                    target.restart(i);
+                if !servers.is_running(i) {
+                    restart(target, i);
                     lp.connected[i] = true;
                 }
             }
@@ -222,7 +211,20 @@ pub fn run_faults<T: Target>(target: &T, faults: &FaultSet, duration: Duration) 
         time::sleep(TICK);
     }
     for (from, to) in lp.cuts.drain(..) {
-        target.heal_cut(from, to);
+        servers.heal_cut(from, to);
+    }
+}
+
+fn restart<T: Target>(target: &T, i: usize) {
+    target.servers().fabric.journal.fault_restart(i);
+    target.restart(i);
+}
+
+/// Ends any partition and connects every running server.
+fn heal_partition<M: Members>(servers: &Servers<'_, M>) {
+    servers.heal_partition();
+    for i in (0..servers.n()).filter(|&i| servers.is_running(i)) {
+        servers.connect(i);
     }
 }
 
@@ -230,22 +232,23 @@ pub fn run_faults<T: Target>(target: &T, faults: &FaultSet, duration: Duration) 
 /// (once handlers still running under the old rules, a paused one's included, are done and may
 /// have crashed their node after replying) no partition and every server running and connected.
 pub fn heal_all<T: Target>(target: &T) {
-    FaultSet::quiet(target.net());
-    target.set_crash_points(CrashPoints::default());
+    let servers = target.servers();
+    FaultSet::quiet(&servers.fabric.net);
+    servers.set_crash_points(CrashPoints::default());
     time::sleep(Duration::from_millis(MAX_PAUSE_MS + 500));
-    target.reap_self_crashed();
-    target.heal_partition();
-    for i in 0..target.n() {
-        if !target.is_running(i) {
-            target.restart(i);
+    servers.reap_self_crashed();
+    heal_partition(&servers);
+    for i in 0..servers.n() {
+        if !servers.is_running(i) {
+            restart(target, i);
         }
-        target.connect(i);
+        servers.connect(i);
     }
 }
 
 impl<T: Target> Loop<'_, T> {
     fn pick(&self) -> usize {
-        rand::range(0..self.target.n() as u64) as usize
+        rand::range(0..self.target.servers().n() as u64) as usize
     }
 
     fn step(&mut self) {
@@ -258,17 +261,18 @@ impl<T: Target> Loop<'_, T> {
         if kinds.is_empty() {
             return;
         }
-        let (t, n) = (self.target, self.target.n());
+        let t = self.target.servers();
+        let n = t.n();
         match kinds[rand::range(0..kinds.len() as u64) as usize] {
             0 => match rand::range(0..3) {
                 0 => {
                     let mut servers: Vec<usize> = (0..n).collect();
                     rand::shuffle(&mut servers);
                     let split = rand::range(1..n as u64) as usize;
-                    t.partition(&servers[..split], &servers[split..]);
+                    t.partition(&[servers[..split].to_vec(), servers[split..].to_vec()]);
                 }
                 1 => {
-                    t.heal_partition();
+                    heal_partition(&t);
                     self.connected.iter_mut().for_each(|c| *c = true);
                 }
                 _ => {
@@ -306,6 +310,7 @@ impl<T: Target> Loop<'_, T> {
             _ => {
                 let i = self.pick();
                 if t.is_running(i) {
+                    t.fabric.journal.fault_crash(i);
                     t.crash(i);
                     self.restart_at[i] = Some(time::now() + Duration::from_millis(rand::range(DOWN_MS)));
                 }
