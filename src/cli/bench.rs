@@ -11,13 +11,18 @@ use labrpc::time;
 
 use super::{addrs, client_ends, ranged, Addrs, EXIT_FAILED};
 use crate::kvraft::{Clerk, KvClient, Op};
+use crate::kvsrv::{Cmp, Compare, Target, Txn};
 
-/// Operation kinds a mix may name, in the order reports list them.
-pub const KINDS: [&str; 4] = ["get", "put", "append", "delete"];
+/// Operation kinds a mix may name, in the order reports list them. A scan reads
+/// [`SCAN_KEYS`] consecutive keys; a txn writes two keys if the first exists, else one.
+pub const KINDS: [&str; 7] = ["get", "put", "append", "delete", "swap", "scan", "txn"];
+
+/// Keys one bench scan covers.
+pub const SCAN_KEYS: u64 = 10;
 
 /// How often each kind is drawn: weights by `KINDS` index.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Mix(pub [u64; 4]);
+pub struct Mix(pub [u64; KINDS.len()]);
 
 impl Mix {
     /// The kind whose share of the total weight holds `draw` (below the total).
@@ -42,8 +47,8 @@ impl std::fmt::Display for Mix {
 
 /// Parses "get:50,put:50": known kinds, whole weights, each kind once, some weight above 0.
 pub fn parse_mix(text: &str) -> Result<Mix, String> {
-    let mut weights = [0u64; 4];
-    let mut seen = [false; 4];
+    let mut weights = [0u64; KINDS.len()];
+    let mut seen = [false; KINDS.len()];
     for part in text.split(',') {
         let (kind, weight) =
             part.split_once(':').ok_or_else(|| format!("{part:?} is not KIND:WEIGHT (e.g. get:50)"))?;
@@ -83,10 +88,12 @@ pub struct BenchArgs {
     /// How long to run, in seconds.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds)]
     pub duration: Duration,
-    /// Operation weights, KIND:WEIGHT,... with kinds get, put, append, delete.
+    /// Operation weights, KIND:WEIGHT,... with kinds get, put, append, delete, swap, scan (10
+    /// consecutive keys), txn (IF VERSION a > 0 THEN PUT a; PUT b ELSE PUT a).
     #[arg(long, value_name = "MIX", default_value = "get:50,put:50", value_parser = parse_mix)]
     pub mix: Mix,
-    /// Keys drawn uniformly from k0..k(K-1).
+    /// Keys drawn uniformly from k0..k(K-1) (numbers zero-padded to one width, so a scan's
+    /// range of names is a range of numbers).
     #[arg(long, value_name = "K", default_value = "100", value_parser = ranged(1, 100_000_000))]
     pub keys: u64,
     /// Bytes of each written value.
@@ -107,19 +114,43 @@ fn client_loop(ends: Vec<ClientEnd>, args: &BenchArgs, deadline: time::Instant, 
     let mut samples = Samples::new();
     while time::now() < deadline {
         let kind = args.mix.pick(labrpc::rand::range(0..total));
-        let key = format!("k{}", labrpc::rand::range(0..args.keys));
-        let op = match kind {
-            0 => Op::Get { key },
-            1 => Op::Put { key, value: value.clone() },
-            2 => Op::Append { key, value: value.clone() },
-            _ => Op::Delete { key },
-        };
+        let op = bench_op(kind, labrpc::rand::range(0..args.keys), args.keys, &value);
         let start = time::now();
         clerk.execute(op);
         samples.push((kind as u8, start.elapsed().as_micros() as u64));
         done.fetch_add(1, Ordering::Relaxed);
     }
     samples
+}
+
+/// The name of key number `n` of `keys`: zero-padded, so names sort as numbers.
+pub fn key_name(n: u64, keys: u64) -> String {
+    let width = (keys.max(2) - 1).to_string().len();
+    format!("k{n:0width$}")
+}
+
+/// The operation of kind `kind` (a `KINDS` index) on key number `n` of `keys`.
+pub fn bench_op(kind: usize, n: u64, keys: u64, value: &str) -> Op {
+    let key = key_name(n, keys);
+    let value = value.to_string();
+    match KINDS[kind] {
+        "get" => Op::Get { key },
+        "put" => Op::Put { key, value },
+        "append" => Op::Append { key, value },
+        "delete" => Op::Delete { key },
+        "swap" => Op::Swap { key, value },
+        "scan" => Op::Scan { from: key, to: key_name((n + SCAN_KEYS - 1).min(keys - 1), keys), limit: SCAN_KEYS },
+        "txn" => {
+            let other = key_name((n + 1) % keys, keys);
+            let put = |key: &str| Op::Put { key: key.to_string(), value: value.clone() };
+            Op::Txn(Txn {
+                compares: vec![Compare { key: key.clone(), cmp: Cmp::Gt, target: Target::Version(0) }],
+                success: vec![put(&key), put(&other)],
+                failure: vec![put(&key)],
+            })
+        }
+        other => unreachable!("bench kind {other} has no operation"),
+    }
 }
 
 /// The `q` quantile (0..=1) of sorted `v`, in ms.
@@ -254,17 +285,31 @@ mod tests {
 
     #[test]
     fn mixes_parse_and_bad_ones_say_why() {
-        assert_eq!(parse_mix("get:50,put:50"), Ok(Mix([50, 50, 0, 0])));
+        assert_eq!(parse_mix("get:50,put:50"), Ok(Mix([50, 50, 0, 0, 0, 0, 0])));
+        assert_eq!(
+            parse_mix("get:5,scan:1,txn:2,swap:3").map(|m| m.to_string()),
+            Ok("get:5,swap:3,scan:1,txn:2".into())
+        );
         let mix = parse_mix("put:1,get:3").unwrap();
         assert_eq!((0..4).map(|d| mix.pick(d)).collect::<Vec<_>>(), vec![0, 0, 0, 1]);
         assert_eq!(parse_mix("APPEND:1").map(|m| m.to_string()), Ok("append:1".into()));
         assert!(parse_mix("get").unwrap_err().contains("is not KIND:WEIGHT"));
-        assert!(parse_mix("scan:5").unwrap_err().contains("unknown operation \"scan\""));
+        assert!(parse_mix("range:5").unwrap_err().contains("unknown operation \"range\""));
         assert!(parse_mix("get:1,get:2").unwrap_err().contains("given twice"));
         assert!(parse_mix("get:x").unwrap_err().contains("not a whole number"));
         assert!(parse_mix("get:0").unwrap_err().contains("nothing to run"));
         assert!(parse_seconds("0").is_err() && parse_seconds("-1").is_err() && parse_seconds("nan").is_err());
         assert_eq!(parse_seconds("0.5"), Ok(Duration::from_millis(500)));
+    }
+
+    #[test]
+    fn every_kind_has_an_operation_and_scans_cover_consecutive_keys() {
+        for kind in 0..KINDS.len() {
+            bench_op(kind, 3, 100, "v");
+        }
+        assert_eq!(key_name(7, 100), "k07");
+        assert_eq!(key_name(0, 1), "k0");
+        assert_eq!(bench_op(5, 95, 100, "v"), Op::Scan { from: "k95".into(), to: "k99".into(), limit: SCAN_KEYS });
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod client;
 pub mod cluster;
 pub mod command;
 pub mod server;
+pub mod txn_syntax;
 
 use std::process::ExitCode;
 

@@ -28,7 +28,7 @@ use labrpc::{thread, time};
 use serde::{Deserialize, Serialize};
 
 use crate::kvsrv::OP_METHOD;
-pub use crate::kvsrv::{CPutError, KvClient, KvMachine, Op, Outcome, Request};
+pub use crate::kvsrv::{CPutError, KeyValue, KvClient, KvMachine, Op, Outcome, Request, Txn};
 use crate::raft::{ApplyMsg, Raft};
 
 /// How long a handler waits for its entry to be applied before answering `Timeout`.

@@ -3,15 +3,20 @@
 //! snapshot it whole.
 //!
 //! Duplicate detection keeps, per client, only the sequence number of its last mutating
-//! operation and that operation's reply, which is one of two unit answers (done / wrong version):
-//! no value is ever stored, so an idle client costs a few dozen bytes whatever it wrote.
+//! operation and that operation's reply. For put, append, delete and cput that is one of two unit
+//! answers (done / wrong version): no value is stored, so such a client costs a few dozen bytes
+//! whatever it wrote. A swap's or a transaction's answer carries data (the old value, what the
+//! transaction read), which a retry must get back unchanged, so it is kept whole until the
+//! client's next mutation replaces it.
 
 use std::collections::BTreeMap;
 use std::mem::size_of;
+use std::ops::Bound;
 
 use serde::{Deserialize, Serialize};
 
-use super::common::{Op, Outcome, Request};
+use super::common::{KeyValue, Op, Outcome, Request};
+use super::txn::Txn;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct Entry {
@@ -20,14 +25,16 @@ struct Entry {
     version: u64,
 }
 
-/// The reply of a client's last mutating operation; the only answers a mutation can have.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// The reply of a client's last mutating operation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 enum Stored {
     Done,
     ErrVersion,
+    /// A swap's or a transaction's whole answer (boxed: the other replies stay one word).
+    Full(Box<Outcome>),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct Session {
     seq: u64,
     reply: Stored,
@@ -55,6 +62,9 @@ impl KvMachine {
     /// still linearizable.
     pub fn apply(&mut self, request: Request) -> Outcome {
         let Request { client, seq, op } = request;
+        if op.answer_has_data() {
+            return self.apply_keeping_answer(client, seq, op);
+        }
         if op.is_read() {
             return self.execute(op);
         }
@@ -63,6 +73,7 @@ impl KvMachine {
                 return match session.reply {
                     Stored::Done => Outcome::Done,
                     Stored::ErrVersion => Outcome::ErrVersion,
+                    Stored::Full(ref answer) => (**answer).clone(),
                 };
             }
             if seq < session.seq {
@@ -72,6 +83,25 @@ impl KvMachine {
         let outcome = self.execute(op);
         let reply = if outcome == Outcome::ErrVersion { Stored::ErrVersion } else { Stored::Done };
         self.sessions.insert(client, Session { seq, reply });
+        outcome
+    }
+
+    /// [`KvMachine::apply`] for an operation whose whole answer the duplicate table keeps.
+    fn apply_keeping_answer(&mut self, client: u64, seq: u64, op: Op) -> Outcome {
+        if let Some(session) = self.sessions.get(&client) {
+            if seq == session.seq {
+                return match &session.reply {
+                    Stored::Full(answer) => (**answer).clone(),
+                    // The same seq carried another operation: not a retry of this one.
+                    _ => Outcome::ErrMaybe,
+                };
+            }
+            if seq < session.seq {
+                return Outcome::ErrMaybe;
+            }
+        }
+        let outcome = self.execute(op);
+        self.sessions.insert(client, Session { seq, reply: Stored::Full(Box::new(outcome.clone())) });
         outcome
     }
 
@@ -109,7 +139,39 @@ impl KvMachine {
                 self.write(key, value);
                 Outcome::Done
             }
+            Op::Swap { key, value } => {
+                let (old, version) = self.get(&key);
+                let old = Outcome::Value { value: old.map(str::to_string), version };
+                self.write(key, value);
+                old
+            }
+            Op::Scan { from, to, limit } => self.scan(&from, &to, limit),
+            Op::Txn(txn) => self.txn(txn),
         }
+    }
+
+    fn scan(&self, from: &str, to: &str, limit: u64) -> Outcome {
+        if from > to {
+            // BTreeMap::range refuses an inverted range; it holds no keys.
+            return Outcome::Range { entries: Vec::new(), more: false };
+        }
+        let mut range = self.data.range::<str, _>((Bound::Included(from), Bound::Included(to)));
+        let entries: Vec<KeyValue> = range
+            .by_ref()
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .map(|(key, e)| KeyValue { key: key.clone(), value: e.value.clone(), version: e.version })
+            .collect();
+        Outcome::Range { entries, more: range.next().is_some() }
+    }
+
+    fn txn(&mut self, txn: Txn) -> Outcome {
+        let succeeded = txn.compares.iter().all(|c| {
+            let (value, version) = self.get(&c.key);
+            c.holds(value, version)
+        });
+        let branch = if succeeded { txn.success } else { txn.failure };
+        let results = branch.into_iter().map(|op| self.execute(op)).collect();
+        Outcome::Txn { succeeded, results }
     }
 
     fn write(&mut self, key: String, value: String) {
@@ -154,9 +216,18 @@ impl KvMachine {
     }
 
     /// Bytes the duplicate table takes: each client's B-tree slot (id, last seq, reply) at the
-    /// worst node fill. Nothing else is kept per client.
+    /// worst node fill, plus the heap buffers of the swap and transaction answers it keeps.
     pub fn session_bytes(&self) -> usize {
-        self.sessions.len() * (size_of::<u64>() + size_of::<Session>()) * BTREE_SLOT_FACTOR
+        let slots = self.sessions.len() * (size_of::<u64>() + size_of::<Session>()) * BTREE_SLOT_FACTOR;
+        let answers: usize = self
+            .sessions
+            .values()
+            .map(|s| match &s.reply {
+                Stored::Full(answer) => size_of::<Outcome>() + heap_bytes(answer),
+                Stored::Done | Stored::ErrVersion => 0,
+            })
+            .sum();
+        slots + answers
     }
 
     /// Everything the machine holds, in bytes.
@@ -170,6 +241,21 @@ impl KvMachine {
 
     pub fn decode(bytes: &[u8]) -> Result<KvMachine, postcard::Error> {
         postcard::from_bytes(bytes)
+    }
+}
+
+/// Heap bytes an outcome holds (buffer capacities).
+fn heap_bytes(outcome: &Outcome) -> usize {
+    match outcome {
+        Outcome::Value { value, .. } => value.as_ref().map_or(0, String::capacity),
+        Outcome::Range { entries, .. } => {
+            entries.capacity() * size_of::<KeyValue>()
+                + entries.iter().map(|e| e.key.capacity() + e.value.capacity()).sum::<usize>()
+        }
+        Outcome::Txn { results, .. } => {
+            results.capacity() * size_of::<Outcome>() + results.iter().map(heap_bytes).sum::<usize>()
+        }
+        Outcome::Done | Outcome::ErrVersion | Outcome::ErrMaybe => 0,
     }
 }
 
@@ -245,6 +331,57 @@ mod tests {
         }
         assert!(m.session_bytes() <= 1000 * 64, "{}", m.session_bytes());
         assert!(m.state_bytes() < (1 << 20) + 1000 * 64 + 1000, "{}", m.state_bytes());
+    }
+
+    fn scan(from: &str, to: &str, limit: u64) -> Op {
+        Op::Scan { from: from.into(), to: to.into(), limit }
+    }
+    fn kv(key: &str, value: &str, version: u64) -> KeyValue {
+        KeyValue { key: key.into(), value: value.into(), version }
+    }
+
+    #[test]
+    fn swap_scan_and_transactions() {
+        use crate::kvsrv::txn::{Cmp, Compare, Target};
+        let mut m = KvMachine::new();
+        assert_eq!(m.apply(req(1, 1, Op::Swap { key: "b".into(), value: "1".into() })), value(None, 0));
+        assert_eq!(m.apply(req(1, 2, Op::Swap { key: "b".into(), value: "2".into() })), value(Some("1"), 1));
+        m.apply(req(1, 3, put("a", "x")));
+        m.apply(req(1, 4, put("c", "y")));
+        let range = |entries: Vec<KeyValue>, more| Outcome::Range { entries, more };
+        assert_eq!(m.apply(req(1, 5, scan("a", "b", 10))), range(vec![kv("a", "x", 1), kv("b", "2", 2)], false));
+        assert_eq!(m.apply(req(1, 6, scan("a", "z", 2))), range(vec![kv("a", "x", 1), kv("b", "2", 2)], true));
+        assert_eq!(m.apply(req(1, 7, scan("c", "a", 10))), range(vec![], false));
+        assert_eq!(m.apply(req(1, 8, scan("bb", "c", 10))), range(vec![kv("c", "y", 1)], false));
+        // A transaction: its branch sees its own writes; the other branch does not run.
+        let txn = |version| {
+            Op::Txn(Txn {
+                compares: vec![
+                    Compare { key: "a".into(), cmp: Cmp::Eq, target: Target::Version(version) },
+                    Compare { key: "zz".into(), cmp: Cmp::Ne, target: Target::Value("q".into()) },
+                ],
+                success: vec![put("a", "t"), get("a"), Op::Delete { key: "c".into() }],
+                failure: vec![append("b", "!")],
+            })
+        };
+        assert_eq!(m.apply(req(2, 1, txn(7))), Outcome::Txn { succeeded: false, results: vec![Outcome::Done] });
+        assert_eq!(m.get("b"), (Some("2!"), 3));
+        let done = Outcome::Txn { succeeded: true, results: vec![Outcome::Done, value(Some("t"), 2), Outcome::Done] };
+        assert_eq!(m.apply(req(2, 2, txn(1))), done);
+        assert_eq!((m.get("a"), m.get("c")), ((Some("t"), 2), (None, 0)));
+        // Retries get the first answer back whole, and apply nothing again.
+        m.apply(req(3, 1, put("a", "other")));
+        assert_eq!(m.apply(req(2, 2, txn(1))), done);
+        assert_eq!(m.get("a"), (Some("other"), 3));
+        assert_eq!(m.apply(req(1, 2, Op::Swap { key: "b".into(), value: "2".into() })), Outcome::ErrMaybe);
+        assert_eq!(m.apply(req(4, 1, Op::Swap { key: "a".into(), value: "s".into() })), value(Some("other"), 3));
+        assert_eq!(m.apply(req(4, 1, Op::Swap { key: "a".into(), value: "s".into() })), value(Some("other"), 3));
+        assert_eq!(m.get("a"), (Some("s"), 4));
+        // A kept answer is counted in the table's bytes.
+        let before = m.session_bytes();
+        m.apply(req(4, 2, Op::Swap { key: "a".into(), value: "v".repeat(1000) }));
+        m.apply(req(4, 3, Op::Swap { key: "a".into(), value: "w".into() }));
+        assert!(m.session_bytes() >= before + 900, "{} vs {before}", m.session_bytes());
     }
 
     #[test]

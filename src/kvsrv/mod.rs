@@ -6,19 +6,21 @@
 //!
 //! ```text
 //! server: KvServer::new() -> service() ("KVServer.Op") added to a labrpc server
-//! clerk:  Clerk::new(end) -> get / put / append / delete / cput / execute
+//! clerk:  Clerk::new(end) -> get / put / append / delete / cput / swap / scan / txn / execute
 //! ```
 
 pub mod common;
 pub mod machine;
+pub mod txn;
 
 use std::sync::Arc;
 
 use labrpc::net::{ClientEnd, Service};
 use labrpc::sync::Mutex;
 
-pub use common::{CPutError, KvClient, Op, Outcome, Request};
+pub use common::{CPutError, KeyValue, KvClient, Op, Outcome, Request};
 pub use machine::KvMachine;
+pub use txn::{Cmp, Compare, Target, Txn};
 
 /// The RPC method both services answer.
 pub const OP_METHOD: &str = "KVServer.Op";

@@ -91,10 +91,11 @@ fn history(ops: usize, seed: u64, unknown: f64) -> History<KvInput, KvOutput> {
     let mut state = KvModel.init();
     for index in order {
         let input = &mut planned[index].input;
-        let (value, current) = state.get(input.key());
+        let (value, current) = state.get(input.key().expect("the bench plans single-key operations"));
         let output = match input {
             KvInput::Get { .. } => KvOutput::Get { value: value.map(str::to_string), version: Some(current) },
             KvInput::Put { .. } | KvInput::Append { .. } | KvInput::Delete { .. } => KvOutput::Done,
+            KvInput::Swap { .. } | KvInput::Scan { .. } | KvInput::Txn(_) => unreachable!("not planned"),
             KvInput::CPut { version, .. } => {
                 // Usually the version the client last saw is current; sometimes it is stale.
                 *version = if rng.random_bool(0.7) { current } else { current.checked_sub(1).unwrap_or(1) };

@@ -50,6 +50,7 @@ mod vis_policy;
 pub mod models {
     //! Built-in sequential specifications.
     pub mod kv;
+    pub mod kv_txn;
     pub mod register;
 }
 
@@ -57,7 +58,7 @@ pub use budget::{budget_from_env, parse_budget, BadBudget, DEFAULT_BUDGET_STEPS,
 pub use check::{check, CheckOptions, CheckResult, PartitionResult, Verdict};
 pub use history::{History, OpId, Operation, Return, ReturnBeforeCall, Stamp};
 pub use model::{Model, Partition};
-pub use models::kv::{KvInput, KvModel, KvOutput, KvState};
+pub use models::kv::{KvCmp, KvCompare, KvInput, KvModel, KvOutput, KvState, KvTarget, KvTxn};
 pub use models::register::{RegisterInput, RegisterModel, RegisterOutput};
 pub use search::PartitionStatus;
 pub use view::{render_html, write_html, write_if_wanted, Annotation, ViewError, BLOCKED_FILL};

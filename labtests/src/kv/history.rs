@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use labrpc::sync::Mutex;
 use labrpc::time;
-use raftkv::kvsrv::{Op, Outcome};
+use raftkv::kvsrv::{Cmp, Compare, Op, Outcome, Target};
 
-use lincheck::{Annotation, History, KvInput, KvOutput, OpId, Stamp};
+use lincheck::{Annotation, History, KvCmp, KvCompare, KvInput, KvOutput, KvTarget, KvTxn, OpId, Stamp};
 
 /// Virtual microseconds since the simulation started: the history's time unit.
 pub fn now_us() -> u64 {
@@ -65,7 +65,28 @@ pub fn to_input(op: &Op) -> KvInput {
         Op::Append { key, value } => KvInput::Append { key, value },
         Op::Delete { key } => KvInput::Delete { key },
         Op::CPut { key, value, version } => KvInput::CPut { key, value, version },
+        Op::Swap { key, value } => KvInput::Swap { key, value },
+        Op::Scan { from, to, limit } => KvInput::Scan { from, to, limit },
+        Op::Txn(txn) => KvInput::Txn(KvTxn {
+            compares: txn.compares.iter().map(to_compare).collect(),
+            success: txn.success.iter().map(to_input).collect(),
+            failure: txn.failure.iter().map(to_input).collect(),
+        }),
     }
+}
+
+fn to_compare(c: &Compare) -> KvCompare {
+    let cmp = match c.cmp {
+        Cmp::Eq => KvCmp::Eq,
+        Cmp::Ne => KvCmp::Ne,
+        Cmp::Lt => KvCmp::Lt,
+        Cmp::Gt => KvCmp::Gt,
+    };
+    let target = match &c.target {
+        Target::Version(n) => KvTarget::Version(*n),
+        Target::Value(v) => KvTarget::Value(v.clone()),
+    };
+    KvCompare { key: c.key.clone(), cmp, target }
 }
 
 /// The checker's output for `outcome`, or None when the outcome says nothing (ErrMaybe: the
@@ -79,6 +100,26 @@ pub fn to_output(op: &Op, outcome: &Outcome) -> Option<KvOutput> {
         (Op::CPut { .. }, Outcome::ErrVersion) => Some(KvOutput::CPut(false)),
         (Op::CPut { .. }, Outcome::ErrMaybe) => None,
         (Op::Put { .. } | Op::Append { .. } | Op::Delete { .. }, Outcome::Done) => Some(KvOutput::Done),
+        (Op::Swap { .. }, Outcome::Value { value, version }) => {
+            Some(KvOutput::Swap { value: value.clone(), version: *version })
+        }
+        (Op::Swap { .. } | Op::Txn(_), Outcome::ErrMaybe) => None,
+        (Op::Scan { .. }, Outcome::Range { entries, more }) => Some(KvOutput::Scan {
+            entries: entries.iter().map(|e| (e.key.clone(), e.value.clone(), e.version)).collect(),
+            more: *more,
+        }),
+        (Op::Txn(txn), Outcome::Txn { succeeded, results }) => {
+            let branch = if *succeeded { &txn.success } else { &txn.failure };
+            assert_eq!(branch.len(), results.len(), "the service answered {txn:?} with {results:?}");
+            let results = branch
+                .iter()
+                .zip(results)
+                .map(|(op, outcome)| {
+                    to_output(op, outcome).unwrap_or_else(|| panic!("{op:?} inside a transaction answered {outcome:?}"))
+                })
+                .collect();
+            Some(KvOutput::Txn { succeeded: *succeeded, results })
+        }
         (op, outcome) => panic!("the service answered {op:?} with {outcome:?}"),
     }
 }

@@ -1,4 +1,6 @@
-//! Key/value store model: get, put, append, delete and conditional put, partitioned by key.
+//! Key/value store model: get, put, append, delete, conditional put, swap, scan and one-shot
+//! transactions. A history of single-key operations is partitioned by key; one with a scan or a
+//! transaction (which span keys) is checked whole.
 //!
 //! # Versions
 //!
@@ -14,6 +16,13 @@
 //!   `version`; it then sets the value and increments the version (so `cput(k, v, 0)` creates an
 //!   absent key, with version 1). Otherwise it changes nothing and returns false.
 //!
+//! - `swap(key, value)` sets the value like `put` and returns the value and version before.
+//! - `scan(from, to, limit)` returns the present keys from `from` to `to`, both included, in key
+//!   order, with value and version: the first `limit` of them, and whether the range holds more.
+//! - A transaction ([`KvTxn`]) evaluates its comparisons on the state before it, then runs the
+//!   operations of one branch in order (each sees the writes before it) and returns whether the
+//!   comparisons held and each operation's output; it is one step.
+//!
 //! A `get` whose version was not observed (`version: None`, from files that omit it) is checked
 //! on its value alone.
 
@@ -21,6 +30,8 @@ use std::fmt::Write as _;
 
 use crate::history::Operation;
 use crate::model::{Model, Partition};
+
+pub use super::kv_txn::{KvCmp, KvCompare, KvTarget, KvTxn};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum KvInput {
@@ -44,16 +55,31 @@ pub enum KvInput {
         value: String,
         version: u64,
     },
+    /// Sets the value; returns the value and version before.
+    Swap {
+        key: String,
+        value: String,
+    },
+    /// The present keys from `from` to `to` (both included): at most `limit`.
+    Scan {
+        from: String,
+        to: String,
+        limit: u64,
+    },
+    Txn(KvTxn),
 }
 
 impl KvInput {
-    pub fn key(&self) -> &str {
+    /// The one key of a single-key operation (None for scans and transactions).
+    pub fn key(&self) -> Option<&str> {
         match self {
             KvInput::Get { key }
             | KvInput::Put { key, .. }
             | KvInput::Append { key, .. }
             | KvInput::Delete { key }
-            | KvInput::CPut { key, .. } => key,
+            | KvInput::CPut { key, .. }
+            | KvInput::Swap { key, .. } => Some(key),
+            KvInput::Scan { .. } | KvInput::Txn(_) => None,
         }
     }
 }
@@ -66,6 +92,12 @@ pub enum KvOutput {
     Done,
     /// Whether a `cput` applied.
     CPut(bool),
+    /// What a `swap` replaced: the value (`None`: absent) and the version before it.
+    Swap { value: Option<String>, version: u64 },
+    /// What a `scan` found: (key, value, version) in key order, and whether more were in range.
+    Scan { entries: Vec<(String, String, u64)>, more: bool },
+    /// Whether a transaction's comparisons held, and the outputs of the branch that ran.
+    Txn { succeeded: bool, results: Vec<KvOutput> },
 }
 
 /// Present keys with their value and version (>= 1), sorted by key; absent keys are not stored,
@@ -108,6 +140,88 @@ impl KvState {
             self.entries.remove(slot);
         }
     }
+
+    /// The present keys from `from` to `to`, both included: the first `limit`, and whether the
+    /// range holds more.
+    fn scan(&self, from: &str, to: &str, limit: u64) -> (Vec<(String, String, u64)>, bool) {
+        let start = self.find(from).unwrap_or_else(|slot| slot);
+        let in_range: Vec<&(String, String, u64)> =
+            self.entries[start..].iter().take_while(|(key, _, _)| key.as_str() <= to).collect();
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let more = in_range.len() > limit;
+        (in_range.into_iter().take(limit).cloned().collect(), more)
+    }
+
+    /// Applies `input` and returns its output: the sequential specification, in one place.
+    pub fn apply(&mut self, input: &KvInput) -> KvOutput {
+        match input {
+            KvInput::Get { key } => {
+                let (value, version) = self.get(key);
+                KvOutput::Get { value: value.map(str::to_string), version: Some(version) }
+            }
+            KvInput::Put { key, value } => {
+                self.write(key, value.clone());
+                KvOutput::Done
+            }
+            KvInput::Append { key, value } => {
+                let appended = format!("{}{value}", self.get(key).0.unwrap_or(""));
+                self.write(key, appended);
+                KvOutput::Done
+            }
+            KvInput::Delete { key } => {
+                self.delete(key);
+                KvOutput::Done
+            }
+            KvInput::CPut { key, value, version } => {
+                let applies = self.get(key).1 == *version;
+                if applies {
+                    self.write(key, value.clone());
+                }
+                KvOutput::CPut(applies)
+            }
+            KvInput::Swap { key, value } => {
+                let (old, version) = self.get(key);
+                let output = KvOutput::Swap { value: old.map(str::to_string), version };
+                self.write(key, value.clone());
+                output
+            }
+            KvInput::Scan { from, to, limit } => {
+                let (entries, more) = self.scan(from, to, *limit);
+                KvOutput::Scan { entries, more }
+            }
+            KvInput::Txn(txn) => {
+                let succeeded = txn.compares.iter().all(|c| {
+                    let (value, version) = self.get(&c.key);
+                    c.holds(value, version)
+                });
+                let branch = if succeeded { &txn.success } else { &txn.failure };
+                let results = branch.iter().map(|op| self.apply(op)).collect();
+                KvOutput::Txn { succeeded, results }
+            }
+        }
+    }
+}
+
+/// Whether a recorded output `seen` is what the specification answered (`expected`): equal, but
+/// a get's unobserved version matches any. An output of the wrong kind is a bug in whoever built
+/// the history.
+fn agrees(input: &KvInput, expected: &KvOutput, seen: &KvOutput) -> bool {
+    match (expected, seen) {
+        (KvOutput::Get { value, version }, KvOutput::Get { value: seen_value, version: seen_version }) => {
+            value == seen_value && (seen_version.is_none() || seen_version == version)
+        }
+        (KvOutput::Txn { succeeded, results }, KvOutput::Txn { succeeded: seen_succeeded, results: seen_results }) => {
+            let KvInput::Txn(txn) = input else { mismatch(input, seen) };
+            let seen_branch = if *seen_succeeded { &txn.success } else { &txn.failure };
+            if seen_results.len() != seen_branch.len() {
+                mismatch(input, seen);
+            }
+            succeeded == seen_succeeded
+                && seen_branch.iter().zip(results.iter().zip(seen_results)).all(|(op, (e, s))| agrees(op, e, s))
+        }
+        (expected, seen) if std::mem::discriminant(expected) == std::mem::discriminant(seen) => expected == seen,
+        _ => mismatch(input, seen),
+    }
 }
 
 /// The key/value model; see the module doc for the version rules.
@@ -124,79 +238,35 @@ impl Model for KvModel {
     }
 
     fn step(&self, state: &KvState, input: &KvInput, output: Option<&KvOutput>) -> Option<KvState> {
-        let (current, version) = state.get(input.key());
-        match (input, output) {
-            (KvInput::Get { .. }, None) => Some(state.clone()),
-            (KvInput::Get { .. }, Some(KvOutput::Get { value, version: seen_version })) => {
-                let legal = value.as_deref() == current && seen_version.is_none_or(|seen| seen == version);
-                legal.then(|| state.clone())
-            }
-            (KvInput::Put { key, value }, None | Some(KvOutput::Done)) => {
-                let mut next = state.clone();
-                next.write(key, value.clone());
-                Some(next)
-            }
-            (KvInput::Append { key, value }, None | Some(KvOutput::Done)) => {
-                let mut next = state.clone();
-                next.write(key, format!("{}{value}", current.unwrap_or("")));
-                Some(next)
-            }
-            (KvInput::Delete { key }, None | Some(KvOutput::Done)) => {
-                let mut next = state.clone();
-                next.delete(key);
-                Some(next)
-            }
-            (KvInput::CPut { key, value, version: expected }, output) => {
-                let applies = *expected == version;
-                match output {
-                    None => {}
-                    Some(KvOutput::CPut(applied)) if *applied == applies => {}
-                    Some(KvOutput::CPut(_)) => return None,
-                    Some(other) => mismatch(input, other),
-                }
-                let mut next = state.clone();
-                if applies {
-                    next.write(key, value.clone());
-                }
-                Some(next)
-            }
-            (input, Some(output)) => mismatch(input, output),
+        let mut next = state.clone();
+        let expected = next.apply(input);
+        match output {
+            Some(seen) if !agrees(input, &expected, seen) => None,
+            _ => Some(next),
         }
     }
 
     fn partition(&self, ops: &[Operation<KvInput, KvOutput>]) -> Vec<Partition> {
+        if ops.iter().any(|op| op.input.key().is_none()) {
+            // A scan or a transaction spans keys: the keys are not independent.
+            let label = "all keys (scans or transactions span them)".to_string();
+            return vec![Partition { label, op_indices: (0..ops.len()).collect() }];
+        }
         // BTreeMap: partitions come out sorted by key, the same on every run.
         let mut by_key: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
         for (index, op) in ops.iter().enumerate() {
-            by_key.entry(op.input.key()).or_default().push(index);
+            by_key.entry(op.input.key().expect("single-key operations only here")).or_default().push(index);
         }
         by_key.into_iter().map(|(key, op_indices)| Partition { label: format!("key {key:?}"), op_indices }).collect()
     }
 
     fn describe_op(&self, input: &KvInput, output: Option<&KvOutput>) -> String {
-        let mut text = match input {
-            KvInput::Get { key } => format!("get({key:?})"),
-            KvInput::Put { key, value } => format!("put({key:?}, {value:?})"),
-            KvInput::Append { key, value } => format!("append({key:?}, {value:?})"),
-            KvInput::Delete { key } => format!("delete({key:?})"),
-            KvInput::CPut { key, value, version } => format!("cput({key:?}, {value:?}, version {version})"),
-        };
+        let mut text = describe_input(input);
         match output {
             None => text.push_str(" -> ?"),
             Some(KvOutput::Done) => {}
-            Some(KvOutput::CPut(applied)) => {
-                let _ = write!(text, " -> {applied}");
-            }
-            Some(KvOutput::Get { value, version }) => {
-                match value {
-                    Some(value) => {
-                        let _ = write!(text, " -> {value:?}");
-                    }
-                    None => text.push_str(" -> absent"),
-                }
-                if let Some(version) = version {
-                    let _ = write!(text, " (version {version})");
-                }
+            Some(output) => {
+                let _ = write!(text, " -> {}", describe_output(output));
             }
         }
         text
@@ -212,6 +282,50 @@ impl Model for KvModel {
             .map(|(key, value, version)| format!("{key:?}: {value:?} (version {version})"))
             .collect();
         format!("{{{}}}", entries.join(", "))
+    }
+}
+
+fn describe_input(input: &KvInput) -> String {
+    match input {
+        KvInput::Get { key } => format!("get({key:?})"),
+        KvInput::Put { key, value } => format!("put({key:?}, {value:?})"),
+        KvInput::Append { key, value } => format!("append({key:?}, {value:?})"),
+        KvInput::Delete { key } => format!("delete({key:?})"),
+        KvInput::CPut { key, value, version } => format!("cput({key:?}, {value:?}, version {version})"),
+        KvInput::Swap { key, value } => format!("swap({key:?}, {value:?})"),
+        KvInput::Scan { from, to, limit } => format!("scan({from:?}..={to:?}, limit {limit})"),
+        KvInput::Txn(txn) => {
+            let compares: Vec<String> = txn.compares.iter().map(KvCompare::describe).collect();
+            let ops = |ops: &[KvInput]| ops.iter().map(describe_input).collect::<Vec<_>>().join("; ");
+            format!("txn(if {} then [{}] else [{}])", compares.join(" and "), ops(&txn.success), ops(&txn.failure))
+        }
+    }
+}
+
+fn describe_output(output: &KvOutput) -> String {
+    let value_version = |value: &Option<String>, version: Option<u64>| {
+        let mut text = match value {
+            Some(value) => format!("{value:?}"),
+            None => "absent".to_string(),
+        };
+        if let Some(version) = version {
+            let _ = write!(text, " (version {version})");
+        }
+        text
+    };
+    match output {
+        KvOutput::Done => "done".to_string(),
+        KvOutput::CPut(applied) => applied.to_string(),
+        KvOutput::Get { value, version } => value_version(value, *version),
+        KvOutput::Swap { value, version } => format!("was {}", value_version(value, Some(*version))),
+        KvOutput::Scan { entries, more } => {
+            let found: Vec<String> = entries.iter().map(|(k, v, n)| format!("{k:?}: {v:?} (version {n})")).collect();
+            format!("[{}]{}", found.join(", "), if *more { " and more" } else { "" })
+        }
+        KvOutput::Txn { succeeded, results } => {
+            let results: Vec<String> = results.iter().map(describe_output).collect();
+            format!("{} [{}]", if *succeeded { "then" } else { "else" }, results.join("; "))
+        }
     }
 }
 
@@ -261,6 +375,57 @@ mod tests {
         assert!(run(&s5, read(), Some(get(Some("d"), Some(2)))).is_none());
         assert!(run(&s5, read(), Some(get(None, None))).is_none());
         assert!(run(&s4, read(), Some(get(None, Some(0)))).is_some());
+    }
+
+    #[test]
+    fn swap_scan_and_transactions_follow_the_documented_rules() {
+        let put = |k: &str, v: &str| KvInput::Put { key: k.into(), value: v.into() };
+        let s1 = run(&KvModel.init(), put("a", "1"), Some(KvOutput::Done)).unwrap();
+        let swap = KvInput::Swap { key: "a".into(), value: "2".into() };
+        assert!(run(&s1, swap.clone(), Some(KvOutput::Swap { value: None, version: 0 })).is_none());
+        let s2 = run(&s1, swap, Some(KvOutput::Swap { value: Some("1".into()), version: 1 })).unwrap();
+        assert_eq!(s2.get("a"), (Some("2"), 2));
+        let s3 = run(&s2, put("c", "3"), None).unwrap();
+        let scan = |from: &str, to: &str, limit| KvInput::Scan { from: from.into(), to: to.into(), limit };
+        let found = |entries: &[(&str, &str, u64)], more| KvOutput::Scan {
+            entries: entries.iter().map(|(k, v, n)| (k.to_string(), v.to_string(), *n)).collect(),
+            more,
+        };
+        assert!(run(&s3, scan("a", "c", 5), Some(found(&[("a", "2", 2), ("c", "3", 1)], false))).is_some());
+        assert!(run(&s3, scan("a", "c", 1), Some(found(&[("a", "2", 2)], true))).is_some());
+        assert!(run(&s3, scan("a", "c", 1), Some(found(&[("a", "2", 2)], false))).is_none());
+        assert!(run(&s3, scan("b", "bz", 5), Some(found(&[], false))).is_some());
+        assert!(run(&s3, scan("c", "a", 5), Some(found(&[], false))).is_some());
+        // A transaction: comparisons on the state before it, then its branch in order.
+        let txn = KvInput::Txn(KvTxn {
+            compares: vec![KvCompare { key: "a".into(), cmp: KvCmp::Gt, target: KvTarget::Version(1) }],
+            success: vec![put("b", "x"), KvInput::Get { key: "b".into() }],
+            failure: vec![KvInput::Delete { key: "a".into() }],
+        });
+        let then = KvOutput::Txn {
+            succeeded: true,
+            results: vec![KvOutput::Done, KvOutput::Get { value: Some("x".into()), version: Some(1) }],
+        };
+        let s4 = run(&s3, txn.clone(), Some(then)).unwrap();
+        assert_eq!(s4.get("b"), (Some("x"), 1));
+        assert!(
+            run(&s3, txn.clone(), Some(KvOutput::Txn { succeeded: false, results: vec![KvOutput::Done] })).is_none()
+        );
+        let s5 = run(&s1, txn, Some(KvOutput::Txn { succeeded: false, results: vec![KvOutput::Done] })).unwrap();
+        assert_eq!(s5, KvModel.init());
+    }
+
+    #[test]
+    fn a_multi_key_operation_puts_the_whole_history_in_one_partition() {
+        let op = |input: KvInput| Operation { client_id: 0, call_time: 0, call_seq: None, input, ret: None };
+        let scan = KvInput::Scan { from: "a".into(), to: "b".into(), limit: 9 };
+        let parts = KvModel.partition(&[
+            op(KvInput::Delete { key: "b".into() }),
+            op(scan),
+            op(KvInput::Delete { key: "a".into() }),
+        ]);
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].op_indices, vec![0, 1, 2]);
     }
 
     #[test]

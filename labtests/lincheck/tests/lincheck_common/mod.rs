@@ -286,6 +286,7 @@ pub fn kv_history(rng: &mut ChaCha8Rng, shape: Shape, keys: usize) -> History<Kv
                 }
                 KvOutput::CPut(applies)
             }
+            other => unreachable!("not generated: {other:?}"),
         });
     }
     for index in 0..timings.len() {
