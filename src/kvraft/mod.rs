@@ -16,6 +16,8 @@
 //! clerk:  Clerk::new(ends) -> get / put / append / delete / cput / execute
 //! ```
 
+mod api;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;

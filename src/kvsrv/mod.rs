@@ -9,7 +9,9 @@
 //! clerk:  Clerk::new(end) -> get / put / append / delete / cput / swap / scan / txn / execute
 //! ```
 
-pub mod common;
+mod api;
+/// The operations, outcomes and the clerks' `KvClient` live in the interfaces crate (`labapi`).
+pub use labapi::kv as common;
 pub mod machine;
 pub mod txn;
 

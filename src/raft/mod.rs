@@ -13,6 +13,7 @@
 //! Term, vote and log are persisted before any reply or vote that depends on them; a leader's
 //! new entries are persisted before the first message that carries them.
 
+mod api;
 pub mod core;
 pub mod log;
 pub mod messages;
@@ -40,16 +41,8 @@ pub const MAX_IN_FLIGHT: usize = 1;
 /// Election timeouts are drawn uniformly from this range, in ms.
 pub const ELECTION_TIMEOUT_MS: std::ops::Range<u64> = 300..600;
 
-/// What a peer delivers, in log order, on its apply channel.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ApplyMsg {
-    /// A committed command at `index` (1-based), from `term`.
-    Command { index: u64, term: u64, command: Vec<u8> },
-    /// A snapshot to replace the service's state with: one installed from the leader, or, as the
-    /// first message after a restart, the one the peer persisted. Every later `Command` has an
-    /// index above `index`.
-    Snapshot { index: u64, term: u64, snapshot: Vec<u8> },
-}
+/// What a peer delivers on its apply channel (defined with the interfaces, `labapi`).
+pub use labapi::ApplyMsg;
 
 /// An RPC ready to send to one follower.
 enum Message {
