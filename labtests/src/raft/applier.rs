@@ -3,6 +3,9 @@
 //! commands at one index, a peer applying out of order, an entry that does not decode, or a
 //! snapshot that disagrees with what was applied. The snapshot variant also plays the service:
 //! it snapshots its state every `SNAPSHOT_INTERVAL` entries and restores from installed snapshots.
+//! Each peer's service snapshots at its own points (`snapshot_due`), so a leader's snapshot can
+//! lie between a follower's last snapshot and what that follower's service already applied: the
+//! case where a Raft that installs a snapshot it already has committed rewinds its service.
 
 use labrpc::channel::Receiver;
 use labrpc::{thread, NodeId};
@@ -12,9 +15,19 @@ use serde::{Deserialize, Serialize};
 use super::command::Command;
 use super::config::{ApplierKind, Cluster};
 
-/// The snapshot applier snapshots after applying index k when (k + 1) is a multiple of this
-/// (the Go config's `SnapShotInterval` rule).
+/// The snapshot applier snapshots every this many entries (the Go config's `SnapShotInterval`).
 pub const SNAPSHOT_INTERVAL: u64 = 10;
+
+/// Whether peer `i`'s service snapshots right after applying `index`: every `SNAPSHOT_INTERVAL`
+/// entries, peer 0 at the Go config's points ((index + 1) a multiple of the interval) and each
+/// further peer 3 indices earlier. In the Go lab every service snapshots at the same indices, so
+/// a snapshot a leader sends never lies between a follower's own last snapshot and what its
+/// service applied, and a follower that installs a snapshot of entries it already committed
+/// (rewinding its service) goes unseen there.
+pub(crate) fn snapshot_due(i: usize, index: u64) -> bool {
+    let shift = (i as u64 * 3) % SNAPSHOT_INTERVAL;
+    (index + 1 + shift).is_multiple_of(SNAPSHOT_INTERVAL)
+}
 
 /// What every peer has applied, over all its incarnations (Go's `cfg.logs`).
 ///
@@ -180,7 +193,7 @@ impl Cluster {
                 if let Err(e) = st.applied.record(i, index, command) {
                     panic!("apply error: {e}");
                 }
-                if snapshots && (index + 1) % SNAPSHOT_INTERVAL == 0 {
+                if snapshots && snapshot_due(i, index) {
                     let bytes = st.applied.encode_snapshot(i, index);
                     let raft = st.peers[i].server.clone().expect("checked above");
                     // Raft is called without the harness lock: Raft never waits for the harness,
