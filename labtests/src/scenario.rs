@@ -11,7 +11,7 @@ use crate::kv::{
 };
 use crate::raft::{
     scenarios_3a as a, scenarios_3b as b, scenarios_3c as c, scenarios_3d as d, scenarios_beyond as x,
-    scenarios_chaos as xc, scenarios_constructed as k, scenarios_stale as st,
+    scenarios_chaos as xc, scenarios_commit as cm, scenarios_constructed as k, scenarios_stale as st,
 };
 
 /// A named scenario. `run` is a simulation's main thread and keeps no global state, so any
@@ -83,6 +83,7 @@ pub fn all() -> Vec<Scenario> {
         scenario("rejoin_3b", "3b", "raft_3b", b::rejoin_3b),
         scenario("backup_3b", "3b", "raft_3b", b::backup_3b),
         scenario("far_behind_stale_suffix_3b", "3b", "raft_3b", k::far_behind_stale_suffix_3b),
+        scenario("stale_suffix_heartbeat_3b", "3b", "raft_3b", cm::stale_suffix_heartbeat_3b),
         scenario("count_3b", "3b", "raft_3b", b::count_3b),
         scenario("persist1_3c", "3c", "raft_3c", c::persist1_3c),
         scenario("persist2_3c", "3c", "raft_3c", c::persist2_3c),

@@ -55,3 +55,8 @@ fn count_3b() {
 fn far_behind_stale_suffix_3b() {
     labtests::scenario::run("far_behind_stale_suffix_3b");
 }
+
+#[test]
+fn stale_suffix_heartbeat_3b() {
+    labtests::scenario::run("stale_suffix_heartbeat_3b");
+}

@@ -15,6 +15,7 @@ pub mod scenarios_3c;
 pub mod scenarios_3d;
 pub mod scenarios_beyond;
 pub mod scenarios_chaos;
+pub mod scenarios_commit;
 pub mod scenarios_constructed;
 pub mod scenarios_stale;
 mod stats;
