@@ -11,7 +11,8 @@ use crate::kv::{
 };
 use crate::raft::{
     scenarios_3a as a, scenarios_3b as b, scenarios_3c as c, scenarios_3d as d, scenarios_beyond as x,
-    scenarios_chaos as xc, scenarios_commit as cm, scenarios_constructed as k, scenarios_stale as st,
+    scenarios_chaos as xc, scenarios_commit as cm, scenarios_constructed as k, scenarios_install as si,
+    scenarios_stale as st,
 };
 
 /// A named scenario. `run` is a simulation's main thread and keeps no global state, so any
@@ -103,6 +104,7 @@ pub fn all() -> Vec<Scenario> {
         scenario("snapshot_install_uncrash_3d", "3d", "raft_3d", d::snapshot_install_uncrash_3d),
         scenario("snapshot_all_crash_3d", "3d", "raft_3d", d::snapshot_all_crash_3d),
         scenario("snapshot_init_3d", "3d", "raft_3d", d::snapshot_init_3d),
+        scenario("install_snapshot_behind_commit_3d", "3d", "raft_3d", si::install_snapshot_behind_commit_3d),
         scenario("one_way_leader_cut_beyond", "beyond", "raft_beyond", x::one_way_leader_cut_beyond),
         scenario("duplicates_beyond", "beyond", "raft_beyond", x::duplicates_beyond),
         scenario("paused_leader_beyond", "beyond", "raft_beyond", x::paused_leader_beyond),

@@ -35,3 +35,8 @@ fn snapshot_all_crash_3d() {
 fn snapshot_init_3d() {
     labtests::scenario::run("snapshot_init_3d");
 }
+
+#[test]
+fn install_snapshot_behind_commit_3d() {
+    labtests::scenario::run("install_snapshot_behind_commit_3d");
+}

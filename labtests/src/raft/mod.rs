@@ -17,6 +17,7 @@ pub mod scenarios_beyond;
 pub mod scenarios_chaos;
 pub mod scenarios_commit;
 pub mod scenarios_constructed;
+pub mod scenarios_install;
 pub mod scenarios_stale;
 mod stats;
 
