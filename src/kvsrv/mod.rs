@@ -13,7 +13,8 @@ mod api;
 /// The operations, outcomes and the clerks' `KvClient` live in the interfaces crate (`labapi`).
 pub use labapi::kv as common;
 pub mod machine;
-pub mod txn;
+/// One-shot transactions (part of the kv vocabulary, in `labapi`).
+pub use labapi::kv as txn;
 
 use std::sync::Arc;
 

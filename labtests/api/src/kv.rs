@@ -11,7 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use super::txn::{Cmp, Compare, Target, Txn};
+pub use crate::txn::{Cmp, Compare, Target, Txn};
 
 /// One client operation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::common::Op;
+use crate::kv::Op;
 
 /// A transaction: if every comparison holds, `success` runs, else `failure`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
