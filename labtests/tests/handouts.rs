@@ -1,7 +1,8 @@
 //! Keeps the handouts (`labtests/handouts/*.md`) honest against the tree they describe: every
 //! scenario of the table has a line in its lab's handout, every scenario a handout names exists,
-//! the mutants named as hints exist, and the paths, test files, dstest flags, knobs and links the
-//! handouts tell students to use are real. A new scenario without its line fails here.
+//! the mutants named as hints exist, every lint of `clippy.toml` is in the determinism table, and
+//! the paths, test files, dstest flags, knobs and links the handouts tell students to use are
+//! real. A new scenario without its line fails here.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -212,6 +213,26 @@ fn every_dstest_flag_a_handout_uses_exists() {
         }
     }
     assert!(unknown.is_empty(), "handouts use dstest flags it does not have:\n  {}", unknown.join("\n  "));
+}
+
+/// Every method, type and macro `clippy.toml` refuses is named in the simulator handout's table
+/// of determinism rules, so a new lint cannot surprise a student who read it.
+#[test]
+fn every_determinism_lint_is_in_the_simulator_handout() {
+    let root = repo_root();
+    let clippy = std::fs::read_to_string(root.join("clippy.toml")).expect("clippy.toml at the workspace root");
+    let (_, handout) = handouts().into_iter().find(|(name, _)| name == "simulator.md").expect("simulator.md");
+    let refused: Vec<&str> = clippy
+        .lines()
+        .filter_map(|line| line.split_once("path = \"").and_then(|(_, rest)| rest.split_once('"')).map(|(p, _)| p))
+        .collect();
+    assert!(refused.len() >= 10, "clippy.toml refuses only {} paths; did its format change?", refused.len());
+    let missing: Vec<&str> = refused.into_iter().filter(|path| !names(&handout, path)).collect();
+    assert!(
+        missing.is_empty(),
+        "clippy.toml refuses what simulator.md's determinism table does not name (as `path`):\n  {}",
+        missing.join("\n  ")
+    );
 }
 
 /// Every `LAB_*` knob a handout names appears in the workspace's Rust sources.
