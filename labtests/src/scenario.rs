@@ -7,7 +7,8 @@ use std::time::Duration;
 use labrpc::sim::{Config, Target};
 
 use crate::kv::{
-    scenarios_4a as kv4a, scenarios_4b as kv4b, scenarios_beyond as kvx, scenarios_chaos as kvc, scenarios_lab2 as kv2,
+    scenarios_4a as kv4a, scenarios_4b as kv4b, scenarios_api as kvapi, scenarios_beyond as kvx,
+    scenarios_chaos as kvc, scenarios_lab2 as kv2,
 };
 use crate::raft::{
     scenarios_3a as a, scenarios_3b as b, scenarios_3c as c, scenarios_3d as d, scenarios_beyond as x,
@@ -165,6 +166,9 @@ pub fn all() -> Vec<Scenario> {
         scenario("kv_paused_leader_beyond", "beyond", "kv_beyond", kvx::kv_paused_leader_beyond),
         scenario("kvsrv_duplicates_beyond", "beyond", "kv_beyond", kvx::kvsrv_duplicates_beyond),
         chaos("kvraft_swarm_chaos", "kv_chaos", kvc::kvraft_swarm_chaos),
+        scenario("kvsrv_unreliable_api", "api", "kv_api", kvapi::kvsrv_unreliable_api),
+        scenario("kvraft_partitions_api", "api", "kv_api", kvapi::kvraft_partitions_api),
+        scenario("kvraft_crashes_snapshots_api", "api", "kv_api", kvapi::kvraft_crashes_snapshots_api),
     ]
 }
 

@@ -21,9 +21,9 @@ fn repo_root() -> PathBuf {
 fn handout_of(s: &Scenario) -> &'static str {
     match (s.phase, s.file) {
         ("2", _) => "lab2-kvsrv.md",
-        (_, "kv_beyond") if s.name.starts_with("kvsrv_") => "lab2-kvsrv.md",
+        (_, "kv_beyond" | "kv_api") if s.name.starts_with("kvsrv_") => "lab2-kvsrv.md",
         ("3a" | "3b" | "3c" | "3d", _) | (_, "raft_beyond" | "raft_chaos") => "lab3-raft.md",
-        ("4a" | "4b", _) | (_, "kv_beyond" | "kv_chaos") => "lab4-kvraft.md",
+        ("4a" | "4b", _) | (_, "kv_beyond" | "kv_chaos" | "kv_api") => "lab4-kvraft.md",
         _ => panic!(
             "scenario {} (phase {:?}, file {:?}) belongs to no handout: give it a line in its lab's handout \
              under {HANDOUTS_DIR}/ and a rule in handout_of (labtests/tests/handouts.rs)",

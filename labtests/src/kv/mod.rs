@@ -13,6 +13,7 @@ pub mod generic;
 pub mod history;
 pub mod scenarios_4a;
 pub mod scenarios_4b;
+pub mod scenarios_api;
 pub mod scenarios_beyond;
 pub mod scenarios_chaos;
 pub mod scenarios_lab2;
