@@ -44,6 +44,7 @@ mod check;
 pub mod history;
 pub mod jsonl;
 pub mod model;
+pub mod porcupine_data;
 mod search;
 pub mod view;
 mod vis_policy;

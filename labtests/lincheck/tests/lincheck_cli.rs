@@ -256,3 +256,35 @@ fn help_describes_the_input_format() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     insta::assert_snapshot!("help", run.stdout);
 }
+
+#[test]
+fn porcupine_formats_are_read_with_time_the_line_number() {
+    // A stale read in Jepsen's etcd log format: 3 is read after the write of 4 returned.
+    let etcd = "INFO  jepsen.util - 0\t:invoke\t:write\t3\n\
+                INFO  jepsen.util - 0\t:ok\t:write\t3\n\
+                INFO  jepsen.util - 1\t:invoke\t:write\t4\n\
+                INFO  jepsen.util - 1\t:ok\t:write\t4\n\
+                INFO  jepsen.util - 2\t:invoke\t:read\tnil\n\
+                INFO  jepsen.util - 2\t:ok\t:read\t3\n";
+    let kv = "{:process 0, :type :invoke, :f :append, :key \"k\", :value \"x\"}\n\
+              {:process 1, :type :invoke, :f :get, :key \"k\", :value nil}\n\
+              {:process 0, :type :ok, :f :append, :key \"k\", :value \"x\"}\n\
+              {:process 1, :type :ok, :f :get, :key \"k\", :value \"\"}\n";
+    let files = [
+        ("etcd.log", etcd.to_string()),
+        ("c.txt", kv.to_string()),
+        ("bad.log", "INFO jepsen.util - 0 :ok :read 1\n".into()),
+    ];
+    let run = lincheck("etcd", &files, &["--model", "register", "--format", "jepsen-etcd", "etcd.log"], &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    insta::assert_snapshot!(run.stdout, @"etcd.log: NOT linearizable (3 ops, T ms): line 5 cannot be placed: client 2, read() -> 3, call 5, return 6 (all operations: the longest linearizable prefix has 2 of its 3 operations, state there: 4)");
+    let run = lincheck("porcupine_kv", &files, &["--model", "kv", "--format", "porcupine-kv", "c.txt"], &[]);
+    assert_eq!((run.code, run.stdout.trim()), (0, "c.txt: linearizable (2 ops, T ms)"));
+    let run = lincheck("etcd_bad", &files, &["--model", "register", "--format", "jepsen-etcd", "bad.log"], &[]);
+    assert_eq!((run.code, run.stdout.trim()), (2, "bad.log:1: process 0 returns without a call"));
+    let run = lincheck("mismatch", &files, &["--model", "kv", "--format", "jepsen-etcd", "etcd.log"], &[]);
+    assert_eq!(
+        (run.code, run.stderr.trim()),
+        (2, "lincheck: --format jepsen-etcd holds register histories: use --model register")
+    );
+}

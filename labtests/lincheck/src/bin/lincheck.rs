@@ -11,16 +11,28 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use lincheck::jsonl::{self, ParseError, Parsed};
+use lincheck::porcupine_data;
 use lincheck::{
     check, write_html, CheckOptions, CheckResult, KvModel, Model, PartitionStatus, RegisterModel, Verdict, VisPolicy,
 };
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum ModelKind {
     /// Key/value store: get, put, append, delete, cput (partitioned by key).
     Kv,
     /// One register: read, write, cas.
     Register,
+}
+
+/// How the files are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// One JSON object per operation (below).
+    Jsonl,
+    /// Porcupine's test data: Jepsen etcd logs (test_data/jepsen), --model register.
+    JepsenEtcd,
+    /// Porcupine's test data: kv logs (test_data/kv), --model kv.
+    PorcupineKv,
 }
 
 /// What `--help` says after the options: the input format, exit status and views.
@@ -54,6 +66,9 @@ struct Args {
     /// Sequential specification to check against.
     #[arg(long, value_enum)]
     model: ModelKind,
+    /// Input format; porcupine's logs are read as its tests read them (time = line number).
+    #[arg(long, value_enum, default_value = "jsonl")]
+    format: Format,
     /// Give up on a file after this many seconds of wall time (its result is then unknown).
     #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_timeout)]
     timeout: Duration,
@@ -68,6 +83,12 @@ struct Args {
     /// History files ("-": standard input).
     #[arg(value_name = "FILE", required = true)]
     files: Vec<PathBuf>,
+}
+
+impl Format {
+    fn name(self) -> String {
+        self.to_possible_value().expect("no variant is skipped").get_name().to_string()
+    }
 }
 
 fn parse_timeout(text: &str) -> Result<Duration, String> {
@@ -107,12 +128,28 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let needed_model = match args.format {
+        Format::Jsonl => None,
+        Format::JepsenEtcd => Some((ModelKind::Register, "register")),
+        Format::PorcupineKv => Some((ModelKind::Kv, "kv")),
+    };
+    if let Some((_, name)) = needed_model.filter(|(model, _)| *model != args.model) {
+        eprintln!("lincheck: --format {} holds {name} histories: use --model {name}", args.format.name());
+        return ExitCode::from(2);
+    }
     let mut worst = Outcome::Linearizable;
     for (position, file) in args.files.iter().enumerate() {
         let html = args.html.as_deref().map(|out| view_path(out, position + 1, file, args.files.len()));
-        let outcome = match args.model {
-            ModelKind::Kv => run(&KvModel, jsonl::parse_kv, file, &args, html, policy),
-            ModelKind::Register => run(&RegisterModel, jsonl::parse_register, file, &args, html, policy),
+        // The format matches the model (checked above): Jsonl is the only format left in `_`.
+        let outcome = match (args.model, args.format) {
+            (ModelKind::Kv, Format::PorcupineKv) => {
+                run(&KvModel, porcupine_data::parse_porcupine_kv, file, &args, html, policy)
+            }
+            (ModelKind::Kv, _) => run(&KvModel, jsonl::parse_kv, file, &args, html, policy),
+            (ModelKind::Register, Format::JepsenEtcd) => {
+                run(&RegisterModel, porcupine_data::parse_jepsen_etcd, file, &args, html, policy)
+            }
+            (ModelKind::Register, _) => run(&RegisterModel, jsonl::parse_register, file, &args, html, policy),
         };
         worst = worst.max(outcome);
     }
