@@ -24,6 +24,10 @@ const ETCD_LINEARIZABLE: [u32; 23] =
     [2, 5, 7, 18, 25, 31, 38, 45, 48, 49, 51, 53, 56, 67, 75, 76, 80, 87, 92, 98, 100, 101, 102];
 const ETCD_UNTESTED: u32 = 95;
 
+/// The allocator the CLI uses (see its Cargo.toml entry), so the figures are the CLI's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let usage = "usage: porcupine_bench PORCUPINE/test_data etcd|kv [RUNS]";

@@ -60,26 +60,29 @@ impl Hasher for StateHasher {
 ///
 /// The returned set is stored compressed: the search numbers operations in call order and
 /// linearizes them roughly in that order, so the set is a run of full words then a short tail.
+/// The words live in one array for the whole cache (`Cache::words`), not one allocation each.
 struct Entry<S> {
     /// Hash of (returned set, state): the key of `Cache::failed`.
     base_key: u64,
     /// Leading words of the returned set that are all ones.
     full_words: u32,
-    /// Length of the returned set's tail in `words` (up to its last non-zero word).
+    /// Length of the returned set's tail (up to its last non-zero word).
     tail_words: u32,
-    /// The returned set's tail, then all words of the never-returned set.
-    words: Box<[u64]>,
+    /// Where in `Cache::words` the returned set's tail starts; all words of the never-returned
+    /// set follow it.
+    start: usize,
     state: S,
 }
 
 impl<S: Eq> Entry<S> {
-    fn split(&self) -> (&[u64], &[u64]) {
-        self.words.split_at(self.tail_words as usize)
+    /// The returned set's tail and the never-returned set, from the cache's word array.
+    fn split<'w>(&self, words: &'w [u64], never_words: usize) -> (&'w [u64], &'w [u64]) {
+        words[self.start..self.start + self.tail_words as usize + never_words].split_at(self.tail_words as usize)
     }
 
     /// Same returned set and state (the never-returned set is compared by the caller).
-    fn same_base(&self, full_words: u32, tail: &[u64], state: &S) -> bool {
-        self.full_words == full_words && self.split().0 == tail && self.state == *state
+    fn same_base(&self, tail_now: &[u64], full_words: u32, tail: &[u64], state: &S) -> bool {
+        self.full_words == full_words && tail_now == tail && self.state == *state
     }
 }
 
@@ -125,6 +128,8 @@ pub(crate) struct Cache<S> {
     /// Failed entries, by hash of (returned set, state), for the subset rule.
     failed: Map,
     entries: Vec<Entry<S>>,
+    /// Every entry's words (see [`Entry::start`]).
+    words: Vec<u64>,
     heap_bytes: usize,
 }
 
@@ -142,11 +147,13 @@ impl<S> Cache<S> {
 
 impl<S: Clone + Eq + Hash> Cache<S> {
     pub(crate) fn new() -> Self {
-        Self { seen: Map::default(), failed: Map::default(), entries: Vec::new(), heap_bytes: 0 }
+        Self { seen: Map::default(), failed: Map::default(), entries: Vec::new(), words: Vec::new(), heap_bytes: 0 }
     }
 
-    /// Records the configuration and returns its id, or `None` if it need not be explored.
-    pub(crate) fn insert(&mut self, returned: &Bitset, never_returned: &Bitset, state: &S) -> Option<EntryId> {
+    /// Records the configuration and returns its id, or `None` if it need not be explored. The
+    /// cache keeps the state: the search reads it back with [`Cache::state`] instead of keeping
+    /// a copy.
+    pub(crate) fn insert(&mut self, returned: &Bitset, never_returned: &Bitset, state: S) -> Option<EntryId> {
         let mut hasher = StateHasher::default();
         state.hash(&mut hasher);
         let base_key = mix64(hasher.finish() ^ returned.hash());
@@ -154,11 +161,12 @@ impl<S: Clone + Eq + Hash> Cache<S> {
         let (full_words, tail) = compress(returned.words());
         let never = never_returned.words();
 
-        let entries = &self.entries;
+        let (entries, words) = (&self.entries, &self.words[..]);
         let seen_ids = self.seen.get(&key).map_or(&[][..], Ids::as_slice);
         let equal = |&id: &u32| {
             let entry = &entries[id as usize];
-            entry.split().1 == never && entry.same_base(full_words, tail, state)
+            let (tail_now, never_now) = entry.split(words, never.len());
+            never_now == never && entry.same_base(tail_now, full_words, tail, &state)
         };
         if seen_ids.iter().any(equal) {
             return None;
@@ -166,8 +174,9 @@ impl<S: Clone + Eq + Hash> Cache<S> {
         let failed_ids = self.failed.get(&base_key).map_or(&[][..], Ids::as_slice);
         let failed_subset = |&id: &u32| {
             let entry = &entries[id as usize];
-            let subset = entry.split().1.iter().zip(never).all(|(seen, now)| seen & !now == 0);
-            subset && entry.same_base(full_words, tail, state)
+            let (tail_now, never_now) = entry.split(words, never.len());
+            let subset = never_now.iter().zip(never).all(|(seen, now)| seen & !now == 0);
+            subset && entry.same_base(tail_now, full_words, tail, &state)
         };
         if failed_ids.iter().any(failed_subset) {
             return None;
@@ -180,17 +189,24 @@ impl<S: Clone + Eq + Hash> Cache<S> {
             }
             std::collections::hash_map::Entry::Occupied(mut occupied) => occupied.get_mut().push(id),
         }
-        let words: Box<[u64]> = tail.iter().chain(never).copied().collect();
-        self.heap_bytes +=
-            std::mem::size_of_val(&*words) + std::mem::size_of::<Entry<S>>() + 2 * std::mem::size_of::<(u64, Ids)>();
+        let start = self.words.len();
+        self.words.extend_from_slice(tail);
+        self.words.extend_from_slice(never);
+        self.heap_bytes += std::mem::size_of_val(&self.words[start..])
+            + std::mem::size_of::<Entry<S>>()
+            + 2 * std::mem::size_of::<(u64, Ids)>();
         self.entries.push(Entry {
             base_key,
             full_words,
             tail_words: u32::try_from(tail.len()).expect("bitset under 2^32 words"),
-            words,
-            state: state.clone(),
+            start,
+            state,
         });
         Some(EntryId(id))
+    }
+
+    pub(crate) fn state(&self, id: EntryId) -> &S {
+        &self.entries[id.0 as usize].state
     }
 
     /// The search backtracked out of this configuration: nothing succeeds from it.
@@ -224,12 +240,12 @@ mod tests {
         let mut returned = Bitset::new(70);
         let never = Bitset::new(3);
         let a = "a".to_string();
-        assert!(cache.insert(&returned, &never, &a).is_some());
-        assert!(cache.insert(&returned, &never, &a).is_none());
-        assert!(cache.insert(&returned, &never, &"b".to_string()).is_some());
+        assert!(cache.insert(&returned, &never, a.clone()).is_some());
+        assert!(cache.insert(&returned, &never, a.clone()).is_none());
+        assert!(cache.insert(&returned, &never, "b".to_string()).is_some());
         returned.insert(69);
-        assert!(cache.insert(&returned, &never, &a).is_some());
-        assert!(cache.insert(&returned, &never, &a).is_none());
+        assert!(cache.insert(&returned, &never, a.clone()).is_some());
+        assert!(cache.insert(&returned, &never, a.clone()).is_none());
         assert_eq!(cache.entries(), 3);
         assert!(cache.approx_bytes() >= 3 * 16);
     }
@@ -249,18 +265,18 @@ mod tests {
         let mut never = Bitset::new(3);
         never.insert(0);
         let state = 7u8;
-        let id = cache.insert(&returned, &never, &state).unwrap();
+        let id = cache.insert(&returned, &never, state).unwrap();
         never.insert(2);
         // Not failed yet: a superset is still explored.
-        assert!(cache.insert(&returned, &never, &state).is_some());
+        assert!(cache.insert(&returned, &never, state).is_some());
         cache.mark_failed(id);
         never.insert(1);
-        assert!(cache.insert(&returned, &never, &state).is_none());
+        assert!(cache.insert(&returned, &never, state).is_none());
         // A set that lacks op 0 is no superset: explored.
         never.remove(0);
-        assert!(cache.insert(&returned, &never, &state).is_some());
+        assert!(cache.insert(&returned, &never, state).is_some());
         // Another state is another configuration.
         never.insert(0);
-        assert!(cache.insert(&returned, &never, &8u8).is_some());
+        assert!(cache.insert(&returned, &never, 8u8).is_some());
     }
 }

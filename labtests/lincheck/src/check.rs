@@ -159,6 +159,10 @@ fn assert_is_partition(partitions: &[Partition], op_count: usize) {
     }
 }
 
+/// Histories with fewer operations are checked on the calling thread alone (unless `threads`
+/// asks otherwise): their whole check costs less than starting a thread.
+const PARALLEL_MIN_OPS: usize = 1_000;
+
 /// Searches every partition on up to `threads` threads. The first illegal partition raises
 /// `limits.stop`: the others stop and report `Cancelled`. One thread (or a step budget) goes
 /// smallest first, in a fixed order, so which partitions get searched is the same on every run;
@@ -184,7 +188,10 @@ fn search_all<M: Model>(
     by_size.sort_by_key(|&index| (partitions[index].op_indices.len(), index));
     let cores = std::thread::available_parallelism().map_or(1, |cores| cores.get());
     let workers = threads.unwrap_or(cores).clamp(1, partitions.len().max(1));
-    if workers == 1 || limits.max_steps.is_some() {
+    // A small history is checked before a thread would even be scheduled (porcupine's 58-op
+    // c01-ok took 10 ms with two threads on a loaded machine, 0.1 ms on one).
+    let small = ops.len() < PARALLEL_MIN_OPS && threads.is_none();
+    if workers == 1 || small || limits.max_steps.is_some() {
         let mut outcomes: Vec<Option<SearchOutcome>> = (0..partitions.len()).map(|_| None).collect();
         let mut steps_left = limits.max_steps;
         for index in by_size {
@@ -195,39 +202,35 @@ fn search_all<M: Model>(
         return outcomes.into_iter().map(|outcome| outcome.expect("every partition searched")).collect();
     }
 
-    // Worker 0 takes partitions smallest first, the others largest first, so the big ones start
-    // early (load balance) and the small ones are decided early (an illegal one stops the rest).
-    // A job is claimed before it is taken from either end: at most `len` claims, so the two ends
-    // never meet on one partition.
+    // Worker 0 (this thread) takes partitions smallest first, the others largest first, so the
+    // big ones start early (load balance) and the small ones are decided early (an illegal one
+    // stops the rest). A job is claimed before it is taken from either end: at most `len`
+    // claims, so the two ends never meet on one partition.
     let (claimed, from_front, from_back) = (AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0));
     let len = by_size.len();
+    let work = |worker: usize| {
+        let mut done = Vec::new();
+        // Each claim takes one of `len` jobs, so this loop runs at most `len` times.
+        while claimed.fetch_add(1, Ordering::Relaxed) < len {
+            let job = if worker == 0 {
+                from_front.fetch_add(1, Ordering::Relaxed)
+            } else {
+                len - 1 - from_back.fetch_add(1, Ordering::Relaxed)
+            };
+            let index = by_size[job];
+            done.push((index, run(index, limits)));
+        }
+        done
+    };
     let mut outcomes: Vec<Option<SearchOutcome>> = (0..partitions.len()).map(|_| None).collect();
     std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|worker| {
-                let (claimed, from_front, from_back, by_size, run) =
-                    (&claimed, &from_front, &from_back, &by_size, &run);
-                scope.spawn(move || {
-                    let mut done = Vec::new();
-                    // Each claim takes one of `len` jobs, so this loop runs at most `len` times.
-                    while claimed.fetch_add(1, Ordering::Relaxed) < len {
-                        let job = if worker == 0 {
-                            from_front.fetch_add(1, Ordering::Relaxed)
-                        } else {
-                            len - 1 - from_back.fetch_add(1, Ordering::Relaxed)
-                        };
-                        let index = by_size[job];
-                        done.push((index, run(index, limits)));
-                    }
-                    done
-                })
-            })
-            .collect();
-        for handle in handles {
-            let done = handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            for (index, outcome) in done {
-                outcomes[index] = Some(outcome);
-            }
+        let work = &work;
+        let helpers: Vec<_> = (1..workers).map(|worker| scope.spawn(move || work(worker))).collect();
+        let mine = work(0);
+        let theirs =
+            helpers.into_iter().map(|handle| handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        for (index, outcome) in std::iter::once(mine).chain(theirs).flatten() {
+            outcomes[index] = Some(outcome);
         }
     });
     outcomes.into_iter().map(|outcome| outcome.expect("every partition searched")).collect()

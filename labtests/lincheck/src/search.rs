@@ -178,10 +178,10 @@ enum Phase {
     NeverReturned { boundary: u32 },
 }
 
-struct Frame<S> {
+/// One linearized operation; the state after it is its cache entry's.
+struct Frame {
     call: u32,
     phase: Phase,
-    state_before: S,
     entry: EntryId,
 }
 
@@ -199,7 +199,7 @@ impl BestPrefix {
         self.stable_len = self.stable_len.min(depth);
     }
 
-    fn offer<S>(&mut self, stack: &[Frame<S>], events: &[Event], blocked: usize) {
+    fn offer(&mut self, stack: &[Frame], events: &[Event], blocked: usize) {
         if self.blocked.is_some() && stack.len() <= self.order.len() {
             return;
         }
@@ -221,8 +221,9 @@ struct Searcher<'a, M: Model> {
     slots: Vec<usize>,
     /// Linearized operations: `[returned, never returned]`.
     linearized: [Bitset; 2],
-    state: M::State,
-    stack: Vec<Frame<M::State>>,
+    /// The state before anything is linearized; after, the state is the top frame's entry's.
+    initial: M::State,
+    stack: Vec<Frame>,
     best: BestPrefix,
     mode: Mode,
     /// Whether `Mode::Quick` skipped anything, making a failure inconclusive.
@@ -255,7 +256,7 @@ impl<'a, M: Model> Searcher<'a, M> {
             cache: Cache::new(),
             slots,
             linearized: [Bitset::new(counts[0]), Bitset::new(counts[1])],
-            state: model.init(),
+            initial: model.init(),
             stack: Vec::with_capacity(ops.len()),
             best: BestPrefix { order: Vec::new(), blocked: None, stable_len: 0 },
             mode,
@@ -271,6 +272,10 @@ impl<'a, M: Model> Searcher<'a, M> {
         })
     }
 
+    fn state(&self) -> &M::State {
+        self.stack.last().map_or(&self.initial, |frame| self.cache.state(frame.entry))
+    }
+
     fn kind_and_slot(&self, op: usize) -> (usize, usize) {
         (usize::from(self.ops[op].ret.is_none()), self.slots[op])
     }
@@ -280,21 +285,20 @@ impl<'a, M: Model> Searcher<'a, M> {
     fn try_linearize(&mut self, call: u32, phase: Phase) -> bool {
         let op_index = self.list.events[call as usize].op as usize;
         let op = self.ops[op_index];
-        let Some(next) = self.model.step(&self.state, &op.input, op.output()) else {
+        let Some(next) = self.model.step(self.state(), &op.input, op.output()) else {
             return false;
         };
-        if op.ret.is_none() && next == self.state {
+        if op.ret.is_none() && next == *self.state() {
             return false;
         }
         let (kind, slot) = self.kind_and_slot(op_index);
         self.linearized[kind].insert(slot);
         let [returned, never] = &self.linearized;
-        let Some(entry) = self.cache.insert(returned, never, &next) else {
+        let Some(entry) = self.cache.insert(returned, never, next) else {
             self.linearized[kind].remove(slot);
             return false;
         };
-        let state_before = std::mem::replace(&mut self.state, next);
-        self.stack.push(Frame { call, phase, state_before, entry });
+        self.stack.push(Frame { call, phase, entry });
         self.list.lift(call);
         true
     }
@@ -310,7 +314,6 @@ impl<'a, M: Model> Searcher<'a, M> {
         let op_index = self.list.events[frame.call as usize].op as usize;
         let (kind, slot) = self.kind_and_slot(op_index);
         self.linearized[kind].remove(slot);
-        self.state = frame.state_before;
         self.list.unlift(frame.call);
         Some((frame.phase, frame.call))
     }

@@ -27,6 +27,7 @@
 //! on its value alone.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use crate::history::Operation;
 use crate::model::{Model, Partition};
@@ -102,10 +103,17 @@ pub enum KvOutput {
 
 /// Present keys with their value and version (>= 1), sorted by key; absent keys are not stored,
 /// so equal stores have equal states.
+///
+/// Shared, not copied: the search clones a state at every step and keeps one per configuration
+/// it visits, and most steps read a key or change one. Cloning a state is a reference count;
+/// a write builds one new array of entries that shares the other keys and values.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct KvState {
-    entries: Vec<(String, String, u64)>,
+    entries: Arc<[Entry]>,
 }
+
+/// A present key, its value and its version.
+type Entry = (Arc<str>, Arc<str>, u64);
 
 impl KvState {
     /// The value and version of `key`; an absent key is `(None, 0)`.
@@ -120,24 +128,35 @@ impl KvState {
     }
 
     fn find(&self, key: &str) -> Result<usize, usize> {
-        self.entries.binary_search_by(|(present, _, _)| present.as_str().cmp(key))
+        self.entries.binary_search_by(|(present, _, _)| (**present).cmp(key))
     }
 
     /// Sets `key` to `value`, incrementing its version.
-    fn write(&mut self, key: &str, value: String) {
-        match self.find(key) {
-            Ok(slot) => {
-                let entry = &mut self.entries[slot];
-                entry.1 = value;
-                entry.2 += 1;
-            }
-            Err(slot) => self.entries.insert(slot, (key.to_string(), value, 1)),
-        }
+    fn write(&mut self, key: &str, value: Arc<str>) {
+        let entries = &self.entries;
+        // Exact-size iterators: each collect allocates the new array once.
+        self.entries = match self.find(key) {
+            Ok(slot) => entries
+                .iter()
+                .enumerate()
+                .map(|(index, entry)| match index == slot {
+                    true => (entry.0.clone(), value.clone(), entry.2 + 1),
+                    false => entry.clone(),
+                })
+                .collect(),
+            Err(slot) => entries[..slot]
+                .iter()
+                .cloned()
+                .chain(std::iter::once((Arc::from(key), value, 1)))
+                .chain(entries[slot..].iter().cloned())
+                .collect(),
+        };
     }
 
     fn delete(&mut self, key: &str) {
         if let Ok(slot) = self.find(key) {
-            self.entries.remove(slot);
+            let kept = self.entries.iter().enumerate().filter(|&(index, _)| index != slot);
+            self.entries = kept.map(|(_, entry)| entry.clone()).collect();
         }
     }
 
@@ -145,11 +164,14 @@ impl KvState {
     /// range holds more.
     fn scan(&self, from: &str, to: &str, limit: u64) -> (Vec<(String, String, u64)>, bool) {
         let start = self.find(from).unwrap_or_else(|slot| slot);
-        let in_range: Vec<&(String, String, u64)> =
-            self.entries[start..].iter().take_while(|(key, _, _)| key.as_str() <= to).collect();
+        let in_range: Vec<&Entry> = self.entries[start..].iter().take_while(|(key, _, _)| **key <= *to).collect();
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
         let more = in_range.len() > limit;
-        (in_range.into_iter().take(limit).cloned().collect(), more)
+        let found = in_range
+            .into_iter()
+            .take(limit)
+            .map(|(key, value, version)| (key.to_string(), value.to_string(), *version));
+        (found.collect(), more)
     }
 
     /// Applies `input` and returns its output: the sequential specification, in one place.
@@ -160,12 +182,15 @@ impl KvState {
                 KvOutput::Get { value: value.map(str::to_string), version: Some(version) }
             }
             KvInput::Put { key, value } => {
-                self.write(key, value.clone());
+                self.write(key, Arc::from(value.as_str()));
                 KvOutput::Done
             }
             KvInput::Append { key, value } => {
-                let appended = format!("{}{value}", self.get(key).0.unwrap_or(""));
-                self.write(key, appended);
+                let current = self.get(key).0.unwrap_or("");
+                let mut appended = String::with_capacity(current.len() + value.len());
+                appended.push_str(current);
+                appended.push_str(value);
+                self.write(key, Arc::from(appended));
                 KvOutput::Done
             }
             KvInput::Delete { key } => {
@@ -175,14 +200,14 @@ impl KvState {
             KvInput::CPut { key, value, version } => {
                 let applies = self.get(key).1 == *version;
                 if applies {
-                    self.write(key, value.clone());
+                    self.write(key, Arc::from(value.as_str()));
                 }
                 KvOutput::CPut(applies)
             }
             KvInput::Swap { key, value } => {
                 let (old, version) = self.get(key);
                 let output = KvOutput::Swap { value: old.map(str::to_string), version };
-                self.write(key, value.clone());
+                self.write(key, Arc::from(value.as_str()));
                 output
             }
             KvInput::Scan { from, to, limit } => {
@@ -238,6 +263,13 @@ impl Model for KvModel {
     }
 
     fn step(&self, state: &KvState, input: &KvInput, output: Option<&KvOutput>) -> Option<KvState> {
+        // A get is most of what the search tries, and most tries fail: compare in place rather
+        // than build the output `apply` gives (a copy of the value). Same rule as `agrees`.
+        if let (KvInput::Get { key }, Some(KvOutput::Get { value, version: seen_version })) = (input, output) {
+            let (current, version) = state.get(key);
+            let legal = value.as_deref() == current && seen_version.is_none_or(|seen| seen == version);
+            return legal.then(|| state.clone());
+        }
         let mut next = state.clone();
         let expected = next.apply(input);
         match output {
