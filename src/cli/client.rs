@@ -9,6 +9,7 @@ use labrpc::channel;
 use labrpc::net::ClientEnd;
 
 use super::command::{self, Command, HELP};
+use super::history::{self, HistoryFile};
 use super::{addrs, client_ends, ranged, Addrs, EXIT_FAILED};
 use crate::kvraft::{Clerk, KvClient, Op, Outcome};
 
@@ -20,6 +21,13 @@ pub struct ClientArgs {
     /// Give up waiting for a command's answer after this many seconds (it may still take effect).
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = ranged(1, 3600))]
     pub timeout_s: u64,
+    /// Keep the prompt's command history in FILE (default: $XDG_DATA_HOME/raftkv/history, else
+    /// ~/.local/share/raftkv/history).
+    #[arg(long, value_name = "FILE", conflicts_with = "no_history")]
+    pub history_file: Option<std::path::PathBuf>,
+    /// Keep no history file.
+    #[arg(long)]
+    pub no_history: bool,
 }
 
 /// A clerk that answers within a timeout: the operation runs in a thread of its own, and a clerk
@@ -96,21 +104,43 @@ impl Session {
 pub fn run(args: ClientArgs) -> Result<ExitCode, String> {
     let mut session = Session::new(client_ends(&args.servers), Duration::from_secs(args.timeout_s));
     if std::io::stdin().is_terminal() {
-        interactive(&mut session, &args.servers)
+        let history = match (&args.history_file, args.no_history) {
+            (_, true) => None,
+            (Some(path), false) => Some(HistoryFile::new(path.clone())),
+            (None, false) => history::default_path().map(HistoryFile::new),
+        };
+        interactive(&mut session, &args.servers, history)
     } else {
         script(&mut session)
     }
 }
 
-fn interactive(session: &mut Session, servers: &Addrs) -> Result<ExitCode, String> {
+fn interactive(session: &mut Session, servers: &Addrs, history: Option<HistoryFile>) -> Result<ExitCode, String> {
     use rustyline::error::ReadlineError;
     let mut editor = rustyline::DefaultEditor::new().map_err(|e| format!("cannot start line editing: {e}"))?;
     println!("raftkv client: {} servers ({}); `help` lists the commands", servers.0.len(), servers.0.join(", "));
+    // A history file that cannot be read or written costs the history, not the session.
+    let mut history = history.filter(|file| match file.load() {
+        Ok(lines) => {
+            for line in lines {
+                let _ = editor.add_history_entry(line);
+            }
+            true
+        }
+        Err(e) => {
+            eprintln!("warning: {e}; this session's history will not be kept");
+            false
+        }
+    });
     loop {
         match editor.readline("raftkv> ") {
             Ok(line) => {
                 if !line.trim().is_empty() {
                     let _ = editor.add_history_entry(line.as_str());
+                    if let Some(Err(e)) = history.as_ref().map(|file| file.append(&line)) {
+                        eprintln!("warning: {e}; history is no longer kept");
+                        history = None;
+                    }
                 }
                 match session.handle_line(&line) {
                     LineResult::Nothing => {}

@@ -33,7 +33,9 @@ commands (names in any case; quote keys or values with spaces: PUT \"my key\" \"
                            TXN IF VERSION acct = 3 THEN PUT acct 90 ; APPEND log -10 ELSE GET acct
   time                     toggle printing each command's latency
   help                     this text
-  quit                     leave (or Ctrl-D)";
+  quit                     leave (or Ctrl-D)
+At a terminal, commands are kept across sessions in $XDG_DATA_HOME/raftkv/history (else
+~/.local/share/raftkv/history; --history-file FILE, --no-history).";
 
 /// Keys a SCAN shows when no LIMIT is given.
 pub const DEFAULT_SCAN_LIMIT: u64 = 100;
