@@ -13,7 +13,7 @@ use crate::kv::{
 use crate::raft::{
     scenarios_3a as a, scenarios_3b as b, scenarios_3c as c, scenarios_3d as d, scenarios_beyond as x,
     scenarios_chaos as xc, scenarios_commit as cm, scenarios_constructed as k, scenarios_install as si,
-    scenarios_stale as st,
+    scenarios_stale as st, scenarios_timers as tm,
 };
 
 /// A named scenario. `run` is a simulation's main thread and keeps no global state, so any
@@ -75,6 +75,7 @@ pub fn all() -> Vec<Scenario> {
         scenario("re_election_3a", "3a", "raft_3a", a::re_election_3a),
         scenario("many_elections_3a", "3a", "raft_3a", a::many_elections_3a),
         scenario("leader_hears_higher_term_in_replies_3a", "3a", "raft_3a", k::leader_hears_higher_term_in_replies_3a),
+        scenario("quiet_leader_keeps_term_3a", "3a", "raft_3a", tm::quiet_leader_keeps_term_3a),
         scenario("basic_agree_3b", "3b", "raft_3b", b::basic_agree_3b),
         scenario("rpc_bytes_3b", "3b", "raft_3b", b::rpc_bytes_3b),
         scenario("follower_failure_3b", "3b", "raft_3b", b::follower_failure_3b),
@@ -98,6 +99,7 @@ pub fn all() -> Vec<Scenario> {
         scenario("figure8_constructed_3c", "3c", "raft_3c", k::figure8_constructed_3c),
         scenario("vote_crash_3c", "3c", "raft_3c", st::vote_crash_3c),
         scenario("stale_append_reply_3c", "3c", "raft_3c", st::stale_append_reply_3c),
+        scenario("deaf_campaigners_3c", "3c", "raft_3c", tm::deaf_campaigners_3c),
         scenario("snapshot_basic_3d", "3d", "raft_3d", d::snapshot_basic_3d),
         scenario("snapshot_install_3d", "3d", "raft_3d", d::snapshot_install_3d),
         scenario("snapshot_install_unreliable_3d", "3d", "raft_3d", d::snapshot_install_unreliable_3d),

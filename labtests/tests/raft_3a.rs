@@ -20,3 +20,8 @@ fn many_elections_3a() {
 fn leader_hears_higher_term_in_replies_3a() {
     labtests::scenario::run("leader_hears_higher_term_in_replies_3a");
 }
+
+#[test]
+fn quiet_leader_keeps_term_3a() {
+    labtests::scenario::run("quiet_leader_keeps_term_3a");
+}

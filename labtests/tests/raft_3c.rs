@@ -55,3 +55,8 @@ fn vote_crash_3c() {
 fn stale_append_reply_3c() {
     labtests::scenario::run("stale_append_reply_3c");
 }
+
+#[test]
+fn deaf_campaigners_3c() {
+    labtests::scenario::run("deaf_campaigners_3c");
+}

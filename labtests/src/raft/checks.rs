@@ -173,3 +173,55 @@ impl Cluster {
         command
     }
 }
+
+/// How often the liveness checks below read the peers (virtual time).
+const LIVENESS_POLL: Duration = Duration::from_millis(10);
+
+impl Cluster {
+    /// Waits up to `bound` for one of `group` to claim leadership of a term above `above`;
+    /// returns it, its term, and how long that took. Fails the run past `bound`, naming `why`
+    /// (the situation that must not keep a cluster without a leader that long).
+    pub fn leader_within(&self, group: &[usize], above: u64, bound: Duration, why: &str) -> (usize, u64, Duration) {
+        let t0 = time::now();
+        loop {
+            let leader = group
+                .iter()
+                .map(|&i| (i, self.state(i)))
+                .filter(|(_, (t, l))| *l && *t > above)
+                .max_by_key(|(_, (t, _))| *t);
+            if let Some((i, (term, _))) = leader {
+                return (i, term, t0.elapsed());
+            }
+            assert!(
+                t0.elapsed() <= bound,
+                "no leader among peers {group:?} in a term above {above} within {} ms ({why}); terms now: {}",
+                bound.as_millis(),
+                group.iter().map(|&i| format!("peer {i} {}", self.state(i).0)).collect::<Vec<_>>().join(", ")
+            );
+            time::sleep(LIVENESS_POLL);
+        }
+    }
+
+    /// On a quiet network (reliable, no fault since `leader` was elected), a correct Raft keeps
+    /// its leader: every follower hears a heartbeat well within its election timeout. Fails if,
+    /// within `hold`, `leader` stops leading `term` or a connected peer reaches a higher term (a
+    /// needless election, e.g. a voter whose timer was not restarted when it granted its vote
+    /// and ran out before the new leader's first heartbeat).
+    pub fn check_leader_holds(&self, leader: usize, term: u64, hold: Duration) {
+        let t0 = time::now();
+        while t0.elapsed() <= hold {
+            let (t, is_leader) = self.state(leader);
+            let higher = self.live().into_iter().map(|(i, raft)| (i, raft.state().0)).find(|&(_, t)| t > term);
+            if !is_leader || t != term || higher.is_some() {
+                let (who, now) = higher.unwrap_or((leader, t));
+                panic!(
+                    "peer {leader}, elected leader of term {term} on a quiet network (reliable, no fault since), \
+                     lost it {} ms later: peer {who} is now in term {now}; a leader must last while every \
+                     follower hears its heartbeats",
+                    t0.elapsed().as_millis()
+                );
+            }
+            time::sleep(LIVENESS_POLL);
+        }
+    }
+}
