@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use labrpc::net::ClientEnd;
 use labrpc::time;
 
 use super::{addrs, client_ends, ranged, Addrs, EXIT_FAILED};
@@ -102,13 +101,42 @@ pub struct BenchArgs {
     /// Print the results as one JSON object (and no progress bar).
     #[arg(long)]
     pub json: bool,
+    /// The servers are etcd members (HOST:PORT of their client URLs): the same load through
+    /// etcd's v3 HTTP/JSON gateway, for comparison (gets and puts only).
+    #[arg(long)]
+    pub etcd: bool,
+}
+
+/// Where a bench client sends its operations.
+enum System {
+    Raftkv(Clerk),
+    /// An etcd endpoint, and how many requests failed (each is retried).
+    Etcd(super::etcd::EtcdClient, Arc<AtomicU64>),
+}
+
+impl System {
+    /// Runs `op` to completion.
+    fn execute(&mut self, op: Op) {
+        match self {
+            System::Raftkv(clerk) => {
+                clerk.execute(op);
+            }
+            System::Etcd(client, errors) => {
+                while let Err(e) = client.execute(&op) {
+                    if errors.fetch_add(1, Ordering::Relaxed) == 0 {
+                        eprintln!("raftkv bench: {e} (retrying; later errors are only counted)");
+                    }
+                    time::sleep(Duration::from_millis(10));
+                }
+            }
+        }
+    }
 }
 
 /// One client's record: (kind index, latency in µs) per operation.
 type Samples = Vec<(u8, u64)>;
 
-fn client_loop(ends: Vec<ClientEnd>, args: &BenchArgs, deadline: time::Instant, done: &AtomicU64) -> Samples {
-    let mut clerk = Clerk::new(ends);
+fn client_loop(mut target: System, args: &BenchArgs, deadline: time::Instant, done: &AtomicU64) -> Samples {
     let total: u64 = args.mix.0.iter().sum();
     let value = "v".repeat(args.value_bytes as usize);
     let mut samples = Samples::new();
@@ -116,7 +144,7 @@ fn client_loop(ends: Vec<ClientEnd>, args: &BenchArgs, deadline: time::Instant, 
         let kind = args.mix.pick(labrpc::rand::range(0..total));
         let op = bench_op(kind, labrpc::rand::range(0..args.keys), args.keys, &value);
         let start = time::now();
-        clerk.execute(op);
+        target.execute(op);
         samples.push((kind as u8, start.elapsed().as_micros() as u64));
         done.fetch_add(1, Ordering::Relaxed);
     }
@@ -163,16 +191,29 @@ fn quantile_ms(sorted: &[u64], q: f64) -> f64 {
 }
 
 pub fn run(args: BenchArgs) -> Result<ExitCode, String> {
+    if args.etcd {
+        if let Some(kind) = KINDS.iter().zip(&args.mix.0).find(|(k, &w)| w > 0 && !["get", "put"].contains(k)) {
+            super::usage_error(format!("--etcd runs gets and puts only; --mix has {}", kind.0));
+        }
+    }
     let args = Arc::new(args);
     let done = Arc::new(AtomicU64::new(0));
+    let etcd_errors = Arc::new(AtomicU64::new(0));
     let start = time::now();
     let deadline = start + args.duration;
     let clients: Vec<_> = (0..args.clients)
         .map(|i| {
-            let (ends, args, done) = (client_ends(&args.servers), args.clone(), done.clone());
+            let target = if args.etcd {
+                // Clients spread over the members; a member forwards writes to its leader.
+                let addr = &args.servers.0[i as usize % args.servers.0.len()];
+                System::Etcd(super::etcd::EtcdClient::new(addr), etcd_errors.clone())
+            } else {
+                System::Raftkv(Clerk::new(client_ends(&args.servers)))
+            };
+            let (args, done) = (args.clone(), done.clone());
             labrpc::thread::Builder::new()
                 .name(format!("bench-client-{i}"))
-                .spawn(move || client_loop(ends, &args, deadline, &done))
+                .spawn(move || client_loop(target, &args, deadline, &done))
         })
         .collect();
     let bar = (!args.json && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
@@ -211,11 +252,12 @@ pub fn run(args: BenchArgs) -> Result<ExitCode, String> {
     }
     let elapsed = start.elapsed().as_secs_f64();
     let samples: Samples = clients.into_iter().flat_map(|c| c.join().expect("a bench client panicked")).collect();
-    report(&args, &samples, elapsed);
+    report(&args, &samples, elapsed, etcd_errors.load(Ordering::Relaxed));
     Ok(if samples.is_empty() { ExitCode::from(EXIT_FAILED) } else { ExitCode::SUCCESS })
 }
 
-fn report(args: &BenchArgs, samples: &Samples, elapsed_s: f64) {
+fn report(args: &BenchArgs, samples: &Samples, elapsed_s: f64, errors: u64) {
+    let system = if args.etcd { "etcd" } else { "raftkv" };
     let mut all: Vec<u64> = samples.iter().map(|s| s.1).collect();
     all.sort_unstable();
     let ops_per_sec = all.len() as f64 / elapsed_s;
@@ -238,7 +280,8 @@ fn report(args: &BenchArgs, samples: &Samples, elapsed_s: f64) {
             })
             .collect();
         let out = serde_json::json!({
-            "servers": args.servers.0.len(), "clients": args.clients, "duration_s": elapsed_s,
+            "system": system, "servers": args.servers.0.len(), "clients": args.clients, "duration_s": elapsed_s,
+            "retried_errors": errors,
             "mix": args.mix.to_string(), "keys": args.keys, "value_bytes": args.value_bytes,
             "ops": all.len(), "ops_per_sec": ops_per_sec,
             "latency_ms": {
@@ -251,13 +294,14 @@ fn report(args: &BenchArgs, samples: &Samples, elapsed_s: f64) {
         return;
     }
     println!(
-        "raftkv bench: {} servers, {} clients, {:.1} s, mix {}, {} keys, {}-byte values",
+        "raftkv bench ({system}): {} servers, {} clients, {:.1} s, mix {}, {} keys, {}-byte values{}",
         args.servers.0.len(),
         args.clients,
         elapsed_s,
         args.mix,
         args.keys,
-        args.value_bytes
+        args.value_bytes,
+        if errors > 0 { format!(", {errors} failed requests retried") } else { String::new() }
     );
     println!("  {} ops, {ops_per_sec:.1} ops/s", all.len());
     println!(

@@ -12,6 +12,7 @@ pub mod bench;
 pub mod client;
 pub mod cluster;
 pub mod command;
+pub mod etcd;
 pub mod history;
 pub mod server;
 pub mod txn_syntax;

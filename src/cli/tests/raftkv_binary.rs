@@ -126,7 +126,7 @@ fn fails(args: &[&str]) -> (i32, String) {
 
 #[test]
 fn bad_flags_name_the_flag_and_what_is_wrong() {
-    let cases: [(&[&str], &[&str]); 10] = [
+    let cases: [(&[&str], &[&str]); 11] = [
         (&["frob"], &["unrecognized subcommand 'frob'"]),
         (&["client"], &["--servers"]),
         (&["client", "--servers", "nohost"], &["--servers", "entry 1 (\"nohost\") is not HOST:PORT"]),
@@ -138,6 +138,10 @@ fn bad_flags_name_the_flag_and_what_is_wrong() {
         (&["bench", "--servers", "a:1", "--mix", "get:5,frob:1"], &["--mix", "unknown operation \"frob\""]),
         (&["bench", "--servers", "a:1", "--duration", "x"], &["--duration", "\"x\" is not a number of seconds"]),
         (&["cluster", "--nodes", "0"], &["--nodes", "0 is outside 1..=9"]),
+        (
+            &["bench", "--etcd", "--servers", "a:1", "--mix", "get:1,scan:1"],
+            &["--etcd runs gets and puts only; --mix has scan"],
+        ),
         (&["server", "--id", "x", "--peers", "a:1", "--data-dir", "d"], &["invalid value 'x' for '--id <ID>'"]),
         (
             &["server", "--id", "2", "--peers", "a:1,b:2", "--data-dir", "d"],
