@@ -1,6 +1,6 @@
 //! The `raftkv` binary as a user runs it (an integration test of the root package, declared in
 //! Cargo.toml: it needs the built binary, `CARGO_BIN_EXE_raftkv`): `raftkv cluster --nodes 3`
-//! starts, prints its addresses, serves a client's commands, and on SIGINT stops with every
+//! starts, prints its addresses, serves a client's commands, and on SIGINT (or SIGTERM) stops with every
 //! server process gone and its temporary data removed; bad flags and bad script lines are
 //! answered with errors that name what was wrong.
 
@@ -55,9 +55,18 @@ fn run(args: &[&str], stdin: &str) -> Output {
     child.wait_with_output().expect("raftkv ends")
 }
 
-#[test]
-fn cluster_starts_serves_a_client_and_stops_cleanly_on_sigint() {
-    let mut cluster = Guard(
+/// A running `raftkv cluster --nodes 3`: the process, its remaining output, the servers'
+/// addresses, data directories and process ids.
+struct Cluster {
+    process: Guard,
+    lines: std::io::Lines<BufReader<std::process::ChildStdout>>,
+    addrs: Vec<String>,
+    dirs: Vec<PathBuf>,
+    servers: Vec<u32>,
+}
+
+fn start_cluster() -> Cluster {
+    let mut process = Guard(
         Command::new(RAFTKV)
             .args(["cluster", "--nodes", "3"])
             .stdout(Stdio::piped())
@@ -65,8 +74,7 @@ fn cluster_starts_serves_a_client_and_stops_cleanly_on_sigint() {
             .spawn()
             .expect("start raftkv cluster"),
     );
-    let pid = cluster.0.id();
-    let mut lines = BufReader::new(cluster.0.stdout.take().expect("piped")).lines();
+    let mut lines = BufReader::new(process.0.stdout.take().expect("piped")).lines();
     let (mut addrs, mut dirs) = (Vec::new(), Vec::new());
     for line in lines.by_ref() {
         let line = line.expect("cluster output");
@@ -83,39 +91,54 @@ fn cluster_starts_serves_a_client_and_stops_cleanly_on_sigint() {
         }
     }
     assert_eq!(addrs.len(), 3, "the cluster printed no 3 addresses");
-    let servers = children_of(pid);
+    let servers = children_of(process.0.id());
     assert_eq!(servers.len(), 3, "expected 3 server processes under the cluster, found {servers:?}");
+    Cluster { process, lines, addrs, dirs, servers }
+}
 
+/// Sends `signal` to the cluster and checks that it exits 0 with every server gone and its
+/// temporary data removed.
+fn stop_cluster(mut cluster: Cluster, signal: &str) {
+    let pid = cluster.process.0.id();
+    let status = Command::new("kill").args([signal, &pid.to_string()]).status().expect("run kill");
+    assert!(status.success());
+    let rest: Vec<String> = cluster.lines.map_while(Result::ok).collect();
+    let deadline = labrpc::time::now() + Duration::from_secs(20);
+    let exit = loop {
+        if let Some(exit) = cluster.process.0.try_wait().expect("wait for the cluster") {
+            break exit;
+        }
+        assert!(labrpc::time::now() < deadline, "the cluster did not exit within 20 s of {signal}");
+        labrpc::time::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "the cluster exited with {exit} after {signal}");
+    assert!(rest.iter().any(|l| l == "raftkv cluster: stopped"), "no stop line in {rest:?}");
+    let left: Vec<u32> = cluster.servers.into_iter().filter(|&p| alive(p)).collect();
+    assert!(left.is_empty(), "server processes still running after the cluster exited: {left:?}");
+    for dir in cluster.dirs {
+        assert!(!dir.exists(), "temporary data {} was not removed", dir.display());
+    }
+}
+
+#[test]
+fn cluster_starts_serves_a_client_and_stops_cleanly_on_sigint() {
+    let cluster = start_cluster();
     // A client script through every command kind; the first answers wait for an election.
     let script =
         "PUT k v\nGET k\nSWAP k w\nSCAN a z\nTXN IF VERSION k = 2 THEN PUT k x ; GET k ELSE GET k\nDELETE k\nGET k\n";
-    let out = run(&["client", "--servers", &addrs.join(","), "--timeout-s", "20"], script);
+    let out = run(&["client", "--servers", &cluster.addrs.join(","), "--timeout-s", "20"], script);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "client failed: {}\n{stdout}", String::from_utf8_lossy(&out.stderr));
     let expected = "OK\nv (version 1)\nv (version 1)\nk w (version 2)\n(1 key)\n\
                     SUCCEEDED: the conditions held; 2 THEN operation(s) ran\n  1. PUT k x: OK\n  2. GET k: x (version 3)\n\
                     OK\nnull\n";
     assert_eq!(stdout, expected);
+    stop_cluster(cluster, "-INT");
+}
 
-    // Ctrl-C: the cluster stops every server, removes its temporary data and exits 0.
-    let status = Command::new("kill").args(["-INT", &pid.to_string()]).status().expect("run kill");
-    assert!(status.success());
-    let rest: Vec<String> = lines.map_while(Result::ok).collect();
-    let deadline = labrpc::time::now() + Duration::from_secs(20);
-    let exit = loop {
-        if let Some(exit) = cluster.0.try_wait().expect("wait for the cluster") {
-            break exit;
-        }
-        assert!(labrpc::time::now() < deadline, "the cluster did not exit within 20 s of SIGINT");
-        labrpc::time::sleep(Duration::from_millis(50));
-    };
-    assert!(exit.success(), "the cluster exited with {exit} after SIGINT");
-    assert!(rest.iter().any(|l| l == "raftkv cluster: stopped"), "no stop line in {rest:?}");
-    let left: Vec<u32> = servers.into_iter().filter(|&p| alive(p)).collect();
-    assert!(left.is_empty(), "server processes still running after the cluster exited: {left:?}");
-    for dir in dirs {
-        assert!(!dir.exists(), "temporary data {} was not removed", dir.display());
-    }
+#[test]
+fn cluster_stops_cleanly_on_sigterm() {
+    stop_cluster(start_cluster(), "-TERM");
 }
 
 /// Runs `raftkv args` and returns (exit code, stderr).
