@@ -171,7 +171,7 @@ pub fn is_counting() -> bool {
     })
 }
 
-/// The counting allocator: `System` plus a 16-byte header per block. Declare it with
+/// The counting allocator: mimalloc plus a 16-byte header per block. Declare it with
 /// [`count_allocations!`](crate::count_allocations).
 pub struct CountingAlloc;
 
@@ -184,7 +184,14 @@ macro_rules! count_allocations {
     };
 }
 
-/// Header size and the layout handed to `System` for a user layout; `None` on overflow.
+/// Where the blocks (headers included) come from. mimalloc rather than `System` (glibc malloc):
+/// a simulation allocates and frees small blocks at a high rate on one OS thread (a thread, a
+/// channel and encoded messages per RPC), which mimalloc's per-thread free lists serve in fewer
+/// instructions. Measured with `suite_bench` (CPU seconds, five interleaved rounds, medians):
+/// kvraft family 1.34 -> 1.20 s, raft family unchanged within noise.
+static BACKING: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Header size and the layout handed to the backing allocator for a user layout; `None` on overflow.
 #[inline]
 fn with_header(layout: Layout) -> Option<(usize, Layout)> {
     let offset = layout.align().max(HEADER_BYTES);
@@ -239,33 +246,33 @@ impl CountingAlloc {
     }
 }
 
-// SAFETY: every block is a System block with the user's pointer `offset` bytes in, aligned as the
+// SAFETY: every block is a BACKING block with the user's pointer `offset` bytes in, aligned as the
 // user asked (offset is a multiple of the alignment); the header lies inside the block.
 unsafe impl GlobalAlloc for CountingAlloc {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let Some((offset, full)) = with_header(layout) else { return ptr::null_mut() };
-        Self::finish_alloc(System.alloc(full), offset, layout.size())
+        Self::finish_alloc(BACKING.alloc(full), offset, layout.size())
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         let Some((offset, full)) = with_header(layout) else { return ptr::null_mut() };
-        Self::finish_alloc(System.alloc_zeroed(full), offset, layout.size())
+        Self::finish_alloc(BACKING.alloc_zeroed(full), offset, layout.size())
     }
 
     #[inline]
     unsafe fn dealloc(&self, user: *mut u8, layout: Layout) {
         let (offset, full) = with_header(layout).expect("a layout that was allocated has a header");
         credit(header_of(user).read(), layout.size());
-        System.dealloc(user.sub(offset), full);
+        BACKING.dealloc(user.sub(offset), full);
     }
 
     #[inline]
     unsafe fn realloc(&self, user: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let (offset, full) = with_header(layout).expect("a layout that was allocated has a header");
         let Some(new_full) = new_size.checked_add(offset) else { return ptr::null_mut() };
-        let base = System.realloc(user.sub(offset), full, new_full);
+        let base = BACKING.realloc(user.sub(offset), full, new_full);
         if base.is_null() {
             return base; // the old block is untouched and still charged
         }
