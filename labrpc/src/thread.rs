@@ -39,7 +39,7 @@ pub fn current_name() -> String {
 /// Thread options: a name (shown in traces and reports) and, in a simulation, the node it runs on.
 #[derive(Default)]
 pub struct Builder {
-    name: Option<String>,
+    name: Option<Arc<str>>,
     node: Option<NodeId>,
 }
 
@@ -49,7 +49,13 @@ impl Builder {
     }
 
     pub fn name(mut self, name: impl Into<String>) -> Builder {
-        self.name = Some(name.into());
+        self.name = Some(Arc::from(name.into()));
+        self
+    }
+
+    /// A name many threads share (an RPC handler's), given without copying it.
+    pub(crate) fn shared_name(mut self, name: Arc<str>) -> Builder {
+        self.name = Some(name);
         self
     }
 
@@ -67,13 +73,13 @@ impl Builder {
         let Some(rt) = try_current() else {
             let mut builder = std::thread::Builder::new();
             if let Some(name) = self.name {
-                builder = builder.name(name);
+                builder = builder.name(name.to_string());
             }
             let handle = builder.spawn(f).expect("labrpc: cannot start an OS thread");
             return JoinHandle { inner: JoinInner::Real(handle) };
         };
         let node = self.node.unwrap_or_else(|| rt.current_node());
-        let name: Arc<str> = Arc::from(self.name.as_deref().unwrap_or("thread"));
+        let name: Arc<str> = self.name.unwrap_or_else(|| Arc::from("thread"));
         let cell = Arc::new(JoinCell {
             state: Mutex::new(JoinState { result: None, waiters: Vec::new() }),
             serial: AtomicU64::new(0),

@@ -93,8 +93,8 @@ impl ClientEnd {
         if faults.drop_request() {
             return Err(RpcError::Lost);
         }
-        let handler = match server.handler(method) {
-            Ok(handler) => handler,
+        let (handler, thread_name) = match server.handler(method) {
+            Ok(found) => found,
             Err(e) => panic!("rpc to server {server_name:?}: {e}"),
         };
         let copies = if faults.duplicate() { 2 } else { 1 };
@@ -103,9 +103,10 @@ impl ClientEnd {
         for _ in 0..copies {
             self.net.count_dispatch(&server_name);
             let (handler, request, reply_tx) = (handler.clone(), request.clone(), reply_tx.clone());
-            let (method, server_name) = (method.to_string(), server_name.clone());
-            thread::Builder::new().name(format!("rpc {method}")).node(node).spawn(move || {
-                let reply = handler(&request).unwrap_or_else(|e| panic!("rpc {method} on server {server_name:?}: {e}"));
+            let (name, server_name) = (thread_name.clone(), server_name.clone());
+            thread::Builder::new().shared_name(thread_name.clone()).node(node).spawn(move || {
+                // The thread's name is "rpc Service.Method".
+                let reply = handler(&request).unwrap_or_else(|e| panic!("{name} on server {server_name:?}: {e}"));
                 let crash = faults.crash_after_reply();
                 // The caller may have given up; then the reply has nowhere to go.
                 let _ = reply_tx.send((reply, crash));

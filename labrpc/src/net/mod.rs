@@ -28,7 +28,8 @@ use faults::Faults;
 
 struct EndEntry {
     owner: NodeId,
-    server: Option<String>,
+    /// Shared, so routing a call copies no name.
+    server: Option<Arc<str>>,
     enabled: bool,
 }
 
@@ -74,7 +75,7 @@ impl Default for Network {
 
 /// Where a call goes, decided when it is made.
 pub(crate) enum Route {
-    Deliver { server: Arc<Server>, server_name: String, node: NodeId, generation: u64, owner: NodeId },
+    Deliver { server: Arc<Server>, server_name: Arc<str>, node: NodeId, generation: u64, owner: NodeId },
     Unreachable,
 }
 
@@ -105,7 +106,7 @@ impl Network {
 
     /// Connects end `end` to the server named `server` (which may be added later).
     pub fn connect(&self, end: &str, server: &str) {
-        self.with_end(end, |e| e.server = Some(server.to_string()));
+        self.with_end(end, |e| e.server = Some(Arc::from(server)));
     }
 
     /// Enables or disables an end: a disabled end's calls find no route.
@@ -248,7 +249,7 @@ impl Network {
             let Route::Deliver { server, server_name, node, .. } = net.state.lock().route(&end) else {
                 return;
             };
-            let Ok(handler) = server.handler(&method) else { return };
+            let Ok((handler, _)) = server.handler(&method) else { return };
             net.count_dispatch(&server_name);
             tracing::debug!(%method, server = %server_name, "labrpc: late duplicate delivered");
             thread::Builder::new().name(format!("rpc {method} (late)")).node(node).spawn(move || {
@@ -291,7 +292,7 @@ impl NetState {
         let Some(server_name) = e.server.clone().filter(|_| e.enabled) else {
             return Route::Unreachable;
         };
-        let Some(s) = self.servers.get(&server_name) else {
+        let Some(s) = self.servers.get(&*server_name) else {
             return Route::Unreachable;
         };
         if !s.is_up() || self.cuts.contains(&(owner, s.node)) {

@@ -8,6 +8,14 @@ use serde::Serialize;
 
 type Handler = Arc<dyn Fn(&[u8]) -> Result<Vec<u8>, String> + Send + Sync>;
 
+/// A handler and the name of the threads that run it ("rpc Service.Method"), made once at
+/// registration so a call formats no name.
+#[derive(Clone)]
+pub(crate) struct Method {
+    handler: Handler,
+    thread_name: Arc<str>,
+}
+
 /// Decodes a whole message: trailing bytes mean the two sides disagree on the type, which
 /// postcard alone would not notice.
 pub(crate) fn decode_exact<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
@@ -21,7 +29,7 @@ pub(crate) fn decode_exact<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Strin
 /// A named group of RPC handlers, called as "Service.Method".
 pub struct Service {
     name: String,
-    methods: BTreeMap<String, Handler>,
+    methods: BTreeMap<String, Method>,
 }
 
 impl Service {
@@ -50,7 +58,8 @@ impl Service {
             postcard::to_stdvec(&reply)
                 .map_err(|e| format!("cannot encode the reply {}: {e}", std::any::type_name::<R>()))
         });
-        let previous = self.methods.insert(method.to_string(), handler);
+        let thread_name: Arc<str> = Arc::from(format!("rpc {full}"));
+        let previous = self.methods.insert(method.to_string(), Method { handler, thread_name });
         assert!(previous.is_none(), "labrpc: method {full} registered twice");
         self
     }
@@ -82,9 +91,10 @@ impl Server {
         self
     }
 
-    pub(crate) fn handler(&self, method: &str) -> Result<Handler, String> {
+    /// The handler of `method` ("Service.Method") and the name of the threads that run it.
+    pub(crate) fn handler(&self, method: &str) -> Result<(Handler, Arc<str>), String> {
         let found = method.split_once('.').and_then(|(svc, m)| self.services.get(svc).and_then(|s| s.methods.get(m)));
-        found.cloned().ok_or_else(|| {
+        found.map(|m| (m.handler.clone(), m.thread_name.clone())).ok_or_else(|| {
             let known: Vec<String> =
                 self.services.values().flat_map(|s| s.methods.keys().map(move |m| format!("{}.{m}", s.name))).collect();
             format!("unknown method {method:?} (known: {})", known.join(", "))

@@ -207,7 +207,7 @@ impl Shared {
                 *in_flight += 1;
             }
             let guard = SlotGuard(slots.clone());
-            let handler = self.server.handler(&method);
+            let handler = self.server.handler(&method).map(|(handler, _)| handler);
             let (writer, peer_name, shared) = (writer.clone(), peer.to_string(), self.clone());
             let spawned = std::thread::Builder::new().name(format!("rpc {method}")).spawn(move || {
                 let _guard = guard;
