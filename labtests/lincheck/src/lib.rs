@@ -47,6 +47,7 @@ pub mod model;
 pub mod porcupine_data;
 mod search;
 pub mod view;
+mod view_window;
 mod vis_policy;
 pub mod models {
     //! Built-in sequential specifications.
@@ -62,5 +63,8 @@ pub use model::{Model, Partition};
 pub use models::kv::{KvCmp, KvCompare, KvInput, KvModel, KvOutput, KvState, KvTarget, KvTxn};
 pub use models::register::{RegisterInput, RegisterModel, RegisterOutput};
 pub use search::PartitionStatus;
-pub use view::{render_html, write_html, write_if_wanted, Annotation, ViewError, BLOCKED_FILL};
+pub use view::{
+    render_html, render_html_with, with_view_dir, write_html, write_html_with, write_if_wanted, write_if_wanted_with,
+    Annotation, TimeUnit, ViewError, ViewOptions, BLOCKED_FILL, DEFAULT_MAX_VIEW_OPS,
+};
 pub use vis_policy::{BadVisPolicy, VisPolicy, LAB_VIS};

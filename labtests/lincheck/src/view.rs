@@ -9,6 +9,12 @@
 //! labelled. Hover shows the operation, its times, and the model state before and after it.
 //! Annotation rows on top show simulation events (partitions, crashes, leader changes); spans
 //! are also shaded across the client rows, instants drawn as dashed lines.
+//!
+//! At scale: the failing key is listed first and selected (only the selected key's
+//! linearization line is drawn; click another key to switch), the page opens scrolled to the
+//! operation that cannot be placed, the axis is labelled in ms when the time unit is known
+//! ([`ViewOptions::time_unit`]), and a large history is drawn as a window of operations around
+//! the failure with the rest counted (see [`ViewOptions::max_ops`]): the page stays bounded.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -18,7 +24,86 @@ use super::check::{CheckResult, Verdict};
 use super::history::History;
 use super::model::Model;
 use super::search::PartitionStatus;
+use super::view_window::{self, Window};
 use super::vis_policy::{BadVisPolicy, VisPolicy};
+
+pub use super::view_window::DEFAULT_MAX_VIEW_OPS;
+
+/// The unit of a history's times, for the axis labels.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TimeUnit {
+    /// Unknown (a file from elsewhere): labels are the raw times.
+    #[default]
+    Unspecified,
+    Nanoseconds,
+    /// The kv harness records virtual microseconds.
+    Microseconds,
+    Milliseconds,
+}
+
+impl TimeUnit {
+    /// `time` as an axis label: in ms when the unit is known.
+    fn label(self, time: u64) -> String {
+        let ms = |scale: u64, decimals: usize| {
+            let text = format!("{}.{:0decimals$}", time / scale, time % scale);
+            text.trim_end_matches('0').trim_end_matches('.').to_string()
+        };
+        match self {
+            TimeUnit::Unspecified | TimeUnit::Milliseconds => time.to_string(),
+            TimeUnit::Microseconds => ms(1_000, 3),
+            TimeUnit::Nanoseconds => ms(1_000_000, 6),
+        }
+    }
+
+    fn axis_title(self) -> &'static str {
+        match self {
+            TimeUnit::Unspecified => "time (the history's unit)",
+            _ => "time (ms)",
+        }
+    }
+}
+
+/// How a page is drawn.
+#[derive(Clone, Copy, Debug)]
+pub struct ViewOptions {
+    pub time_unit: TimeUnit,
+    /// Operations drawn at most (about; see the `view_window` module): a larger history is
+    /// drawn as a window around the failure, the rest counted in the summary.
+    pub max_ops: usize,
+}
+
+impl Default for ViewOptions {
+    fn default() -> Self {
+        Self { time_unit: TimeUnit::Unspecified, max_ops: DEFAULT_MAX_VIEW_OPS }
+    }
+}
+
+/// Model states in hover texts are cut to this many characters (a store of many keys would
+/// otherwise repeat itself in every operation's text).
+const MAX_STATE_CHARS: usize = 400;
+/// Partitions listed by name in the summary; the others are counted.
+const MAX_LISTED_PARTITIONS: usize = 40;
+
+thread_local! {
+    /// Where [`write_if_wanted`] writes on this thread, if not the temp dir (see [`with_view_dir`]).
+    static VIEW_DIR: std::cell::RefCell<Option<PathBuf>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with [`write_if_wanted`] writing its pages on this thread to `dir` instead of
+/// `<temp dir>/lincheck` (dstest puts the views of a sweep's failures next to their logs). A
+/// simulation runs on one OS thread, so this covers the checks of the runs `f` makes.
+pub fn with_view_dir<T>(dir: &Path, f: impl FnOnce() -> T) -> T {
+    let previous = VIEW_DIR.with(|cell| cell.replace(Some(dir.to_path_buf())));
+    struct Restore(Option<PathBuf>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            VIEW_DIR.with(|cell| *cell.borrow_mut() = previous);
+        }
+    }
+    let _restore = Restore(previous);
+    f()
+}
 
 /// A simulation event shown above the client rows.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,7 +154,20 @@ pub fn write_html<M: Model>(
     annotations: &[Annotation],
     title: &str,
 ) -> std::io::Result<()> {
-    std::fs::write(path, render_html(model, history, result, annotations, title))
+    write_html_with(path, model, history, result, annotations, title, &ViewOptions::default())
+}
+
+/// [`write_html`] with options.
+pub fn write_html_with<M: Model>(
+    path: &Path,
+    model: &M,
+    history: &History<M::Input, M::Output>,
+    result: &CheckResult,
+    annotations: &[Annotation],
+    title: &str,
+    options: &ViewOptions,
+) -> std::io::Result<()> {
+    std::fs::write(path, render_html_with(model, history, result, annotations, title, options))
 }
 
 /// Why [`write_if_wanted`] could not decide or write.
@@ -92,8 +190,9 @@ impl std::fmt::Display for ViewError {
 
 impl std::error::Error for ViewError {}
 
-/// For tests: writes the view to `<temp dir>/lincheck/<name>.html` if `LAB_VIS` asks for it
-/// (by default only when the check did not pass) and returns the path, for the test to print.
+/// For tests: writes the view to `<temp dir>/lincheck/<name>.html` (or the directory of
+/// [`with_view_dir`]) if `LAB_VIS` asks for it (by default only when the check did not pass)
+/// and returns the path, for the test to print.
 pub fn write_if_wanted<M: Model>(
     name: &str,
     model: &M,
@@ -101,21 +200,33 @@ pub fn write_if_wanted<M: Model>(
     result: &CheckResult,
     annotations: &[Annotation],
 ) -> Result<Option<PathBuf>, ViewError> {
+    write_if_wanted_with(name, model, history, result, annotations, &ViewOptions::default())
+}
+
+/// [`write_if_wanted`] with options.
+pub fn write_if_wanted_with<M: Model>(
+    name: &str,
+    model: &M,
+    history: &History<M::Input, M::Output>,
+    result: &CheckResult,
+    annotations: &[Annotation],
+    options: &ViewOptions,
+) -> Result<Option<PathBuf>, ViewError> {
     let policy = VisPolicy::from_env().map_err(ViewError::BadPolicy)?;
     if !policy.should_write(result.is_ok()) {
         return Ok(None);
     }
-    let dir = std::env::temp_dir().join("lincheck");
+    let dir = VIEW_DIR.with(|cell| cell.borrow().clone()).unwrap_or_else(|| std::env::temp_dir().join("lincheck"));
     let file: String =
         name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
     let path = dir.join(format!("{file}.html"));
     let io = |error| ViewError::Io { path: path.clone(), error };
     std::fs::create_dir_all(&dir).map_err(io)?;
-    write_html(&path, model, history, result, annotations, name).map_err(io)?;
+    write_html_with(&path, model, history, result, annotations, name, options).map_err(io)?;
     Ok(Some(path))
 }
 
-/// What the page says about one operation.
+/// What the page says about one drawn operation.
 struct OpView {
     partition: usize,
     /// Position in its partition's linearized prefix.
@@ -132,9 +243,45 @@ pub fn render_html<M: Model>(
     annotations: &[Annotation],
     title: &str,
 ) -> String {
+    render_html_with(model, history, result, annotations, title, &ViewOptions::default())
+}
+
+/// The partition to select when the page opens (the illegal one, else one stopped at a limit)
+/// and the operation to scroll to (the one that cannot be placed there).
+fn focus(result: &CheckResult) -> (Option<usize>, Option<usize>) {
+    let failing = result.partitions.iter().position(|p| p.status == PartitionStatus::Illegal).or_else(|| {
+        result
+            .partitions
+            .iter()
+            .position(|p| !matches!(p.status, PartitionStatus::Linearizable | PartitionStatus::Cancelled))
+    });
+    (failing, failing.and_then(|p| result.partitions[p].blocked_op))
+}
+
+/// [`render_html`] with options: the page draws at most about `options.max_ops` operations.
+pub fn render_html_with<M: Model>(
+    model: &M,
+    history: &History<M::Input, M::Output>,
+    result: &CheckResult,
+    annotations: &[Annotation],
+    title: &str,
+    options: &ViewOptions,
+) -> String {
     let ops = history.ops();
-    let axis = TimeAxis::new(history, annotations);
-    let op_views = describe_ops(model, history, result);
+    let (selected, blocked_focus) = focus(result);
+    let window = view_window::choose(history, blocked_focus, options.max_ops);
+    let shown_ops: Vec<usize> = (0..ops.len()).filter(|&index| window.shown[index]).collect();
+    // Annotations overlapping the window (all of them when the history is drawn whole).
+    let annotations: Vec<&Annotation> = match window.range {
+        None => annotations.iter().collect(),
+        Some((from, to)) => annotations
+            .iter()
+            .filter(|a| a.end_time.unwrap_or(a.time) >= from && a.time <= to)
+            .take(options.max_ops)
+            .collect(),
+    };
+    let axis = TimeAxis::new(shown_ops.iter().map(|&index| &ops[index]), &annotations, options.time_unit);
+    let op_views = describe_ops(model, history, result, &window);
 
     // Lanes: annotations first, then each client's operations.
     let annotation_lanes = assign_lanes(
@@ -149,8 +296,8 @@ pub fn render_html<M: Model>(
     );
     let annotation_rows = annotation_lanes.iter().copied().max().map_or(0, |m| m + 1);
     let mut by_client: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
-    for (index, op) in ops.iter().enumerate() {
-        by_client.entry(op.client_id).or_default().push(index);
+    for &index in &shown_ops {
+        by_client.entry(ops[index].client_id).or_default().push(index);
     }
     let mut op_row = vec![0u64; ops.len()];
     let mut client_rows: Vec<(u64, u64, u64)> = Vec::new(); // (client, first row, rows)
@@ -168,11 +315,11 @@ pub fn render_html<M: Model>(
     }
     let total_rows = next_row.max(1);
     // Room for the "cannot be placed: ..." label right of the blocked bar.
-    let blocked_label_end = ops
+    let blocked_label_end = shown_ops
         .iter()
-        .zip(&op_views)
-        .filter(|(_, view)| view.blocked)
-        .map(|(op, _)| {
+        .filter(|&&index| op_views[index].as_ref().is_some_and(|view| view.blocked))
+        .map(|&index| {
+            let op = &ops[index];
             let label = model.describe_op(&op.input, op.output());
             axis.op_end(op.return_time()) + CHAR_PX * (label.chars().count() as u64 + 26)
         })
@@ -204,7 +351,7 @@ pub fn render_html<M: Model>(
     }
     axis.draw_ticks(&mut svg, height);
     // Annotation shading behind the operations.
-    for annotation in annotations {
+    for annotation in &annotations {
         let x = axis.x(annotation.time);
         match annotation.end_time {
             Some(end) => {
@@ -227,8 +374,9 @@ pub fn render_html<M: Model>(
         draw_annotation(&mut svg, &axis, annotation, row_y(lane as u64));
     }
     // Operations.
-    for (index, op) in ops.iter().enumerate() {
-        let view = &op_views[index];
+    for &index in &shown_ops {
+        let op = &ops[index];
+        let view = op_views[index].as_ref().expect("every drawn operation is described");
         let x = axis.x(op.call_time);
         let end = axis.op_end(op.return_time());
         let y = row_y(op_row[index]) + (LANE_PX - BAR_PX) / 2;
@@ -242,9 +390,10 @@ pub fn render_html<M: Model>(
         let dash = if op.ret.is_none() { r#" stroke-dasharray="5 3""# } else { "" };
         let label = model.describe_op(&op.input, op.output());
         let bar_width = (end - x).max(4);
+        let id = if Some(index) == blocked_focus { r#" id="blocked""# } else { "" };
         let _ = write!(
             svg,
-            r#"<g class="op p{}" data-tip="{}"><rect x="{x}" y="{y}" width="{bar_width}" height="{BAR_PX}" rx="3" fill="{fill}" stroke="{stroke}"{extra}{dash}/><svg x="{x}" y="{y}" width="{bar_width}" height="{BAR_PX}"><text x="10" y="15" fill="{}">{}</text></svg></g>"#,
+            r#"<g class="op p{}"{id} data-tip="{}"><rect x="{x}" y="{y}" width="{bar_width}" height="{BAR_PX}" rx="3" fill="{fill}" stroke="{stroke}"{extra}{dash}/><svg x="{x}" y="{y}" width="{bar_width}" height="{BAR_PX}"><text x="10" y="15" fill="{}">{}</text></svg></g>"#,
             view.partition,
             escape(&view.tip),
             if view.blocked { "#fff" } else { "#111" },
@@ -260,34 +409,48 @@ pub fn render_html<M: Model>(
             );
         }
     }
-    draw_linearization_points(&mut svg, &axis, history, result, &op_row, &row_y);
+    draw_linearization_points(&mut svg, &axis, history, result, &window, &op_row, &row_y);
     svg.push_str("</svg>");
 
-    page(title, &summary(model, history, result), &svg)
+    let summary = summary(model, history, result, &window, by_client.len(), options.time_unit);
+    page(title, &summary, &svg, selected, blocked_focus.is_some())
 }
 
-/// Tooltip text and role of every operation.
-fn describe_ops<M: Model>(model: &M, history: &History<M::Input, M::Output>, result: &CheckResult) -> Vec<OpView> {
+/// Tooltip text and role of every drawn operation (`None` for the others). States are replayed
+/// along each partition's whole prefix but described only for drawn operations, cut to
+/// [`MAX_STATE_CHARS`].
+fn describe_ops<M: Model>(
+    model: &M,
+    history: &History<M::Input, M::Output>,
+    result: &CheckResult,
+    window: &Window,
+) -> Vec<Option<OpView>> {
     let ops = history.ops();
-    let mut views: Vec<OpView> = ops
+    let mut views: Vec<Option<OpView>> = ops
         .iter()
-        .map(|op| {
-            let times = match op.return_time() {
-                Some(ret) => format!("call {} return {}", op.call_time, ret),
-                None => format!("call {}, never returned", op.call_time),
-            };
-            OpView {
-                partition: 0,
-                step: None,
-                blocked: false,
-                tip: format!("{}\nclient {}, {times}", model.describe_op(&op.input, op.output()), op.client_id),
-            }
+        .zip(&window.shown)
+        .map(|(op, &shown)| {
+            shown.then(|| {
+                let times = match op.return_time() {
+                    Some(ret) => format!("call {} return {}", op.call_time, ret),
+                    None => format!("call {}, never returned", op.call_time),
+                };
+                OpView {
+                    partition: 0,
+                    step: None,
+                    blocked: false,
+                    tip: format!("{}\nclient {}, {times}", model.describe_op(&op.input, op.output()), op.client_id),
+                }
+            })
         })
         .collect();
+    let state_text = |state: &M::State| cut(model.describe_state(state), MAX_STATE_CHARS);
     for (p, partition) in result.partitions.iter().enumerate() {
         for &index in &partition.op_indices {
-            views[index].partition = p;
-            let _ = write!(views[index].tip, "\npartition: {}", partition.label);
+            if let Some(view) = &mut views[index] {
+                view.partition = p;
+                let _ = write!(view.tip, "\npartition: {}", partition.label);
+            }
         }
         // Replay the prefix for the states; the search accepted every step, so a refusal here
         // would be a checker bug.
@@ -295,46 +458,59 @@ fn describe_ops<M: Model>(model: &M, history: &History<M::Input, M::Output>, res
         for (step, &index) in partition.linearized.iter().enumerate() {
             let op = &ops[index];
             let next = model.step(&state, &op.input, op.output()).expect("linearized prefix replays");
-            let _ = write!(
-                views[index].tip,
-                "\nlinearized #{} of {}\nstate before: {}\nstate after: {}",
-                step + 1,
-                partition.linearized.len(),
-                model.describe_state(&state),
-                model.describe_state(&next)
-            );
-            views[index].step = Some(step);
+            if let Some(view) = &mut views[index] {
+                let _ = write!(
+                    view.tip,
+                    "\nlinearized #{} of {}\nstate before: {}\nstate after: {}",
+                    step + 1,
+                    partition.linearized.len(),
+                    state_text(&state),
+                    state_text(&next)
+                );
+                view.step = Some(step);
+            }
             state = next;
         }
-        if let Some(blocked) = partition.blocked_op {
-            views[blocked].blocked = true;
+        if let Some(view) = partition.blocked_op.and_then(|blocked| views[blocked].as_mut()) {
+            view.blocked = true;
             let _ = write!(
-                views[blocked].tip,
+                view.tip,
                 "\nCANNOT BE PLACED after the longest linearizable prefix ({} ops)\nstate there: {}",
                 partition.linearized.len(),
-                model.describe_state(&state)
+                state_text(&state)
             );
         }
         for &index in &partition.op_indices {
-            if views[index].step.is_none() && !views[index].blocked {
+            let Some(view) = &mut views[index] else { continue };
+            if view.step.is_none() && !view.blocked {
                 let why = if ops[index].ret.is_none() && partition.status == PartitionStatus::Linearizable {
                     "not linearized: it never took effect"
                 } else {
                     "not linearized (after the longest prefix)"
                 };
-                let _ = write!(views[index].tip, "\n{why}");
+                let _ = write!(view.tip, "\n{why}");
             }
         }
     }
     views
 }
 
-/// Joins each partition's linearization points, in order, with a line and dots.
+/// `text` cut to `max_chars` characters, saying how much was left out.
+fn cut(text: String, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        None => text,
+        Some((at, _)) => format!("{}... ({} more characters)", &text[..at], text[at..].chars().count()),
+    }
+}
+
+/// Joins each partition's linearization points among the drawn operations, in order, with a
+/// line and dots; hidden (class `lin`) until the partition is selected.
 fn draw_linearization_points<I, O>(
     svg: &mut String,
     axis: &TimeAxis,
     history: &History<I, O>,
     result: &CheckResult,
+    window: &Window,
     op_row: &[u64],
     row_y: &dyn Fn(u64) -> u64,
 ) {
@@ -342,9 +518,9 @@ fn draw_linearization_points<I, O>(
     for (p, partition) in result.partitions.iter().enumerate() {
         // Earliest consistent points: each after its call and after the previous point, which
         // is never after its return (a valid order guarantees it); 3 px apart to show order.
-        let mut points = Vec::with_capacity(partition.linearized.len());
+        let mut points = Vec::new();
         let mut last = 0u64;
-        for &index in &partition.linearized {
+        for &index in partition.linearized.iter().filter(|&&index| window.shown[index]) {
             let op = &ops[index];
             let start = axis.x(op.call_time) + 3;
             let end = axis.op_end(op.return_time()).saturating_sub(3).max(start);
@@ -360,21 +536,22 @@ fn draw_linearization_points<I, O>(
         let path: Vec<String> = points.iter().map(|(x, y)| format!("{x},{y}")).collect();
         let _ = write!(
             svg,
-            r#"<polyline class="lin p{p}" points="{}" fill="none" stroke="{colour}" stroke-width="1.5" opacity="0.8"/>"#,
+            r#"<g class="lin p{p}"><polyline points="{}" fill="none" stroke="{colour}" stroke-width="1.5" opacity="0.8"/>"#,
             path.join(" ")
         );
         for (x, y) in points {
-            let _ =
-                write!(svg, r##"<circle class="lin p{p}" cx="{x}" cy="{y}" r="3.5" fill="{colour}" stroke="#fff"/>"##);
+            let _ = write!(svg, r##"<circle cx="{x}" cy="{y}" r="3.5" fill="{colour}" stroke="#fff"/>"##);
         }
+        svg.push_str("</g>");
     }
 }
 
 fn draw_annotation(svg: &mut String, axis: &TimeAxis, annotation: &Annotation, top: u64) {
     let x = axis.x(annotation.time);
+    let unit = axis.unit;
     let times = match annotation.end_time {
-        Some(end) => format!("{}..{}", annotation.time, end),
-        None => annotation.time.to_string(),
+        Some(end) => format!("{}..{}", unit.label(annotation.time), unit.label(end)),
+        None => unit.label(annotation.time),
     };
     let tip = format!("{}\n{}\n{}", annotation.label, times, annotation.description);
     let _ = write!(svg, r#"<g class="ann" data-tip="{}">"#, escape(&tip));
@@ -401,8 +578,16 @@ fn draw_annotation(svg: &mut String, axis: &TimeAxis, annotation: &Annotation, t
     );
 }
 
-/// The verdict and one line per partition, above the picture.
-fn summary<M: Model>(model: &M, history: &History<M::Input, M::Output>, result: &CheckResult) -> String {
+/// The verdict, what is drawn, and one line per partition (the failing one first), above the
+/// picture.
+fn summary<M: Model>(
+    model: &M,
+    history: &History<M::Input, M::Output>,
+    result: &CheckResult,
+    window: &Window,
+    drawn_clients: usize,
+    unit: TimeUnit,
+) -> String {
     let ops = history.ops();
     let verdict = match result.verdict {
         Verdict::Ok => r#"<span class="ok">linearizable</span>"#,
@@ -410,12 +595,30 @@ fn summary<M: Model>(model: &M, history: &History<M::Input, M::Output>, result: 
         Verdict::Unknown => r#"<span class="unknown">unknown (search stopped at a limit)</span>"#,
     };
     let mut html = format!(
-        "<p>{verdict}: {} operations, {} partitions, checked in {:.1} ms. Hover a bar for its states; click a partition to show it alone.</p><ul>",
+        "<p>{verdict}: {} operations, {} partitions, checked in {:.1} ms. Hover a bar for its states; click a partition to draw its linearization.",
         ops.len(),
         result.partitions.len(),
         result.elapsed.as_secs_f64() * 1000.0
     );
-    for (p, partition) in result.partitions.iter().enumerate() {
+    if let Some((from, to)) = window.range {
+        let shown = window.shown.iter().filter(|&&shown| shown).count();
+        let _ = write!(
+            html,
+            r#"<br><span class="window">Drawn: {shown} of {} operations, the calls from {} to {}{} around {}, and the operations still running then ({drawn_clients} clients); not drawn: {} called before, {} after.</span>"#,
+            ops.len(),
+            unit.label(from),
+            unit.label(to),
+            if unit == TimeUnit::Unspecified { "" } else { " ms" },
+            if focus(result).1.is_some() { "the operation that cannot be placed" } else { "the start" },
+            window.before,
+            window.after,
+        );
+    }
+    html.push_str("</p><ul>");
+    let (selected, _) = focus(result);
+    let order = selected.into_iter().chain((0..result.partitions.len()).filter(|&p| Some(p) != selected));
+    for p in order.take(MAX_LISTED_PARTITIONS) {
+        let partition = &result.partitions[p];
         let status = match &partition.status {
             PartitionStatus::Linearizable => "linearizable".to_string(),
             PartitionStatus::Illegal => "NOT linearizable".to_string(),
@@ -429,7 +632,7 @@ fn summary<M: Model>(model: &M, history: &History<M::Input, M::Output>, result: 
         let blocked = partition.blocked_op.map_or(String::new(), |index| {
             let op = &ops[index];
             format!(
-                "; cannot place <b>{}</b> (client {})",
+                r#"; cannot place <b>{}</b> (client {}) <span class="jump">[show it]</span>"#,
                 escape(&model.describe_op(&op.input, op.output())),
                 op.client_id
             )
@@ -443,11 +646,22 @@ fn summary<M: Model>(model: &M, history: &History<M::Input, M::Output>, result: 
             partition.op_indices.len(),
         );
     }
+    if result.partitions.len() > MAX_LISTED_PARTITIONS {
+        let rest = &result.partitions;
+        let unlisted = rest.len() - MAX_LISTED_PARTITIONS;
+        let linearizable = rest.iter().filter(|p| p.status == PartitionStatus::Linearizable).count();
+        let _ = write!(
+            html,
+            "<li>... and {unlisted} more partitions ({linearizable} of all {} linearizable)</li>",
+            rest.len()
+        );
+    }
     html.push_str("</ul>");
     html
 }
 
-fn page(title: &str, summary: &str, svg: &str) -> String {
+fn page(title: &str, summary: &str, svg: &str, selected: Option<usize>, has_blocked: bool) -> String {
+    let selected = selected.map_or("null".to_string(), |p| format!("'{p}'"));
     format!(
         r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
@@ -455,15 +669,19 @@ fn page(title: &str, summary: &str, svg: &str) -> String {
 body {{ font-family: sans-serif; margin: 12px; color: #222; }}
 h1 {{ font-size: 18px; margin: 0 0 6px 0; }}
 ul {{ margin: 4px 0 10px 0; padding-left: 18px; font-size: 13px; }}
-li.part {{ cursor: pointer; }}
+li.part, .jump {{ cursor: pointer; }}
+.jump {{ color: #0550ae; }}
 li.part.selected {{ font-weight: bold; }}
 .swatch {{ display: inline-block; width: 10px; height: 10px; margin-right: 6px; border: 1px solid #445; }}
 .ok {{ color: #1a7f37; font-weight: bold; }}
 .bad {{ color: #c00; font-weight: bold; }}
 .unknown {{ color: #9a6700; font-weight: bold; }}
-#chart {{ overflow-x: auto; border: 1px solid #ccc; }}
+.window {{ color: #555; font-size: 13px; }}
+#chart {{ overflow: auto; max-height: 80vh; border: 1px solid #ccc; }}
 g.op, g.ann {{ cursor: default; }}
 g.op:hover rect {{ stroke: #000; stroke-width: 2; }}
+.lin {{ display: none; }}
+.lin.on {{ display: inline; }}
 .dim {{ opacity: 0.15; }}
 #tip {{ position: fixed; display: none; background: #fffbe6; border: 1px solid #b07a1f; padding: 6px 8px;
   font: 12px monospace; white-space: pre; pointer-events: none; z-index: 10; max-width: 900px; overflow: hidden; }}
@@ -485,18 +703,38 @@ g.op:hover rect {{ stroke: #000; stroke-width: 2; }}
     el.addEventListener('mouseleave', function () {{ tip.style.display = 'none'; }});
   }});
   var selected = null;
+  function select(p) {{
+    selected = p;
+    document.querySelectorAll('li.part').forEach(function (other) {{
+      other.classList.toggle('selected', other.getAttribute('data-p') === selected);
+    }});
+    document.querySelectorAll('.op').forEach(function (el) {{
+      el.classList.toggle('dim', selected !== null && !el.classList.contains('p' + selected));
+    }});
+    document.querySelectorAll('.lin').forEach(function (el) {{
+      el.classList.toggle('on', el.classList.contains('p' + selected));
+    }});
+  }}
   document.querySelectorAll('li.part').forEach(function (li) {{
     li.addEventListener('click', function () {{
       var p = li.getAttribute('data-p');
-      selected = selected === p ? null : p;
-      document.querySelectorAll('li.part').forEach(function (other) {{
-        other.classList.toggle('selected', other.getAttribute('data-p') === selected);
-      }});
-      document.querySelectorAll('.op, .lin').forEach(function (el) {{
-        el.classList.toggle('dim', selected !== null && !el.classList.contains('p' + selected));
-      }});
+      select(selected === p ? null : p);
     }});
   }});
+  // Scrolls the chart so that the operation that cannot be placed is in the middle.
+  function show() {{
+    var chart = document.getElementById('chart'), op = document.getElementById('blocked');
+    if (!op) return;
+    var c = chart.getBoundingClientRect(), r = op.getBoundingClientRect();
+    chart.scrollLeft += r.left - c.left - c.width / 2 + r.width / 2;
+    chart.scrollTop += r.top - c.top - c.height / 2;
+  }}
+  document.querySelectorAll('.jump').forEach(function (a) {{
+    a.addEventListener('click', function (e) {{ e.preventDefault(); e.stopPropagation(); show(); }});
+  }});
+  select({selected});
+  var scrollToFailure = {has_blocked};
+  if (scrollToFailure) show();
 }})();
 </script>
 </body></html>
@@ -505,22 +743,25 @@ g.op:hover rect {{ stroke: #000; stroke-width: 2; }}
     )
 }
 
-/// Compressed time: every distinct time in the history and annotations is one step.
+/// Compressed time: every distinct time among the drawn operations and annotations is one step.
 struct TimeAxis {
     times: Vec<u64>,
+    unit: TimeUnit,
 }
 
 impl TimeAxis {
-    fn new<I, O>(history: &History<I, O>, annotations: &[Annotation]) -> Self {
-        let mut times: Vec<u64> = history
-            .ops()
-            .iter()
+    fn new<'a, I: 'a, O: 'a>(
+        ops: impl Iterator<Item = &'a crate::history::Operation<I, O>>,
+        annotations: &[&Annotation],
+        unit: TimeUnit,
+    ) -> Self {
+        let mut times: Vec<u64> = ops
             .flat_map(|op| std::iter::once(op.call_time).chain(op.return_time()))
             .chain(annotations.iter().flat_map(|a| std::iter::once(a.time).chain(a.end_time)))
             .collect();
         times.sort_unstable();
         times.dedup();
-        Self { times }
+        Self { times, unit }
     }
 
     fn x(&self, time: u64) -> u64 {
@@ -537,12 +778,19 @@ impl TimeAxis {
         return_time.map_or(self.right_edge(), |ret| self.x(ret))
     }
 
-    /// Time labels along the top, as many as fit without overlapping.
+    /// The axis title, then time labels along the top, as many as fit without overlapping.
     fn draw_ticks(&self, svg: &mut String, height: u64) {
+        let _ = write!(
+            svg,
+            r##"<text x="6" y="{}" fill="#555" font-size="10">{}</text><text x="6" y="{}" fill="#999" font-size="9">one step per event</text>"##,
+            AXIS_PX - 20,
+            self.unit.axis_title(),
+            AXIS_PX - 9
+        );
         let mut free_from = 0;
         for &time in &self.times {
             let x = self.x(time);
-            let label = time.to_string();
+            let label = self.unit.label(time);
             let _ = write!(svg, r##"<line x1="{x}" y1="{}" x2="{x}" y2="{height}" stroke="#eee"/>"##, AXIS_PX - 6);
             if x >= free_from {
                 let _ = write!(

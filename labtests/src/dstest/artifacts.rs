@@ -1,5 +1,6 @@
 //! Failure artifacts: each failing seed is replayed with tracing on (the sweep itself ran without
-//! it) and written to `DIR/<scenario>-<seed>.log`: the failure report, then the per-node trace.
+//! it) and written to `DIR/<scenario>-<seed>.log`: the failure report, then the per-node trace;
+//! a failing linearizability check also writes its view there, `DIR/<scenario>-seed<seed>.html`.
 
 use std::path::{Path, PathBuf};
 
@@ -12,8 +13,11 @@ pub const MAX_LOGS_PER_SCENARIO: usize = 20;
 pub fn write_log(dir: &Path, case: &Case, seed: u64, check_determinism: bool) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     crate::set_quiet(true);
-    let (outcome, trace) =
-        labrpc::trace::capture(tracing::Level::DEBUG, || case.run_seed(seed, check_determinism).map(|_| ()));
+    // The replay's linearizability view (if its check fails) goes next to the log, not to the
+    // temp dir: the failure text names where.
+    let (outcome, trace) = lincheck::with_view_dir(dir, || {
+        labrpc::trace::capture(tracing::Level::DEBUG, || case.run_seed(seed, check_determinism).map(|_| ()))
+    });
     let header = match outcome {
         Err(failure) => failure.to_string(),
         // A failure that does not come back on replay is itself worth knowing about.

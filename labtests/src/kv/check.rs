@@ -111,7 +111,8 @@ pub fn write_view(
     result: &CheckResult,
     annotations: &[Annotation],
 ) -> String {
-    match view::write_if_wanted(name, &KvModel, history, result, annotations) {
+    let options = view::ViewOptions { time_unit: view::TimeUnit::Microseconds, ..Default::default() };
+    match view::write_if_wanted_with(name, &KvModel, history, result, annotations, &options) {
         Ok(Some(path)) => format!("view: {}", path.display()),
         Ok(None) => "view: not written (LAB_VIS=never)".to_string(),
         Err(e) => format!("view: {e}"),

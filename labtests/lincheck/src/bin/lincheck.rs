@@ -13,7 +13,8 @@ use clap::{Parser, ValueEnum};
 use lincheck::jsonl::{self, ParseError, Parsed};
 use lincheck::porcupine_data;
 use lincheck::{
-    check, write_html, CheckOptions, CheckResult, KvModel, Model, PartitionStatus, RegisterModel, Verdict, VisPolicy,
+    check, write_html_with, CheckOptions, CheckResult, KvModel, Model, PartitionStatus, RegisterModel, TimeUnit,
+    Verdict, ViewOptions, VisPolicy,
 };
 
 /// The search allocates a state per step and frees a cache of them per check: mimalloc makes
@@ -27,6 +28,15 @@ enum ModelKind {
     Kv,
     /// One register: read, write, cas.
     Register,
+}
+
+/// The unit of a file's times.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Unit {
+    Unspecified,
+    Ns,
+    Us,
+    Ms,
 }
 
 /// How the files are written.
@@ -85,6 +95,9 @@ struct Args {
     /// Write an HTML view for each failing file (see below for names).
     #[arg(long, value_name = "OUT")]
     html: Option<PathBuf>,
+    /// Unit of the files' times, for the view's axis (labelled in ms when known).
+    #[arg(long, value_enum, default_value = "unspecified")]
+    time_unit: Unit,
     /// History files ("-": standard input).
     #[arg(value_name = "FILE", required = true)]
     files: Vec<PathBuf>,
@@ -231,7 +244,14 @@ fn run<M: Model>(
     if let Some(path) = html {
         if policy.should_write(result.is_ok()) {
             let title = format!("lincheck: {name}");
-            match write_html(&path, model, history, &result, &[], &title) {
+            let time_unit = match args.time_unit {
+                Unit::Unspecified => TimeUnit::Unspecified,
+                Unit::Ns => TimeUnit::Nanoseconds,
+                Unit::Us => TimeUnit::Microseconds,
+                Unit::Ms => TimeUnit::Milliseconds,
+            };
+            let options = ViewOptions { time_unit, ..ViewOptions::default() };
+            match write_html_with(&path, model, history, &result, &[], &title, &options) {
                 Ok(()) => eprintln!("lincheck: view of {name} written to {}", path.display()),
                 Err(error) => eprintln!("lincheck: cannot write view {}: {error}", path.display()),
             }
