@@ -319,13 +319,15 @@ fn client_commands_get_the_replies_users_expect() {
         LineResult::Output(out) => out,
         other => panic!("{line:?} gave {other:?}"),
     };
-    assert_eq!(run("PUT \"my key\" hello world"), "OK");
-    assert_eq!(run("GET \"my key\""), "\"hello world\" (version 1)");
+    assert_eq!(run("PUT \"my key\" hello world"), "OK (new key)");
+    assert_eq!(run("PUT \"my key\" hello world"), "OK (replaced a value)");
+    assert_eq!(run("GET \"my key\""), "\"hello world\" (version 2)");
     assert_eq!(run("append \"my key\" ' !'"), "OK");
-    assert_eq!(run("CPUT \"my key\" x 1"), "ERR_VERSION: \"my key\" is not at version 1; nothing changed");
-    assert_eq!(run("CPUT \"my key\" x 2"), "OK");
-    assert_eq!(run("GET \"my key\""), "x (version 3)");
-    assert_eq!(run("DELETE \"my key\""), "OK");
+    assert_eq!(run("CPUT \"my key\" x 2"), "ERR_VERSION: \"my key\" is not at version 2; nothing changed");
+    assert_eq!(run("CPUT \"my key\" x 3"), "OK");
+    assert_eq!(run("GET \"my key\""), "x (version 4)");
+    assert_eq!(run("DELETE \"my key\""), "OK (deleted)");
+    assert_eq!(run("DELETE \"my key\""), "not found (nothing deleted)");
     assert_eq!(run("GET \"my key\""), "null");
     assert_eq!(run("time"), "timing on");
     let timed = run("GET nothing");

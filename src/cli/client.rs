@@ -86,7 +86,7 @@ impl Session {
             }
             Ok(Some(Command::Op(op))) => {
                 let start = labrpc::time::now();
-                match self.execute(op.clone()) {
+                match self.execute(command::to_wire(&op)) {
                     Ok(outcome) => {
                         let mut out = command::reply(&op, &outcome);
                         if self.timing {

@@ -17,9 +17,10 @@ pub enum Command {
 pub const HELP: &str = "\
 commands (names in any case; quote keys or values with spaces: PUT \"my key\" \"a value\"):
   GET key                  the value and its version, or null
-  PUT key value            set the value (words after the key are joined by one space)
+  PUT key value            set the value (words after the key are joined by one space);
+                           says whether the key was new or held a value
   APPEND key value         append to the value (an absent key counts as \"\")
-  DELETE key               remove the key
+  DELETE key               remove the key; says whether it was found
   CPUT key value VERSION   set the value only if the key is at VERSION (0: absent)
   SWAP key value           set the value; answers the previous value and version, or null
   SCAN from to [LIMIT]     the keys from `from` to `to` (both included) in key order, with their
@@ -196,10 +197,32 @@ pub fn quote(word: &str) -> String {
     out
 }
 
-/// The reply for `outcome` of `op`: one line, or one per key of a scan or operation of a
-/// transaction.
+/// What the client sends for the command `op`: a PUT goes as a swap and a DELETE as a
+/// transaction that reads the key and deletes it, both one atomic step with the same effect,
+/// so the reply can say whether the key existed (the services' put and delete answer only
+/// "done").
+pub fn to_wire(op: &Op) -> Op {
+    match op {
+        Op::Put { key, value } => Op::Swap { key: key.clone(), value: value.clone() },
+        Op::Delete { key } => Op::Txn(crate::kvsrv::Txn {
+            compares: Vec::new(),
+            success: vec![Op::Get { key: key.clone() }, op.clone()],
+            failure: Vec::new(),
+        }),
+        other => other.clone(),
+    }
+}
+
+/// The reply for `outcome` of `op` (the outcome of [`to_wire`]`(op)` when it came from the
+/// client's commands): one line, or one per key of a scan or operation of a transaction.
 pub fn reply(op: &Op, outcome: &Outcome) -> String {
     match (op, outcome) {
+        (Op::Put { .. }, Outcome::Value { value: None, .. }) => "OK (new key)".to_string(),
+        (Op::Put { .. }, Outcome::Value { value: Some(_), .. }) => "OK (replaced a value)".to_string(),
+        (Op::Delete { .. }, Outcome::Txn { results, .. }) => match results.first() {
+            Some(Outcome::Value { value: Some(_), .. }) => "OK (deleted)".to_string(),
+            _ => "not found (nothing deleted)".to_string(),
+        },
         (_, Outcome::Value { value: Some(v), version }) => format!("{} (version {version})", quote(v)),
         (_, Outcome::Value { value: None, .. }) => "null".to_string(),
         (_, Outcome::Done) => "OK".to_string(),
@@ -298,6 +321,27 @@ mod tests {
         assert!(err("SCAN a b x").contains("got \"x\""));
         assert_eq!(err("PUT \"k v"), "unterminated quote starting at column 5");
         assert_eq!(err("time now"), "time takes no arguments");
+    }
+
+    #[test]
+    fn put_and_delete_go_as_atomic_steps_that_tell_whether_the_key_existed() {
+        let put = op("PUT k v");
+        assert_eq!(to_wire(&put), Op::Swap { key: "k".into(), value: "v".into() });
+        assert_eq!(reply(&put, &Outcome::Value { value: None, version: 0 }), "OK (new key)");
+        assert_eq!(reply(&put, &Outcome::Value { value: Some("old".into()), version: 3 }), "OK (replaced a value)");
+        let delete = op("DELETE k");
+        let Op::Txn(txn) = to_wire(&delete) else { panic!("DELETE goes as a transaction") };
+        assert!(txn.compares.is_empty() && txn.failure.is_empty());
+        assert_eq!(txn.success, vec![Op::Get { key: "k".into() }, delete.clone()]);
+        let answered = |value: Option<&str>| Outcome::Txn {
+            succeeded: true,
+            results: vec![Outcome::Value { value: value.map(str::to_string), version: 1 }, Outcome::Done],
+        };
+        assert_eq!(reply(&delete, &answered(Some("x"))), "OK (deleted)");
+        assert_eq!(reply(&delete, &answered(None)), "not found (nothing deleted)");
+        // Everything else goes as typed; inside a transaction PUT and DELETE stay themselves.
+        assert_eq!(to_wire(&op("GET k")), op("GET k"));
+        assert_eq!(reply(&put, &Outcome::Done), "OK");
     }
 
     #[test]

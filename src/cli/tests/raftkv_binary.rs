@@ -129,9 +129,9 @@ fn cluster_starts_serves_a_client_and_stops_cleanly_on_sigint() {
     let out = run(&["client", "--servers", &cluster.addrs.join(","), "--timeout-s", "20"], script);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "client failed: {}\n{stdout}", String::from_utf8_lossy(&out.stderr));
-    let expected = "OK\nv (version 1)\nv (version 1)\nk w (version 2)\n(1 key)\n\
+    let expected = "OK (new key)\nv (version 1)\nv (version 1)\nk w (version 2)\n(1 key)\n\
                     SUCCEEDED: the conditions held; 2 THEN operation(s) ran\n  1. PUT k x: OK\n  2. GET k: x (version 3)\n\
-                    OK\nnull\n";
+                    OK (deleted)\nnull\n";
     assert_eq!(stdout, expected);
     stop_cluster(cluster, "-INT");
 }
