@@ -229,6 +229,16 @@ impl KvCluster {
         self.servers().partition(&[p1.to_vec(), p2.to_vec()]);
     }
 
+    /// Splits the servers at random into two sides, each server a coin flip (Go's partitioner;
+    /// a side may be empty).
+    pub fn random_split(&self) {
+        let n = self.n();
+        let side: Vec<u64> = (0..n).map(|_| labrpc::rand::range(0..2)).collect();
+        let p1: Vec<usize> = (0..n).filter(|&i| side[i] == 0).collect();
+        let p2: Vec<usize> = (0..n).filter(|&i| side[i] == 1).collect();
+        self.partition(&p1, &p2);
+    }
+
     /// Some server that believes it is leader, if any (Go's Leader()).
     pub fn leader(&self) -> Option<usize> {
         let servers: Vec<Option<KvServer>> = self.running();

@@ -223,10 +223,7 @@ fn kvraft_api(name: &str, unreliable: bool, faults: KvraftFaults, maxraftstate: 
             while !done.load(Ordering::Relaxed) {
                 match faults {
                     KvraftFaults::Partitions => {
-                        let side: Vec<u64> = (0..nservers).map(|_| rand::range(0..2)).collect();
-                        let p1: Vec<usize> = (0..nservers).filter(|&i| side[i] == 0).collect();
-                        let p2: Vec<usize> = (0..nservers).filter(|&i| side[i] == 1).collect();
-                        c.partition(&p1, &p2);
+                        c.random_split();
                         time::sleep(ELECTION_TIMEOUT + Duration::from_millis(rand::range(0..200)));
                     }
                     KvraftFaults::Crashes => {
