@@ -265,6 +265,11 @@ fn edn_map(text: &str) -> Result<BTreeMap<String, Edn>, String> {
 /// One value at the start of `text`, and what follows it.
 fn edn_value(text: &str) -> Result<(Edn, &str), String> {
     if let Some(quoted) = text.strip_prefix('"') {
+        // Most strings have no escapes: one copy of the slice (get outputs run to kilobytes).
+        let stop = quoted.bytes().position(|byte| byte == b'"' || byte == b'\\');
+        if let Some(end) = stop.filter(|&end| quoted.as_bytes()[end] == b'"') {
+            return Ok((Edn::String(quoted[..end].to_string()), &quoted[end + 1..]));
+        }
         let mut value = String::new();
         let mut chars = quoted.char_indices();
         while let Some((at, c)) = chars.next() {

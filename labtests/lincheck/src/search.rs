@@ -370,7 +370,7 @@ impl<'a, M: Model> Searcher<'a, M> {
                             self.skipped = true;
                             cursor = head;
                         }
-                    } else if self.ops[event.op as usize].ret.is_some() && self.try_linearize(cursor, phase) {
+                    } else if event.ret != NONE && self.try_linearize(cursor, phase) {
                         cursor = self.list.first();
                     } else {
                         cursor = self.list.next[cursor as usize];
@@ -389,7 +389,7 @@ impl<'a, M: Model> Searcher<'a, M> {
                 Phase::NeverReturned { .. } => {
                     let event = self.list.events[cursor as usize];
                     debug_assert!(event.is_call, "only calls come before the first return");
-                    if self.ops[event.op as usize].ret.is_none() && self.try_linearize(cursor, phase) {
+                    if event.ret == NONE && self.try_linearize(cursor, phase) {
                         cursor = self.list.first();
                         phase = Phase::Returned;
                     } else {
