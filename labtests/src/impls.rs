@@ -1,14 +1,52 @@
 //! The implementations the harness can run, by name: **the file to edit to plug in a solution**.
 //!
 //! An implementation is a type implementing `labapi::Lab`, which names its Raft peer, kvsrv
-//! server and clerk, and kvraft server and clerk (the traits in `labtests/api`). The reference
-//! (`raftkv`, in `src/`) is registered as "reference". A student who writes the lab in `src/`
-//! needs no change here: their `src/` is the reference's place. To run a solution from another
-//! crate, add it to `labtests/Cargo.toml`, define `pub struct Mine;` with
-//! `impl labapi::Lab for Mine { type Raft = mine::Raft; ... }`, and add one line to `IMPLS`:
-//! `scripts/dstest --impl reference,mine` then sweeps both side by side.
+//! server and clerk, and kvraft server and clerk (the traits in `labtests/api`). The solution in
+//! `src/` (package `raftkv`) is registered as "reference", the default everywhere: a student who
+//! writes the lab in `src/` changes nothing here, and `cargo test` and `scripts/dstest` run their
+//! code. To run a solution from another crate beside it: add the crate to `labtests/Cargo.toml`,
+//! write `pub struct Mine; impl labapi::Lab for Mine { type Raft = mine::Raft; ... }`, and add one
+//! `Impl` line to `registry()` below; then `scripts/dstest --impl reference,mine 3a` sweeps both
+//! side by side, each row and failure naming its implementation.
+//!
+//! "reference-b" (`reference_b.rs`) is the reference's Raft behind a wrapper of another type, so
+//! the generic harness is exercised with a second implementation.
+
+mod reference_b;
 
 use labapi::Lab;
+
+use crate::scenario::{self, Scenario};
+
+pub use reference_b::ReferenceB;
+
+/// The implementation the test files and a plain `scripts/dstest` run.
+pub const DEFAULT: &str = "reference";
+
+/// A registered implementation.
+#[derive(Clone, Copy, Debug)]
+pub struct Impl {
+    /// What `--impl` calls it.
+    pub name: &'static str,
+    /// Its scenario table.
+    pub scenarios: fn() -> Vec<Scenario>,
+}
+
+/// Every implementation the harness can run; the first is the default.
+pub fn registry() -> Vec<Impl> {
+    vec![
+        Impl { name: DEFAULT, scenarios: scenario::table::<Reference> },
+        // The kv scenarios are not yet generic (`scenario::kv`), so only the Raft ones would
+        // exercise another implementation: it runs those alone.
+        Impl { name: "reference-b", scenarios: scenario::raft::<<ReferenceB as Lab>::Raft> },
+    ]
+}
+
+/// The scenarios of implementation `name` (each naming it), or None if no such implementation.
+pub fn scenarios(name: &str) -> Option<Vec<Scenario>> {
+    let found = registry().into_iter().find(|i| i.name == name)?;
+    Some((found.scenarios)().into_iter().map(|s| Scenario { implementation: found.name, ..s }).collect())
+}
 
 /// The reference solution in `src/` (package `raftkv`).
 pub struct Reference;

@@ -1,11 +1,17 @@
 //! The one table of scenarios: every lab scenario with its phase, the test file (binary) that
 //! runs it, and its virtual time limit. `cargo test` runs them through the thin wrappers in
 //! `tests/raft_*.rs`; sweep runners and benchmarks run the same table in-process.
+//!
+//! The table is generic over the implementation (`table::<L: labapi::Lab>()`): each scenario is a
+//! generic function instantiated for `L`'s types. `all()` is the reference's table, the one the
+//! test files run; `crate::impls` registers the implementations dstest can sweep (`--impl`).
 
 use std::time::Duration;
 
+use labapi::{Lab, RaftPeer};
 use labrpc::sim::{Config, Target};
 
+use crate::impls::{self, Reference};
 use crate::kv::{
     scenarios_4a as kv4a, scenarios_4b as kv4b, scenarios_api as kvapi, scenarios_beyond as kvx,
     scenarios_chaos as kvc, scenarios_lab2 as kv2,
@@ -31,6 +37,8 @@ pub struct Scenario {
     pub time_limit_s: u64,
     /// Preemption at lock and send points, per mille (0 but in the chaos scenarios).
     pub preempt_per_mille: u32,
+    /// The implementation it runs (`crate::impls`), "reference" unless the registry says other.
+    pub implementation: &'static str,
 }
 
 /// The default time limit (the Go tester's two minutes per test, here virtual).
@@ -53,7 +61,7 @@ impl Scenario {
 }
 
 const fn scenario(name: &'static str, phase: &'static str, file: &'static str, run: fn()) -> Scenario {
-    Scenario { name, phase, file, run, time_limit_s: LIMIT_S, preempt_per_mille: 0 }
+    Scenario { name, phase, file, run, time_limit_s: LIMIT_S, preempt_per_mille: 0, implementation: impls::DEFAULT }
 }
 
 /// A swarm chaos scenario: preemption on (see `crate::cluster::faults`).
@@ -68,52 +76,77 @@ const fn long(mut s: Scenario, time_limit_s: u64) -> Scenario {
     s
 }
 
-/// Every scenario, in lab order.
+/// Every scenario of the reference (`crate::impls::Reference`), in lab order: what `cargo test`
+/// runs.
 pub fn all() -> Vec<Scenario> {
+    table::<Reference>()
+}
+
+/// Every scenario, in lab order, run with implementation `L`.
+pub fn table<L: Lab>() -> Vec<Scenario> {
+    let mut all = raft::<L::Raft>();
+    all.extend(kv());
+    all
+}
+
+/// The Raft scenarios (lab 3 and beyond), run with Raft peer `R`.
+pub fn raft<R: RaftPeer>() -> Vec<Scenario> {
     vec![
-        scenario("initial_election_3a", "3a", "raft_3a", a::initial_election_3a),
-        scenario("re_election_3a", "3a", "raft_3a", a::re_election_3a),
-        scenario("many_elections_3a", "3a", "raft_3a", a::many_elections_3a),
-        scenario("leader_hears_higher_term_in_replies_3a", "3a", "raft_3a", k::leader_hears_higher_term_in_replies_3a),
-        scenario("quiet_leader_keeps_term_3a", "3a", "raft_3a", tm::quiet_leader_keeps_term_3a),
-        scenario("basic_agree_3b", "3b", "raft_3b", b::basic_agree_3b),
-        scenario("rpc_bytes_3b", "3b", "raft_3b", b::rpc_bytes_3b),
-        scenario("follower_failure_3b", "3b", "raft_3b", b::follower_failure_3b),
-        scenario("leader_failure_3b", "3b", "raft_3b", b::leader_failure_3b),
-        scenario("fail_agree_3b", "3b", "raft_3b", b::fail_agree_3b),
-        scenario("fail_no_agree_3b", "3b", "raft_3b", b::fail_no_agree_3b),
-        scenario("concurrent_starts_3b", "3b", "raft_3b", b::concurrent_starts_3b),
-        scenario("rejoin_3b", "3b", "raft_3b", b::rejoin_3b),
-        scenario("backup_3b", "3b", "raft_3b", b::backup_3b),
-        scenario("far_behind_stale_suffix_3b", "3b", "raft_3b", k::far_behind_stale_suffix_3b),
-        scenario("stale_suffix_heartbeat_3b", "3b", "raft_3b", cm::stale_suffix_heartbeat_3b),
-        scenario("count_3b", "3b", "raft_3b", b::count_3b),
-        scenario("persist1_3c", "3c", "raft_3c", c::persist1_3c),
-        scenario("persist2_3c", "3c", "raft_3c", c::persist2_3c),
-        scenario("persist3_3c", "3c", "raft_3c", c::persist3_3c),
-        long(scenario("figure8_3c", "3c", "raft_3c", c::figure8_3c), 240),
-        scenario("unreliable_agree_3c", "3c", "raft_3c", c::unreliable_agree_3c),
-        long(scenario("figure8_unreliable_3c", "3c", "raft_3c", c::figure8_unreliable_3c), 240),
-        scenario("reliable_churn_3c", "3c", "raft_3c", c::reliable_churn_3c),
-        scenario("unreliable_churn_3c", "3c", "raft_3c", c::unreliable_churn_3c),
-        scenario("figure8_constructed_3c", "3c", "raft_3c", k::figure8_constructed_3c),
-        scenario("vote_crash_3c", "3c", "raft_3c", st::vote_crash_3c),
-        scenario("stale_append_reply_3c", "3c", "raft_3c", st::stale_append_reply_3c),
-        scenario("deaf_campaigners_3c", "3c", "raft_3c", tm::deaf_campaigners_3c),
-        scenario("snapshot_basic_3d", "3d", "raft_3d", d::snapshot_basic_3d),
-        scenario("snapshot_install_3d", "3d", "raft_3d", d::snapshot_install_3d),
-        scenario("snapshot_install_unreliable_3d", "3d", "raft_3d", d::snapshot_install_unreliable_3d),
-        scenario("snapshot_install_crash_3d", "3d", "raft_3d", d::snapshot_install_crash_3d),
-        scenario("snapshot_install_uncrash_3d", "3d", "raft_3d", d::snapshot_install_uncrash_3d),
-        scenario("snapshot_all_crash_3d", "3d", "raft_3d", d::snapshot_all_crash_3d),
-        scenario("snapshot_init_3d", "3d", "raft_3d", d::snapshot_init_3d),
-        scenario("install_snapshot_behind_commit_3d", "3d", "raft_3d", si::install_snapshot_behind_commit_3d),
-        scenario("one_way_leader_cut_beyond", "beyond", "raft_beyond", x::one_way_leader_cut_beyond),
-        scenario("duplicates_beyond", "beyond", "raft_beyond", x::duplicates_beyond),
-        scenario("paused_leader_beyond", "beyond", "raft_beyond", x::paused_leader_beyond),
-        long(scenario("random_faults_beyond", "beyond", "raft_beyond", x::random_faults_beyond), 240),
-        chaos("swarm_chaos", "raft_chaos", xc::swarm_chaos),
-        chaos("swarm_snapshots_chaos", "raft_chaos", xc::swarm_snapshots_chaos),
+        scenario("initial_election_3a", "3a", "raft_3a", a::initial_election_3a::<R>),
+        scenario("re_election_3a", "3a", "raft_3a", a::re_election_3a::<R>),
+        scenario("many_elections_3a", "3a", "raft_3a", a::many_elections_3a::<R>),
+        scenario(
+            "leader_hears_higher_term_in_replies_3a",
+            "3a",
+            "raft_3a",
+            k::leader_hears_higher_term_in_replies_3a::<R>,
+        ),
+        scenario("quiet_leader_keeps_term_3a", "3a", "raft_3a", tm::quiet_leader_keeps_term_3a::<R>),
+        scenario("basic_agree_3b", "3b", "raft_3b", b::basic_agree_3b::<R>),
+        scenario("rpc_bytes_3b", "3b", "raft_3b", b::rpc_bytes_3b::<R>),
+        scenario("follower_failure_3b", "3b", "raft_3b", b::follower_failure_3b::<R>),
+        scenario("leader_failure_3b", "3b", "raft_3b", b::leader_failure_3b::<R>),
+        scenario("fail_agree_3b", "3b", "raft_3b", b::fail_agree_3b::<R>),
+        scenario("fail_no_agree_3b", "3b", "raft_3b", b::fail_no_agree_3b::<R>),
+        scenario("concurrent_starts_3b", "3b", "raft_3b", b::concurrent_starts_3b::<R>),
+        scenario("rejoin_3b", "3b", "raft_3b", b::rejoin_3b::<R>),
+        scenario("backup_3b", "3b", "raft_3b", b::backup_3b::<R>),
+        scenario("far_behind_stale_suffix_3b", "3b", "raft_3b", k::far_behind_stale_suffix_3b::<R>),
+        scenario("stale_suffix_heartbeat_3b", "3b", "raft_3b", cm::stale_suffix_heartbeat_3b::<R>),
+        scenario("count_3b", "3b", "raft_3b", b::count_3b::<R>),
+        scenario("persist1_3c", "3c", "raft_3c", c::persist1_3c::<R>),
+        scenario("persist2_3c", "3c", "raft_3c", c::persist2_3c::<R>),
+        scenario("persist3_3c", "3c", "raft_3c", c::persist3_3c::<R>),
+        long(scenario("figure8_3c", "3c", "raft_3c", c::figure8_3c::<R>), 240),
+        scenario("unreliable_agree_3c", "3c", "raft_3c", c::unreliable_agree_3c::<R>),
+        long(scenario("figure8_unreliable_3c", "3c", "raft_3c", c::figure8_unreliable_3c::<R>), 240),
+        scenario("reliable_churn_3c", "3c", "raft_3c", c::reliable_churn_3c::<R>),
+        scenario("unreliable_churn_3c", "3c", "raft_3c", c::unreliable_churn_3c::<R>),
+        scenario("figure8_constructed_3c", "3c", "raft_3c", k::figure8_constructed_3c::<R>),
+        scenario("vote_crash_3c", "3c", "raft_3c", st::vote_crash_3c::<R>),
+        scenario("stale_append_reply_3c", "3c", "raft_3c", st::stale_append_reply_3c::<R>),
+        scenario("deaf_campaigners_3c", "3c", "raft_3c", tm::deaf_campaigners_3c::<R>),
+        scenario("snapshot_basic_3d", "3d", "raft_3d", d::snapshot_basic_3d::<R>),
+        scenario("snapshot_install_3d", "3d", "raft_3d", d::snapshot_install_3d::<R>),
+        scenario("snapshot_install_unreliable_3d", "3d", "raft_3d", d::snapshot_install_unreliable_3d::<R>),
+        scenario("snapshot_install_crash_3d", "3d", "raft_3d", d::snapshot_install_crash_3d::<R>),
+        scenario("snapshot_install_uncrash_3d", "3d", "raft_3d", d::snapshot_install_uncrash_3d::<R>),
+        scenario("snapshot_all_crash_3d", "3d", "raft_3d", d::snapshot_all_crash_3d::<R>),
+        scenario("snapshot_init_3d", "3d", "raft_3d", d::snapshot_init_3d::<R>),
+        scenario("install_snapshot_behind_commit_3d", "3d", "raft_3d", si::install_snapshot_behind_commit_3d::<R>),
+        scenario("one_way_leader_cut_beyond", "beyond", "raft_beyond", x::one_way_leader_cut_beyond::<R>),
+        scenario("duplicates_beyond", "beyond", "raft_beyond", x::duplicates_beyond::<R>),
+        scenario("paused_leader_beyond", "beyond", "raft_beyond", x::paused_leader_beyond::<R>),
+        long(scenario("random_faults_beyond", "beyond", "raft_beyond", x::random_faults_beyond::<R>), 240),
+        chaos("swarm_chaos", "raft_chaos", xc::swarm_chaos::<R>),
+        chaos("swarm_snapshots_chaos", "raft_chaos", xc::swarm_snapshots_chaos::<R>),
+    ]
+}
+
+/// The key/value scenarios (labs 2 and 4, beyond, chaos); they run the reference's servers and
+/// clerks (not yet generic over `labapi::Lab`).
+pub fn kv() -> Vec<Scenario> {
+    vec![
         scenario("basic_2", "2", "lab2_kvsrv", kv2::basic_2),
         scenario("concurrent_2", "2", "lab2_kvsrv", kv2::concurrent_2),
         scenario("unreliable_2", "2", "lab2_kvsrv", kv2::unreliable_2),

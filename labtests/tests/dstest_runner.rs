@@ -58,6 +58,8 @@ fn toy_case() -> Case {
         config: Config::default(),
         run: toy_register,
         replay_args: "--include-ignored",
+        implementation: "reference".into(),
+        show_implementation: false,
     }
 }
 

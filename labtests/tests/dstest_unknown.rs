@@ -39,6 +39,8 @@ fn cases() -> Vec<Case> {
         config: Config::default(),
         run: hopeless_kv,
         replay_args: "--include-ignored",
+        implementation: "reference".into(),
+        show_implementation: false,
     }]
 }
 

@@ -23,11 +23,11 @@ pub fn write_log(dir: &Path, case: &Case, seed: u64, check_determinism: bool) ->
         // A failure that does not come back on replay is itself worth knowing about.
         Ok(()) => format!(
             "seed {seed} of {} did NOT fail when replayed in this process; replay it alone with:\n  {}",
-            case.name,
+            case.label(),
             case.replay_command(seed, check_determinism)
         ),
     };
-    let path = dir.join(format!("{}-{seed}.log", case.name));
+    let path = dir.join(format!("{}-{seed}.log", case.label().replace('/', ".")));
     std::fs::write(
         &path,
         format!("{header}\n\n--- trace (virtual ms, node, thread, level, target: message) ---\n{trace}"),

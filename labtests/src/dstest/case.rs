@@ -16,6 +16,11 @@ pub struct Case {
     /// Extra test-harness arguments the replay command needs (e.g. `--include-ignored` for a
     /// deliberately broken scenario that normal test runs skip).
     pub replay_args: &'static str,
+    /// The implementation it runs (`crate::impls`).
+    pub implementation: String,
+    /// Rows, failures and logs name the implementation (a sweep of another implementation than
+    /// the default, or of several).
+    pub show_implementation: bool,
 }
 
 impl Case {
@@ -23,8 +28,26 @@ impl Case {
         Target { package: "labtests".into(), test_binary: Some(self.file.clone()), test_name: self.name.clone() }
     }
 
-    /// The one-line command that replays `seed` of this scenario under `cargo test`.
+    /// What rows, failures and logs call it: `IMPL/NAME` when they name the implementation.
+    pub fn label(&self) -> String {
+        if self.show_implementation {
+            format!("{}/{}", self.implementation, self.name)
+        } else {
+            self.name.clone()
+        }
+    }
+
+    /// The one-line command that replays `seed` of this scenario: under `cargo test` for the
+    /// default implementation (the test files run it), with dstest for any other.
     pub fn replay_command(&self, seed: u64, check_determinism: bool) -> String {
+        if self.implementation != crate::impls::DEFAULT {
+            return format!(
+                "scripts/dstest --impl {} --replay {} --seed {seed}{}",
+                self.implementation,
+                self.name,
+                if check_determinism { " --check-determinism" } else { "" }
+            );
+        }
         let command = self.target().replay_command(seed, check_determinism);
         if self.replay_args.is_empty() {
             command
@@ -46,5 +69,43 @@ impl Case {
             failure.replay = replay;
             failure
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case(implementation: &str, show_implementation: bool) -> Case {
+        Case {
+            name: "figure8_3c".into(),
+            phase: "3c".into(),
+            file: "raft_3c".into(),
+            config: Config::default(),
+            run: || {},
+            replay_args: "",
+            implementation: implementation.into(),
+            show_implementation,
+        }
+    }
+
+    #[test]
+    fn another_implementation_is_named_and_replays_through_dstest() {
+        let c = case("reference-b", true);
+        assert_eq!(c.label(), "reference-b/figure8_3c");
+        assert_eq!(c.replay_command(7, false), "scripts/dstest --impl reference-b --replay figure8_3c --seed 7");
+        assert!(c.replay_command(7, true).ends_with(" --check-determinism"));
+    }
+
+    #[test]
+    fn the_default_implementation_replays_under_cargo_test() {
+        let alone = case(crate::impls::DEFAULT, false);
+        assert_eq!(alone.label(), "figure8_3c");
+        let command = alone.replay_command(7, false);
+        assert!(
+            command.contains("cargo test") && command.contains("raft_3c") && command.contains("figure8_3c"),
+            "{command}"
+        );
+        assert_eq!(case(crate::impls::DEFAULT, true).label(), "reference/figure8_3c");
     }
 }

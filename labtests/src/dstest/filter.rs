@@ -62,6 +62,8 @@ mod tests {
             config: Default::default(),
             run: || {},
             replay_args: "",
+            implementation: "reference".into(),
+            show_implementation: false,
         }
     }
 

@@ -58,6 +58,9 @@ pub struct Args {
     /// Run one seed of SCENARIO (with --seed) with its trace on stdout
     #[arg(long, value_name = "SCENARIO")]
     pub replay: Option<String>,
+    /// Implementations to run, side by side (registered in labtests/src/impls.rs)
+    #[arg(long = "impl", value_name = "NAME,...", value_delimiter = ',', default_value = crate::impls::DEFAULT)]
+    pub impls: Vec<String>,
 }
 
 /// The command-line entry point over a scenario table. Exit status: 0 nothing failed, 1 a run
@@ -74,9 +77,16 @@ pub fn main(cases: Vec<Case>) -> ExitCode {
 }
 
 pub fn run(args: Args, cases: Vec<Case>) -> ExitCode {
+    let cases = match for_implementations(cases, &args.impls) {
+        Ok(cases) => cases,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
     if args.list {
         for c in &cases {
-            println!("{:<8} {:<12} {}", c.phase, c.file, c.name);
+            println!("{:<8} {:<12} {}", c.phase, c.file, c.label());
         }
         return ExitCode::SUCCESS;
     }
@@ -153,6 +163,33 @@ fn write_artifacts(args: &Args, cases: &[Case], summary: &report::Summary) -> Ve
     written
 }
 
+/// The cases of the implementations named in `--impl`, in that order, each labelled with its
+/// implementation unless the sweep is of the default alone.
+fn for_implementations(cases: Vec<Case>, impls: &[String]) -> Result<Vec<Case>, String> {
+    let known: Vec<&str> = cases.iter().map(|c| c.implementation.as_str()).fold(Vec::new(), |mut v, i| {
+        if !v.contains(&i) {
+            v.push(i);
+        }
+        v
+    });
+    let mut seen: Vec<&str> = Vec::new();
+    for name in impls {
+        if !known.contains(&name.as_str()) {
+            return Err(format!("--impl {name:?}: no such implementation; known: {}", known.join(", ")));
+        }
+        if seen.contains(&name.as_str()) {
+            return Err(format!("--impl names {name:?} twice"));
+        }
+        seen.push(name);
+    }
+    let show = impls.len() > 1 || impls.iter().any(|i| i != crate::impls::DEFAULT);
+    Ok(impls
+        .iter()
+        .flat_map(|name| cases.iter().filter(move |c| &c.implementation == name))
+        .map(|c| Case { show_implementation: show, ..c.clone() })
+        .collect())
+}
+
 fn replay(cases: &[Case], name: &str, seed: u64) -> ExitCode {
     let Some(case) = cases.iter().find(|c| c.name == name) else {
         let near = filter::select(cases, &[name.to_string()]).err().map(|(_, n)| n).unwrap_or_default();
@@ -170,7 +207,7 @@ fn replay(cases: &[Case], name: &str, seed: u64) -> ExitCode {
         Ok(report) => {
             println!(
                 "{} seed {seed}: passed, virtual {:.3}s, hash {:#018x}",
-                case.name,
+                case.label(),
                 report.virtual_time.as_secs_f64(),
                 report.hash
             );
@@ -183,10 +220,12 @@ fn replay(cases: &[Case], name: &str, seed: u64) -> ExitCode {
     }
 }
 
-/// The lab's scenario table (`crate::scenario::all`), as the runner sees it.
+/// The lab's scenario table for every registered implementation (`crate::impls`), as the runner
+/// sees it; `--impl` picks among them.
 pub fn cases() -> Vec<Case> {
-    crate::scenario::all()
+    crate::impls::registry()
         .into_iter()
+        .flat_map(|i| crate::impls::scenarios(i.name).expect("a registered implementation"))
         .map(|s| Case {
             name: s.name.into(),
             phase: s.phase.into(),
@@ -194,6 +233,8 @@ pub fn cases() -> Vec<Case> {
             config: s.config(),
             run: s.run,
             replay_args: "",
+            implementation: s.implementation.into(),
+            show_implementation: false,
         })
         .collect()
 }

@@ -28,13 +28,13 @@ impl Bars {
             )
             .expect("valid template"),
         );
-        let width = cases.iter().map(|c| c.name.len()).max().unwrap_or(8);
+        let width = cases.iter().map(|c| c.label().len()).max().unwrap_or(8);
         let rows = cases
             .iter()
             .map(|c| {
                 let bar = multi.add(ProgressBar::new(runs));
                 bar.set_style(row_style(width, false));
-                bar.set_prefix(c.name.clone());
+                bar.set_prefix(c.label());
                 bar.set_message("0 failed");
                 bar
             })
@@ -82,7 +82,7 @@ pub struct Lines {
 impl Lines {
     pub fn new(cases: &[Case], runs: u64) -> Lines {
         Lines {
-            names: cases.iter().map(|c| c.name.clone()).collect(),
+            names: cases.iter().map(Case::label).collect(),
             total: runs * cases.len() as u64,
             state: Mutex::new((0, 0)),
         }

@@ -64,7 +64,7 @@ pub fn summarize(cases: &[Case], results: &[RunResult], wall_s: f64) -> Summary 
             let failures: Vec<String> = failed.iter().map(|&(_, report)| headline(report)).collect();
             let unknown_seeds: Vec<u64> = failed_with(true).iter().map(|&(seed, _)| seed).collect();
             TestSummary {
-                name: c.name.clone(),
+                name: c.label(),
                 runs: mine.len() as u64,
                 failed: failed_seeds.len() as u64,
                 failed_seeds,

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::command::Command;
 use super::config::{ApplierKind, Cluster};
+use labapi::RaftPeer;
 
 /// The snapshot applier snapshots every this many entries (the Go config's `SnapShotInterval`).
 pub const SNAPSHOT_INTERVAL: u64 = 10;
@@ -154,7 +155,13 @@ impl Applied {
 
 /// Starts the applier of incarnation `incarnation` of peer `i`; `last_applied` is what the
 /// service restored before Raft started (0 without a snapshot).
-pub(crate) fn spawn(cluster: Cluster, i: usize, incarnation: u64, apply_rx: Receiver<ApplyMsg>, last_applied: u64) {
+pub(crate) fn spawn<R: RaftPeer>(
+    cluster: Cluster<R>,
+    i: usize,
+    incarnation: u64,
+    apply_rx: Receiver<ApplyMsg>,
+    last_applied: u64,
+) {
     thread::Builder::new().name(format!("applier-{i}")).node(NodeId::MAIN).spawn(move || {
         let mut last_applied = last_applied;
         // Ends when the channel disconnects (the crashed node's threads dropped the sender) or
@@ -168,7 +175,7 @@ pub(crate) fn spawn(cluster: Cluster, i: usize, incarnation: u64, apply_rx: Rece
     });
 }
 
-impl Cluster {
+impl<R: RaftPeer> Cluster<R> {
     /// Handles one message of peer `i`'s incarnation `incarnation`; returns the new last applied
     /// index, or None when the incarnation has crashed. A crashed peer's service dies with it, so
     /// messages still queued are not applied (they would race with the next incarnation's restore).
@@ -237,7 +244,7 @@ mod tests {
     /// stands at, or the run's failure.
     fn plant_snapshot(snapshot_index: u64) -> Result<u64, String> {
         let report = sim::run(7, &Config::default(), move || {
-            let cfg = Cluster::new(1, Reliability::Reliable, ApplierKind::Snapshots);
+            let cfg = Cluster::<raftkv::raft::Raft>::new(1, Reliability::Reliable, ApplierKind::Snapshots);
             for x in 1..=25 {
                 cfg.one(&Command::Value(x), 1, true);
             }

@@ -9,6 +9,7 @@ use labrpc::{rand, time};
 
 use super::command::Command;
 use super::config::Cluster;
+use labapi::RaftPeer;
 
 /// How long `one` keeps trying, over all its submissions (virtual time).
 pub const ONE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -17,7 +18,7 @@ pub const ONE_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 /// `check_one_leader` looks this many times, 450-550 ms apart, before giving up.
 pub const LEADER_CHECK_TRIES: usize = 10;
 
-impl Cluster {
+impl<R: RaftPeer> Cluster<R> {
     /// Waits for exactly one live peer to believe it leads in the highest term any live peer
     /// leads in, and returns it. Fails when a term has two leaders, or when no leader shows up
     /// within about 5 s.
@@ -177,7 +178,7 @@ impl Cluster {
 /// How often the liveness checks below read the peers (virtual time).
 const LIVENESS_POLL: Duration = Duration::from_millis(10);
 
-impl Cluster {
+impl<R: RaftPeer> Cluster<R> {
     /// Waits up to `bound` for one of `group` to claim leadership of a term above `above`;
     /// returns it, its term, and how long that took. Fails the run past `bound`, naming `why`
     /// (the situation that must not keep a cluster without a leader that long).

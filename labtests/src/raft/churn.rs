@@ -10,9 +10,10 @@ use labrpc::thread::JoinHandle;
 use labrpc::{thread, time};
 
 use super::{Cluster, Command, ELECTION_TIMEOUT};
+use labapi::RaftPeer;
 
 /// Restarts every crashed peer and connects every peer.
-pub(crate) fn revive_all(cfg: &Cluster, servers: usize) {
+pub(crate) fn revive_all<R: RaftPeer>(cfg: &Cluster<R>, servers: usize) {
     for i in 0..servers {
         if !cfg.is_running(i) {
             cfg.start(i);
@@ -23,8 +24,8 @@ pub(crate) fn revive_all(cfg: &Cluster, servers: usize) {
 
 /// Stops the churn clients, lets the cluster settle, commits one more command on every peer, and
 /// checks that every value a client saw committed is in the committed log.
-pub(crate) fn check_client_values(
-    cfg: &Cluster,
+pub(crate) fn check_client_values<R: RaftPeer>(
+    cfg: &Cluster<R>,
     stop: &AtomicBool,
     clients: Vec<JoinHandle<Vec<u64>>>,
     servers: usize,
@@ -43,8 +44,8 @@ pub(crate) fn check_client_values(
 }
 
 /// Starts `count` threads named `{name}-{me}` running `churn_client` until `stop`.
-pub(crate) fn spawn_churn_clients(
-    cfg: &Cluster,
+pub(crate) fn spawn_churn_clients<R: RaftPeer>(
+    cfg: &Cluster<R>,
     name: &str,
     count: u64,
     stop: &Arc<AtomicBool>,
@@ -62,7 +63,7 @@ pub(crate) fn spawn_churn_clients(
 /// values it saw committed at the index it was given. Paused peers are skipped (Go has none):
 /// calling into one could stall the client until the pause ends. `think` is slept after every
 /// accepted proposal (zero in the Go churn tests).
-pub(crate) fn churn_client(cfg: Cluster, me: u64, stop: Arc<AtomicBool>, think: Duration) -> Vec<u64> {
+pub(crate) fn churn_client<R: RaftPeer>(cfg: Cluster<R>, me: u64, stop: Arc<AtomicBool>, think: Duration) -> Vec<u64> {
     let mut values = Vec::new();
     while !stop.load(Ordering::SeqCst) {
         let x = labrpc::rand::next_u64() >> 1;

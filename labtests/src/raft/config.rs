@@ -7,11 +7,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use labapi::RaftPeer;
 use labrpc::channel;
 use labrpc::net::{ClientEnd, Network, Server};
 use labrpc::sync::Mutex;
 use labrpc::NodeId;
-use raftkv::raft::Raft;
 
 use crate::cluster::{Fabric, Members, Naming, Servers, Slot};
 
@@ -38,11 +38,11 @@ pub enum ApplierKind {
 }
 
 /// What the harness knows about one peer (`crate::cluster::Slot`).
-pub(crate) type Peer = Slot<Raft>;
+pub(crate) type Peer<R> = Slot<R>;
 
 /// The harness state behind the cluster's one mutex.
-pub struct State {
-    pub(crate) peers: Vec<Peer>,
+pub struct State<R: RaftPeer> {
+    pub(crate) peers: Vec<Peer<R>>,
     pub(crate) applied: Applied,
     pub(crate) baseline: Option<Baseline>,
     /// The leader monitor polls while this holds (see `monitor.rs`).
@@ -51,31 +51,31 @@ pub struct State {
     pub(crate) last_seen: Vec<Option<(Seen, Duration)>>,
 }
 
-impl Members for State {
-    type Server = Raft;
+impl<R: RaftPeer> Members for State<R> {
+    type Server = R;
 
-    fn slots(&self) -> &[Peer] {
+    fn slots(&self) -> &[Peer<R>] {
         &self.peers
     }
 
-    fn slots_mut(&mut self) -> &mut [Peer] {
+    fn slots_mut(&mut self) -> &mut [Peer<R>] {
         &mut self.peers
     }
 }
 
-pub(crate) struct Shared {
+pub(crate) struct Shared<R: RaftPeer> {
     pub(crate) n: usize,
     /// The network, one node per peer and the ends between them (`crate::cluster`).
     pub(crate) fabric: Fabric,
     pub(crate) applier: ApplierKind,
-    pub(crate) state: Mutex<State>,
+    pub(crate) state: Mutex<State<R>>,
 }
 
 /// The cluster under test. Cheap to clone (client threads of a scenario share it); all methods
 /// must be called inside the simulation.
 #[derive(Clone)]
-pub struct Cluster {
-    pub(crate) shared: Arc<Shared>,
+pub struct Cluster<R: RaftPeer> {
+    pub(crate) shared: Arc<Shared<R>>,
 }
 
 /// Names in traces: nodes `peer-i`, servers `raft-i`, ends `end-from-to`.
@@ -85,10 +85,10 @@ const NAMING: Naming = Naming {
     end: |from, to| format!("end-{from}-{to}"),
 };
 
-impl Cluster {
+impl<R: RaftPeer> Cluster<R> {
     /// Starts `n` peers and connects them all (Go's `make_config`). Calls without a route take up
     /// to 7 s to fail, as in the Go config (long delays on).
-    pub fn new(n: usize, reliability: Reliability, applier: ApplierKind) -> Cluster {
+    pub fn new(n: usize, reliability: Reliability, applier: ApplierKind) -> Cluster<R> {
         let net = Network::new();
         net.set_reliable(reliability == Reliability::Reliable);
         net.set_long_delays(true);
@@ -125,7 +125,7 @@ impl Cluster {
     }
 
     /// The shared cluster operations (links, pauses, crashes) over this cluster's peers.
-    pub(crate) fn servers(&self) -> Servers<'_, State> {
+    pub(crate) fn servers(&self) -> Servers<'_, State<R>> {
         Servers { fabric: &self.shared.fabric, state: &self.shared.state }
     }
 
@@ -134,12 +134,12 @@ impl Cluster {
     }
 
     /// The running incarnation of peer `i`; fails the run if it is crashed.
-    pub fn raft(&self, i: usize) -> Raft {
+    pub fn raft(&self, i: usize) -> R {
         self.try_raft(i).unwrap_or_else(|| panic!("peer {i} is crashed: no Raft to call"))
     }
 
     /// The running incarnation of peer `i`, if any.
-    pub fn try_raft(&self, i: usize) -> Option<Raft> {
+    pub fn try_raft(&self, i: usize) -> Option<R> {
         self.servers().server(i)
     }
 
@@ -177,7 +177,7 @@ impl Cluster {
         let (apply_tx, apply_rx) = channel::bounded(0);
         // Make runs on the peer's node, so every thread it spawns belongs to that node and dies
         // with it on a crash.
-        let raft = self.shared.fabric.boot(i, format!("make-{i}"), move || Raft::make(ends, i, persister, apply_tx));
+        let raft = self.shared.fabric.boot(i, format!("make-{i}"), move || R::make(ends, i, persister, apply_tx));
         let service = raft.service();
         self.shared.state.lock().peers[i].server = Some(raft);
         applier::spawn(self.clone(), i, incarnation, apply_rx, last_applied);

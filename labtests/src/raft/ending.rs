@@ -13,6 +13,7 @@ use labrpc::time::{self, Instant};
 use super::command::Command;
 use super::config::Cluster;
 use super::monitor::MONITOR_INTERVAL;
+use labapi::RaftPeer;
 
 /// After healing, a leader must show up within this (virtual time): many election timeouts.
 pub const HEALED_LEADER_BOUND: Duration = Duration::from_secs(10);
@@ -21,7 +22,7 @@ pub const HEALED_COMMIT_BOUND: Duration = Duration::from_secs(10);
 /// How often the ending looks for a leader and for applied entries.
 const POLL: Duration = Duration::from_millis(10);
 
-impl Cluster {
+impl<R: RaftPeer> Cluster<R> {
     /// Heals everything: network faults off, crash points off, crashed peers restarted from
     /// their persisters, every peer connected, partitions and one-way cuts removed, pauses over.
     pub fn heal_everything(&self) {

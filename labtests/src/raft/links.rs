@@ -7,10 +7,10 @@
 use std::time::Duration;
 
 use labrpc::NodeId;
-use raftkv::raft::Raft;
 
 use super::config::Cluster;
 use crate::cluster::Journal;
+use labapi::RaftPeer;
 
 /// The Raft harness's record of its actions: trace lines (the fixed-seed trace snapshots pin
 /// them, targets included).
@@ -72,7 +72,7 @@ impl Journal for TraceJournal {
     }
 }
 
-impl Cluster {
+impl<R: RaftPeer> Cluster<R> {
     /// Attaches peer `i` to the network: its ends to and from every connected peer in its group.
     pub fn connect(&self, i: usize) {
         self.servers().connect(i);
@@ -123,12 +123,12 @@ impl Cluster {
 
     /// Peers the checks may call: running, connected and not paused (Go's `connected[i]`, where
     /// a crashed peer is always disconnected).
-    pub(crate) fn live(&self) -> Vec<(usize, Raft)> {
+    pub(crate) fn live(&self) -> Vec<(usize, R)> {
         self.servers().running_awake(true)
     }
 
     /// Running (node up) and not paused, connected or not (whose state `wait` may read).
-    pub(crate) fn awake(&self) -> Vec<(usize, Raft)> {
+    pub(crate) fn awake(&self) -> Vec<(usize, R)> {
         self.servers().running_awake(false)
     }
 }

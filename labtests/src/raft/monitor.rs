@@ -17,6 +17,7 @@ use std::time::Duration;
 use labrpc::{thread, time, NodeId};
 
 use super::config::{Cluster, State};
+use labapi::RaftPeer;
 
 /// How often the monitor reads every peer's state (virtual time).
 pub const MONITOR_INTERVAL: Duration = Duration::from_millis(10);
@@ -96,7 +97,7 @@ impl LeaderHistory {
     }
 }
 
-impl Cluster {
+impl<R: RaftPeer> Cluster<R> {
     /// Starts the monitor thread; it polls until `stop_monitor`.
     pub(crate) fn spawn_monitor(&self) {
         let cluster = self.clone();
@@ -135,7 +136,7 @@ impl Cluster {
 
     /// Peers `p` and `q` are both connected, in one partition group, and no one-way cut lies
     /// between them in either direction.
-    fn linked_both_ways(&self, st: &State, p: usize, q: usize) -> bool {
+    fn linked_both_ways(&self, st: &State<R>, p: usize, q: usize) -> bool {
         self.servers().linked_both_ways(st, p, q)
     }
 }

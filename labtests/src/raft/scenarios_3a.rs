@@ -3,10 +3,11 @@
 use labrpc::{rand, time};
 
 use super::{ApplierKind, Cluster, Reliability, ELECTION_TIMEOUT};
+use labapi::RaftPeer;
 
-pub fn initial_election_3a() {
+pub fn initial_election_3a<R: RaftPeer>() {
     let servers = 3;
-    let cfg = Cluster::new(servers, Reliability::Reliable, ApplierKind::Plain);
+    let cfg = Cluster::<R>::new(servers, Reliability::Reliable, ApplierKind::Plain);
     cfg.begin("Test (3A): initial election");
 
     // Is a leader elected?
@@ -30,9 +31,9 @@ pub fn initial_election_3a() {
     cfg.end();
 }
 
-pub fn re_election_3a() {
+pub fn re_election_3a<R: RaftPeer>() {
     let servers = 3;
-    let cfg = Cluster::new(servers, Reliability::Reliable, ApplierKind::Plain);
+    let cfg = Cluster::<R>::new(servers, Reliability::Reliable, ApplierKind::Plain);
     cfg.begin("Test (3A): election after network failure");
 
     let leader1 = cfg.check_one_leader();
@@ -64,9 +65,9 @@ pub fn re_election_3a() {
     cfg.end();
 }
 
-pub fn many_elections_3a() {
+pub fn many_elections_3a<R: RaftPeer>() {
     let servers = 7;
-    let cfg = Cluster::new(servers, Reliability::Reliable, ApplierKind::Plain);
+    let cfg = Cluster::<R>::new(servers, Reliability::Reliable, ApplierKind::Plain);
     cfg.begin("Test (3A): multiple elections");
 
     cfg.check_one_leader();

@@ -3,14 +3,15 @@
 use labrpc::{channel, thread, time};
 
 use super::{ApplierKind, Cluster, Command, Reliability, ELECTION_TIMEOUT};
+use labapi::RaftPeer;
 
-fn reliable(servers: usize) -> Cluster {
-    Cluster::new(servers, Reliability::Reliable, ApplierKind::Plain)
+fn reliable<R: RaftPeer>(servers: usize) -> Cluster<R> {
+    Cluster::<R>::new(servers, Reliability::Reliable, ApplierKind::Plain)
 }
 
-pub fn basic_agree_3b() {
+pub fn basic_agree_3b<R: RaftPeer>() {
     let servers = 3;
-    let cfg = reliable(servers);
+    let cfg = reliable::<R>(servers);
     cfg.begin("Test (3B): basic agreement");
 
     let iters = 3;
@@ -25,9 +26,9 @@ pub fn basic_agree_3b() {
 }
 
 /// Based on counting bytes of RPCs: each command is sent to each peer just once.
-pub fn rpc_bytes_3b() {
+pub fn rpc_bytes_3b<R: RaftPeer>() {
     let servers = 3;
-    let cfg = reliable(servers);
+    let cfg = reliable::<R>(servers);
     cfg.begin("Test (3B): RPC byte count");
 
     cfg.one(&Command::Value(99), servers, false);
@@ -49,9 +50,9 @@ pub fn rpc_bytes_3b() {
 }
 
 /// Just failures of followers.
-pub fn follower_failure_3b() {
+pub fn follower_failure_3b<R: RaftPeer>() {
     let servers = 3;
-    let cfg = reliable(servers);
+    let cfg = reliable::<R>(servers);
     cfg.begin("Test (3B): test progressive failure of followers");
 
     cfg.one(&Command::Value(101), servers, false);
@@ -83,9 +84,9 @@ pub fn follower_failure_3b() {
 }
 
 /// Just failures of leaders.
-pub fn leader_failure_3b() {
+pub fn leader_failure_3b<R: RaftPeer>() {
     let servers = 3;
-    let cfg = reliable(servers);
+    let cfg = reliable::<R>(servers);
     cfg.begin("Test (3B): test failure of leaders");
 
     cfg.one(&Command::Value(101), servers, false);
@@ -117,9 +118,9 @@ pub fn leader_failure_3b() {
 }
 
 /// A follower participates after disconnect and re-connect.
-pub fn fail_agree_3b() {
+pub fn fail_agree_3b<R: RaftPeer>() {
     let servers = 3;
-    let cfg = reliable(servers);
+    let cfg = reliable::<R>(servers);
     cfg.begin("Test (3B): agreement after follower reconnects");
 
     cfg.one(&Command::Value(101), servers, false);
@@ -145,9 +146,9 @@ pub fn fail_agree_3b() {
     cfg.end();
 }
 
-pub fn fail_no_agree_3b() {
+pub fn fail_no_agree_3b<R: RaftPeer>() {
     let servers = 5;
-    let cfg = reliable(servers);
+    let cfg = reliable::<R>(servers);
     cfg.begin("Test (3B): no agreement if too many followers disconnect");
 
     cfg.one(&Command::Value(10), servers, false);
@@ -181,9 +182,9 @@ pub fn fail_no_agree_3b() {
     cfg.end();
 }
 
-pub fn concurrent_starts_3b() {
+pub fn concurrent_starts_3b<R: RaftPeer>() {
     let servers = 3;
-    let cfg = reliable(servers);
+    let cfg = reliable::<R>(servers);
     cfg.begin("Test (3B): concurrent Start()s");
 
     let mut success = false;
@@ -246,9 +247,9 @@ pub fn concurrent_starts_3b() {
     cfg.end();
 }
 
-pub fn rejoin_3b() {
+pub fn rejoin_3b<R: RaftPeer>() {
     let servers = 3;
-    let cfg = reliable(servers);
+    let cfg = reliable::<R>(servers);
     cfg.begin("Test (3B): rejoin of partitioned leader");
 
     cfg.one(&Command::Value(101), servers, true);
@@ -281,9 +282,9 @@ pub fn rejoin_3b() {
     cfg.end();
 }
 
-pub fn backup_3b() {
+pub fn backup_3b<R: RaftPeer>() {
     let servers = 5;
-    let cfg = reliable(servers);
+    let cfg = reliable::<R>(servers);
     cfg.begin("Test (3B): leader backs up quickly over incorrect follower logs");
 
     cfg.one(&Command::random(), servers, true);
@@ -350,9 +351,9 @@ pub fn backup_3b() {
     cfg.end();
 }
 
-pub fn count_3b() {
+pub fn count_3b<R: RaftPeer>() {
     let servers = 3;
-    let cfg = reliable(servers);
+    let cfg = reliable::<R>(servers);
     cfg.begin("Test (3B): RPC counts aren't too high");
 
     let rpcs = || (0..servers).map(|j| cfg.rpc_count(j)).sum::<u64>();

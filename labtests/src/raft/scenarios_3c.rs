@@ -8,10 +8,11 @@ use labrpc::{rand, thread, time};
 
 use super::churn::{check_client_values, revive_all, spawn_churn_clients};
 use super::{ApplierKind, Cluster, Command, Reliability, ELECTION_TIMEOUT};
+use labapi::RaftPeer;
 
-pub fn persist1_3c() {
+pub fn persist1_3c<R: RaftPeer>() {
     let servers = 3;
-    let cfg = Cluster::new(servers, Reliability::Reliable, ApplierKind::Plain);
+    let cfg = Cluster::<R>::new(servers, Reliability::Reliable, ApplierKind::Plain);
     cfg.begin("Test (3C): basic persistence");
 
     cfg.one(&Command::Value(11), servers, true);
@@ -53,9 +54,9 @@ pub fn persist1_3c() {
     cfg.end();
 }
 
-pub fn persist2_3c() {
+pub fn persist2_3c<R: RaftPeer>() {
     let servers = 5;
-    let cfg = Cluster::new(servers, Reliability::Reliable, ApplierKind::Plain);
+    let cfg = Cluster::<R>::new(servers, Reliability::Reliable, ApplierKind::Plain);
     cfg.begin("Test (3C): more persistence");
 
     let mut index = 1;
@@ -96,9 +97,9 @@ pub fn persist2_3c() {
     cfg.end();
 }
 
-pub fn persist3_3c() {
+pub fn persist3_3c<R: RaftPeer>() {
     let servers = 3;
-    let cfg = Cluster::new(servers, Reliability::Reliable, ApplierKind::Plain);
+    let cfg = Cluster::<R>::new(servers, Reliability::Reliable, ApplierKind::Plain);
     cfg.begin("Test (3C): partitioned leader and one follower crash, leader restarts");
 
     cfg.one(&Command::Value(101), 3, true);
@@ -136,9 +137,9 @@ fn figure8_sleep() {
 /// command) or, rarely, after a while (most likely committing it). When too few peers are up, a
 /// crashed one restarts. A leader of a new term may try to finish replicating entries that
 /// haven't been committed yet.
-pub fn figure8_3c() {
+pub fn figure8_3c<R: RaftPeer>() {
     let servers = 5;
-    let cfg = Cluster::new(servers, Reliability::Reliable, ApplierKind::Plain);
+    let cfg = Cluster::<R>::new(servers, Reliability::Reliable, ApplierKind::Plain);
     cfg.begin("Test (3C): Figure 8");
 
     cfg.one(&Command::random(), 1, true);
@@ -182,9 +183,9 @@ pub fn figure8_3c() {
     cfg.end();
 }
 
-pub fn unreliable_agree_3c() {
+pub fn unreliable_agree_3c<R: RaftPeer>() {
     let servers = 5;
-    let cfg = Cluster::new(servers, Reliability::Unreliable, ApplierKind::Plain);
+    let cfg = Cluster::<R>::new(servers, Reliability::Unreliable, ApplierKind::Plain);
     cfg.begin("Test (3C): unreliable agreement");
 
     let mut clients = Vec::new();
@@ -210,9 +211,9 @@ pub fn unreliable_agree_3c() {
     cfg.end();
 }
 
-pub fn figure8_unreliable_3c() {
+pub fn figure8_unreliable_3c<R: RaftPeer>() {
     let servers = 5;
-    let cfg = Cluster::new(servers, Reliability::Unreliable, ApplierKind::Plain);
+    let cfg = Cluster::<R>::new(servers, Reliability::Unreliable, ApplierKind::Plain);
     cfg.begin("Test (3C): Figure 8 (unreliable)");
 
     cfg.one(&Command::Value(rand::range(0..10_000)), 1, true);
@@ -258,9 +259,9 @@ pub fn figure8_unreliable_3c() {
     cfg.end();
 }
 
-fn churn(reliability: Reliability) {
+fn churn<R: RaftPeer>(reliability: Reliability) {
     let servers = 5;
-    let cfg = Cluster::new(servers, reliability, ApplierKind::Plain);
+    let cfg = Cluster::<R>::new(servers, reliability, ApplierKind::Plain);
     match reliability {
         Reliability::Unreliable => cfg.begin("Test (3C): unreliable churn"),
         Reliability::Reliable => cfg.begin("Test (3C): churn"),
@@ -304,10 +305,10 @@ fn churn(reliability: Reliability) {
     cfg.end();
 }
 
-pub fn reliable_churn_3c() {
-    churn(Reliability::Reliable);
+pub fn reliable_churn_3c<R: RaftPeer>() {
+    churn::<R>(Reliability::Reliable);
 }
 
-pub fn unreliable_churn_3c() {
-    churn(Reliability::Unreliable);
+pub fn unreliable_churn_3c<R: RaftPeer>() {
+    churn::<R>(Reliability::Unreliable);
 }

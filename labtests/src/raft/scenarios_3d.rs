@@ -3,13 +3,14 @@
 use labrpc::rand;
 
 use super::{ApplierKind, Cluster, Command, Reliability, SNAPSHOT_INTERVAL};
+use labapi::RaftPeer;
 
 /// Persisted Raft state (term, vote, log) must stay under this many bytes once snapshots trim
 /// the log (Go's `MAXLOGSIZE`).
 pub const MAX_LOG_SIZE_BYTES: usize = 2000;
 
-fn snapshots(servers: usize, reliability: Reliability) -> Cluster {
-    Cluster::new(servers, reliability, ApplierKind::Snapshots)
+fn snapshots<R: RaftPeer>(servers: usize, reliability: Reliability) -> Cluster<R> {
+    Cluster::<R>::new(servers, reliability, ApplierKind::Snapshots)
 }
 
 /// Commands enough to perhaps trigger a snapshot: half an interval to one and a half.
@@ -17,16 +18,16 @@ fn some_commands() -> u64 {
     SNAPSHOT_INTERVAL / 2 + rand::range(0..SNAPSHOT_INTERVAL)
 }
 
-fn assert_log_size(cfg: &Cluster) {
+fn assert_log_size<R: RaftPeer>(cfg: &Cluster<R>) {
     let size = cfg.log_size();
     assert!(size < MAX_LOG_SIZE_BYTES, "Log size too large: {size} bytes of persisted Raft state");
 }
 
-fn snap_common(description: &str, disconnect: bool, reliable: bool, crash: bool) {
+fn snap_common<R: RaftPeer>(description: &str, disconnect: bool, reliable: bool, crash: bool) {
     let iters = 30;
     let servers = 3;
     let reliability = if reliable { Reliability::Reliable } else { Reliability::Unreliable };
-    let cfg = snapshots(servers, reliability);
+    let cfg = snapshots::<R>(servers, reliability);
     cfg.begin(description);
 
     cfg.one(&Command::random(), servers, true);
@@ -79,31 +80,31 @@ fn snap_common(description: &str, disconnect: bool, reliable: bool, crash: bool)
     cfg.end();
 }
 
-pub fn snapshot_basic_3d() {
-    snap_common("Test (3D): snapshots basic", false, true, false);
+pub fn snapshot_basic_3d<R: RaftPeer>() {
+    snap_common::<R>("Test (3D): snapshots basic", false, true, false);
 }
 
-pub fn snapshot_install_3d() {
-    snap_common("Test (3D): install snapshots (disconnect)", true, true, false);
+pub fn snapshot_install_3d<R: RaftPeer>() {
+    snap_common::<R>("Test (3D): install snapshots (disconnect)", true, true, false);
 }
 
-pub fn snapshot_install_unreliable_3d() {
-    snap_common("Test (3D): install snapshots (disconnect+unreliable)", true, false, false);
+pub fn snapshot_install_unreliable_3d<R: RaftPeer>() {
+    snap_common::<R>("Test (3D): install snapshots (disconnect+unreliable)", true, false, false);
 }
 
-pub fn snapshot_install_crash_3d() {
-    snap_common("Test (3D): install snapshots (crash)", false, true, true);
+pub fn snapshot_install_crash_3d<R: RaftPeer>() {
+    snap_common::<R>("Test (3D): install snapshots (crash)", false, true, true);
 }
 
-pub fn snapshot_install_uncrash_3d() {
-    snap_common("Test (3D): install snapshots (unreliable+crash)", false, false, true);
+pub fn snapshot_install_uncrash_3d<R: RaftPeer>() {
+    snap_common::<R>("Test (3D): install snapshots (unreliable+crash)", false, false, true);
 }
 
 /// Do the servers persist their snapshots, and restart from snapshot plus the tail of the log?
-pub fn snapshot_all_crash_3d() {
+pub fn snapshot_all_crash_3d<R: RaftPeer>() {
     let servers = 3;
     let iters = 5;
-    let cfg = snapshots(servers, Reliability::Reliable);
+    let cfg = snapshots::<R>(servers, Reliability::Reliable);
     cfg.begin("Test (3D): crash and restart all servers");
 
     cfg.one(&Command::random(), servers, true);
@@ -133,9 +134,9 @@ pub fn snapshot_all_crash_3d() {
 
 /// Do servers correctly initialize their in-memory copy of the snapshot, so that later writes to
 /// persistent state don't lose it?
-pub fn snapshot_init_3d() {
+pub fn snapshot_init_3d<R: RaftPeer>() {
     let servers = 3;
-    let cfg = snapshots(servers, Reliability::Reliable);
+    let cfg = snapshots::<R>(servers, Reliability::Reliable);
     cfg.begin("Test (3D): snapshot initialization after crash");
     cfg.one(&Command::random(), servers, true);
 

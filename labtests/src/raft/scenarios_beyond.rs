@@ -9,13 +9,14 @@ use labrpc::{rand, thread, time};
 
 use super::churn::{check_client_values, revive_all, spawn_churn_clients};
 use super::{ApplierKind, Cluster, Command, Reliability, ELECTION_TIMEOUT};
+use labapi::RaftPeer;
 
 /// The leader hears its followers but they do not hear it (every link from it is cut one way).
 /// The followers must elect a new leader and commit; the old leader, still receiving the new
 /// leader's messages, must step down; once the links heal, everyone agrees.
-pub fn one_way_leader_cut_beyond() {
+pub fn one_way_leader_cut_beyond<R: RaftPeer>() {
     let servers = 5;
-    let cfg = Cluster::new(servers, Reliability::Reliable, ApplierKind::Plain);
+    let cfg = Cluster::<R>::new(servers, Reliability::Reliable, ApplierKind::Plain);
     cfg.begin("Beyond: leader cut off one way (it hears the followers, they don't hear it)");
 
     cfg.one(&Command::random(), servers, true);
@@ -50,9 +51,9 @@ pub fn one_way_leader_cut_beyond() {
 
 /// Every request may be delivered twice: handlers must be idempotent, and a duplicated stale
 /// AppendEntries must never truncate committed entries.
-pub fn duplicates_beyond() {
+pub fn duplicates_beyond<R: RaftPeer>() {
     let servers = 5;
-    let cfg = Cluster::new(servers, Reliability::Reliable, ApplierKind::Plain);
+    let cfg = Cluster::<R>::new(servers, Reliability::Reliable, ApplierKind::Plain);
     cfg.net().set_duplicate_per_mille(500);
     cfg.begin("Beyond: half of all requests delivered twice");
 
@@ -103,10 +104,10 @@ pub fn duplicates_beyond() {
 /// holds. The others elect a new leader and commit over those entries; when the old leader
 /// resumes, believing it still leads, it must step down and take the new log (the appliers fail
 /// the run if it applies anything else).
-pub fn paused_leader_beyond() {
+pub fn paused_leader_beyond<R: RaftPeer>() {
     let servers = 5;
     let pause = 3 * ELECTION_TIMEOUT;
-    let cfg = Cluster::new(servers, Reliability::Reliable, ApplierKind::Plain);
+    let cfg = Cluster::<R>::new(servers, Reliability::Reliable, ApplierKind::Plain);
     cfg.begin("Beyond: leader paused for 3 election timeouts, then resumed");
 
     cfg.one(&Command::random(), servers, true);
@@ -150,7 +151,7 @@ const CHAOS_MAX_PAUSE_MS: u64 = 2000;
 const CHAOS_CLIENT_THINK: Duration = Duration::from_millis(50);
 
 /// One random fault (or repair) on the cluster.
-fn chaos_step(cfg: &Cluster) {
+fn chaos_step<R: RaftPeer>(cfg: &Cluster<R>) {
     let n = cfg.n();
     let pick = || rand::range(0..n as u64) as usize;
     match rand::range(0..9) {
@@ -204,9 +205,9 @@ fn chaos_step(cfg: &Cluster) {
 /// for 60 virtual seconds while clients propose; then everything heals and every peer must hold
 /// the same committed prefix, including every value a client saw committed. The service
 /// snapshots, so restarts and lagging peers also exercise InstallSnapshot.
-pub fn random_faults_beyond() {
+pub fn random_faults_beyond<R: RaftPeer>() {
     let servers = 5;
-    let cfg = Cluster::new(servers, Reliability::Reliable, ApplierKind::Snapshots);
+    let cfg = Cluster::<R>::new(servers, Reliability::Reliable, ApplierKind::Snapshots);
     cfg.begin("Beyond: 60 s of random partitions, crashes, pauses and one-way cuts");
 
     let stop = Arc::new(AtomicBool::new(false));

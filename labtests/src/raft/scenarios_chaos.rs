@@ -15,16 +15,17 @@ use super::config::State;
 use super::{ApplierKind, Cluster, Reliability};
 use crate::cluster::faults::{self, FaultSet};
 use crate::cluster::Servers;
+use labapi::RaftPeer;
 
 /// How long the faults go on (virtual time).
 const CHAOS_DURATION: Duration = Duration::from_secs(30);
 /// Clients pause between proposals (see `random_faults_beyond`).
 const CLIENT_THINK: Duration = Duration::from_millis(50);
 
-impl faults::Target for Cluster {
-    type Members = State;
+impl<R: RaftPeer> faults::Target for Cluster<R> {
+    type Members = State<R>;
 
-    fn servers(&self) -> Servers<'_, State> {
+    fn servers(&self) -> Servers<'_, State<R>> {
         Cluster::servers(self)
     }
 
@@ -34,11 +35,11 @@ impl faults::Target for Cluster {
     }
 }
 
-fn swarm(applier: ApplierKind) {
+fn swarm<R: RaftPeer>(applier: ApplierKind) {
     let servers = 5;
     let faults = FaultSet::draw();
     let reliability = if faults.unreliable { Reliability::Unreliable } else { Reliability::Reliable };
-    let cfg = Cluster::new(servers, reliability, applier);
+    let cfg = Cluster::<R>::new(servers, reliability, applier);
     faults.apply(cfg.net());
     cfg.servers().set_crash_points(faults.crash_points);
     let kind = if applier == ApplierKind::Snapshots { "with snapshots" } else { "without snapshots" };
@@ -54,11 +55,11 @@ fn swarm(applier: ApplierKind) {
 }
 
 /// Swarm chaos on Raft whose service never snapshots.
-pub fn swarm_chaos() {
-    swarm(ApplierKind::Plain);
+pub fn swarm_chaos<R: RaftPeer>() {
+    swarm::<R>(ApplierKind::Plain);
 }
 
 /// Swarm chaos on Raft whose service snapshots (restarts and lagging peers use InstallSnapshot).
-pub fn swarm_snapshots_chaos() {
-    swarm(ApplierKind::Snapshots);
+pub fn swarm_snapshots_chaos<R: RaftPeer>() {
+    swarm::<R>(ApplierKind::Snapshots);
 }

@@ -5,6 +5,7 @@ use labrpc::time;
 
 use super::scenarios_constructed::{leader_among, SETTLE};
 use super::{ApplierKind, Cluster, Command, Reliability};
+use labapi::RaftPeer;
 
 /// Stale entries after a matching heartbeat must not be committed. Leader O is cut off and puts
 /// S2..S5 (indices 2-5) in its log alone; L wins a later term among the others and commits its
@@ -15,9 +16,9 @@ use super::{ApplierKind, Cluster, Command, Reliability};
 /// min(leaderCommit, its last index) instead of min(leaderCommit, the last entry this message
 /// matched) commits and applies its stale S2, and the appliers see two commands at index 2.
 /// (The reference's heartbeats carry L's entry 2, so every message O gets replaces S2.)
-pub fn stale_suffix_heartbeat_3b() {
+pub fn stale_suffix_heartbeat_3b<R: RaftPeer>() {
     let n = 3;
-    let cfg = Cluster::new(n, Reliability::Reliable, ApplierKind::Plain);
+    let cfg = Cluster::<R>::new(n, Reliability::Reliable, ApplierKind::Plain);
     cfg.begin("Test (3B): a stale suffix after a matching heartbeat is not committed");
 
     assert_eq!(cfg.one(&Command::Value(1), n, true), 1, "the first command is not at index 1");

@@ -10,6 +10,7 @@ use labrpc::time;
 
 use super::monitor::STEP_DOWN_BOUND;
 use super::{ApplierKind, Cluster, Command, Reliability};
+use labapi::RaftPeer;
 
 /// How long `leader_among` waits for an election inside a group (many election timeouts).
 pub(super) const ELECTION_BOUND: Duration = Duration::from_secs(10);
@@ -18,7 +19,7 @@ pub(super) const SETTLE: Duration = Duration::from_millis(500);
 
 /// Waits until one of `group` claims to lead in a term above `above`, and returns it with its
 /// term (the highest such term, if several claim).
-pub(super) fn leader_among(cfg: &Cluster, group: &[usize], above: u64) -> (usize, u64) {
+pub(super) fn leader_among<R: RaftPeer>(cfg: &Cluster<R>, group: &[usize], above: u64) -> (usize, u64) {
     let t0 = time::now();
     loop {
         let leader = group
@@ -44,9 +45,9 @@ pub(super) fn leader_among(cfg: &Cluster, group: &[usize], above: u64) -> (usize
 /// commit it, since no entry of its own term is committed; it crashes; S5 returns, is elected
 /// with Y's later term and overwrites X everywhere. A leader that commits by counting replicas of
 /// an old-term entry commits X in (c), and the appliers see X and Y at index 2.
-pub fn figure8_constructed_3c() {
+pub fn figure8_constructed_3c<R: RaftPeer>() {
     let n = 5;
-    let cfg = Cluster::new(n, Reliability::Reliable, ApplierKind::Plain);
+    let cfg = Cluster::<R>::new(n, Reliability::Reliable, ApplierKind::Plain);
     cfg.begin("Test (3C): Figure 8 (c)-(d), constructed");
 
     assert_eq!(cfg.one(&Command::Value(1), n, true), 1, "the first command is not at index 1");
@@ -98,9 +99,9 @@ pub fn figure8_constructed_3c() {
 /// R only; R times out and wins a higher term with Q's vote, and Q, following R, never times out
 /// nor asks P for anything: the only way P can learn of the new term is Q's replies to its
 /// heartbeats. The monitor fails a P that still leads its term `STEP_DOWN_BOUND` later.
-pub fn leader_hears_higher_term_in_replies_3a() {
+pub fn leader_hears_higher_term_in_replies_3a<R: RaftPeer>() {
     let n = 3;
-    let cfg = Cluster::new(n, Reliability::Reliable, ApplierKind::Plain);
+    let cfg = Cluster::<R>::new(n, Reliability::Reliable, ApplierKind::Plain);
     cfg.begin("Test (3A): leader learns a higher term only from replies");
 
     cfg.one(&Command::Value(1), n, true);
@@ -125,11 +126,11 @@ pub fn leader_hears_higher_term_in_replies_3a() {
 /// reference sends at most 512 entries per AppendEntries), and the old leader, healed last,
 /// likewise. The appliers fail any stale entry F applies, and the common ending requires every
 /// peer to apply through the last index.
-pub fn far_behind_stale_suffix_3b() {
+pub fn far_behind_stale_suffix_3b<R: RaftPeer>() {
     let n = 5;
     let stale_entries = 700;
     let new_entries = 1200;
-    let cfg = Cluster::new(n, Reliability::Reliable, ApplierKind::Plain);
+    let cfg = Cluster::<R>::new(n, Reliability::Reliable, ApplierKind::Plain);
     cfg.begin("Test (3B): far-behind follower with a long stale suffix");
 
     cfg.one(&Command::Value(0), n, true);

@@ -6,6 +6,7 @@ use labrpc::time;
 use super::applier::snapshot_due;
 use super::scenarios_constructed::SETTLE;
 use super::{ApplierKind, Cluster, Command, Reliability};
+use labapi::RaftPeer;
 
 /// How many times the construction is repeated in one run.
 const ROUNDS: usize = 3;
@@ -19,9 +20,9 @@ const ROUNDS: usize = 3;
 /// follower that installs a snapshot it already committed (checking it only against its own
 /// snapshot, not its commit index) hands its service a snapshot through P after it applied P + 1,
 /// and the applier fails the run for the rewind. A correct F answers and ignores it.
-pub fn install_snapshot_behind_commit_3d() {
+pub fn install_snapshot_behind_commit_3d<R: RaftPeer>() {
     let n = 3;
-    let cfg = Cluster::new(n, Reliability::Reliable, ApplierKind::Snapshots);
+    let cfg = Cluster::<R>::new(n, Reliability::Reliable, ApplierKind::Snapshots);
     cfg.begin("Test (3D): InstallSnapshot of entries the follower already committed and applied");
 
     for round in 0..ROUNDS {

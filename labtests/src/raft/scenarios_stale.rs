@@ -7,6 +7,7 @@ use labrpc::time;
 
 use super::scenarios_constructed::{leader_among, ELECTION_BOUND, SETTLE};
 use super::{ApplierKind, Cluster, Command, Reliability};
+use labapi::RaftPeer;
 
 /// A vote must be on disk before the reply that grants it. Leader P crashes; X wins the next term
 /// T with voter V's vote; V crashes and restarts at once, before anything else could make it save.
@@ -14,9 +15,9 @@ use super::{ApplierKind, Cluster, Command, Reliability};
 /// term is T - 1, so its next election asks V for a vote in T. A V that forgot its vote grants it,
 /// and P leads T beside X: the monitor fails the second leader of T. A correct V refuses, and P
 /// wins T + 1 instead.
-pub fn vote_crash_3c() {
+pub fn vote_crash_3c<R: RaftPeer>() {
     let n = 3;
-    let cfg = Cluster::new(n, Reliability::Reliable, ApplierKind::Plain);
+    let cfg = Cluster::<R>::new(n, Reliability::Reliable, ApplierKind::Plain);
     cfg.begin("Test (3C): a voter crashes right after voting, and a second candidate asks it in the same term");
 
     cfg.one(&Command::Value(1), n, true);
@@ -63,9 +64,9 @@ const STALE_REPLY_HOLD: Duration = Duration::from_secs(9);
 /// reach L: a leader that counts them believes F matches index 4 and commits Z with L, H, "F".
 /// L and H crash; G returns and, with I and F, commits another entry at index 4: the appliers
 /// see two commands at index 4. A correct L never commits Z, and G's entry replaces it.
-pub fn stale_append_reply_3c() {
+pub fn stale_append_reply_3c<R: RaftPeer>() {
     let n = 5;
-    let cfg = Cluster::new(n, Reliability::Reliable, ApplierKind::Plain);
+    let cfg = Cluster::<R>::new(n, Reliability::Reliable, ApplierKind::Plain);
     cfg.begin("Test (3C): replies to an old term's appends reach the leader of a later term");
 
     cfg.one(&Command::Value(1), n, true);

@@ -9,6 +9,7 @@ use labrpc::time;
 
 use super::scenarios_constructed::{leader_among, ELECTION_BOUND, SETTLE};
 use super::{ApplierKind, Cluster, Command, Reliability};
+use labapi::RaftPeer;
 
 /// How many leaders each scenario removes, one after the other.
 const ROUNDS: u64 = 6;
@@ -26,9 +27,9 @@ const QUIET_HOLD: Duration = Duration::from_secs(2);
 /// leader the next one, must keep its term for `QUIET_HOLD`. A peer that grants its vote without
 /// restarting its election timer may run out between granting and the new leader's first
 /// heartbeat, and its needless election deposes the leader it just elected.
-pub fn quiet_leader_keeps_term_3a() {
+pub fn quiet_leader_keeps_term_3a<R: RaftPeer>() {
     let n = 5;
-    let cfg = Cluster::new(n, Reliability::Reliable, ApplierKind::Plain);
+    let cfg = Cluster::<R>::new(n, Reliability::Reliable, ApplierKind::Plain);
     cfg.net().set_latency(QUIET_LATENCY.0, QUIET_LATENCY.1);
     cfg.begin("Test (3A): a leader elected on a quiet network keeps its term");
 
@@ -68,9 +69,9 @@ const DEAF_LEADER_BOUND: Duration = Duration::from_millis(2000);
 /// timer on every vote request, granted or not, is held back by every deaf request (three
 /// campaigners keep the gaps between requests short), and the cluster can stay leaderless for
 /// seconds.
-pub fn deaf_campaigners_3c() {
+pub fn deaf_campaigners_3c<R: RaftPeer>() {
     let n = 7 + DEAF;
-    let cfg = Cluster::new(n, Reliability::Reliable, ApplierKind::Plain);
+    let cfg = Cluster::<R>::new(n, Reliability::Reliable, ApplierKind::Plain);
     cfg.begin("Test (3C): deaf peers asking for votes in old terms do not hold back elections");
 
     let good: Vec<usize> = (0..n - DEAF).collect();
@@ -130,7 +131,7 @@ const PUMP_BOUND: Duration = Duration::from_millis(600 * PUMPED_TERM);
 /// hears that leader before any answer to its own heartbeats tells it the new term (its election
 /// deadline passed while it led, so learning the term from a reply could start an election at
 /// once): its messages are cut until it has reached `term`.
-fn rejoin_quietly(cfg: &Cluster, old: usize, others: &[usize], term: u64) {
+fn rejoin_quietly<R: RaftPeer>(cfg: &Cluster<R>, old: usize, others: &[usize], term: u64) {
     for &p in others {
         cfg.cut(old, p);
     }

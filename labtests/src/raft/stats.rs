@@ -4,6 +4,7 @@
 use labrpc::time::{self, Instant};
 
 use super::config::Cluster;
+use labapi::RaftPeer;
 
 /// Counters at `begin`, so `end` reports what the scenario itself did.
 pub(crate) struct Baseline {
@@ -16,7 +17,7 @@ pub(crate) struct Baseline {
     max_index: u64,
 }
 
-impl Cluster {
+impl<R: RaftPeer> Cluster<R> {
     /// Prints `description` and records the counters (Go's `cfg.begin`).
     pub fn begin(&self, description: &str) {
         crate::say!("{description} ...");
