@@ -76,6 +76,13 @@ fn names(text: &str, name: &str) -> bool {
     text.contains(&format!("`{name}`"))
 }
 
+/// Fails with `what` and one problem a line, if there are any.
+#[track_caller]
+fn assert_none<T: std::fmt::Display>(problems: impl IntoIterator<Item = T>, what: &str) {
+    let lines: Vec<String> = problems.into_iter().map(|p| p.to_string()).collect();
+    assert!(lines.is_empty(), "{what}:\n  {}", lines.join("\n  "));
+}
+
 #[test]
 fn every_scenario_has_a_line_in_its_labs_handout() {
     let docs = handouts();
@@ -90,10 +97,9 @@ fn every_scenario_has_a_line_in_its_labs_handout() {
             missing.push(format!("{} (phase {}, file {}) in {handout}", s.name, s.phase, s.file));
         }
     }
-    assert!(
-        missing.is_empty(),
-        "scenarios without a line in their handout (write what each does and what fails it, as `name`):\n  {}",
-        missing.join("\n  ")
+    assert_none(
+        missing,
+        "scenarios without a line in their handout (write what each does and what fails it, as `name`)",
     );
 }
 
@@ -112,7 +118,7 @@ fn every_scenario_a_handout_names_exists() {
             }
         }
     }
-    assert!(unknown.is_empty(), "handouts name scenarios that are not in the table:\n  {}", unknown.join("\n  "));
+    assert_none(unknown, "handouts name scenarios that are not in the table");
 }
 
 /// In the hints sections, every code span that is a snake_case identifier names a mutant of the
@@ -144,11 +150,7 @@ fn every_mutant_a_hint_names_exists() {
             }
         }
     }
-    assert!(
-        unknown.is_empty(),
-        "hints name mutants that are not in labtests/mutants/ (nor scenarios):\n  {}",
-        unknown.join("\n  ")
-    );
+    assert_none(unknown, "hints name mutants that are not in labtests/mutants/ (nor scenarios)");
 }
 
 /// Repository paths (`labtests/...`, `src/...`, `labrpc/...`, `scripts/...`, `clippy.toml`), the
@@ -182,7 +184,7 @@ fn every_path_test_file_and_link_a_handout_names_exists() {
             }
         }
     }
-    assert!(missing.is_empty(), "handouts name what does not exist:\n  {}", missing.join("\n  "));
+    assert_none(missing, "handouts name what does not exist");
 }
 
 /// Every flag on a `scripts/dstest` line is one dstest accepts.
@@ -212,7 +214,7 @@ fn every_dstest_flag_a_handout_uses_exists() {
             }
         }
     }
-    assert!(unknown.is_empty(), "handouts use dstest flags it does not have:\n  {}", unknown.join("\n  "));
+    assert_none(unknown, "handouts use dstest flags it does not have");
 }
 
 /// Every method, type and macro `clippy.toml` refuses is named in the simulator handout's table
@@ -228,11 +230,7 @@ fn every_determinism_lint_is_in_the_simulator_handout() {
         .collect();
     assert!(refused.len() >= 10, "clippy.toml refuses only {} paths; did its format change?", refused.len());
     let missing: Vec<&str> = refused.into_iter().filter(|path| !names(&handout, path)).collect();
-    assert!(
-        missing.is_empty(),
-        "clippy.toml refuses what simulator.md's determinism table does not name (as `path`):\n  {}",
-        missing.join("\n  ")
-    );
+    assert_none(missing, "clippy.toml refuses what simulator.md's determinism table does not name (as `path`)");
 }
 
 /// Every `LAB_*` knob a handout names appears in the workspace's Rust sources.
@@ -260,9 +258,5 @@ fn every_knob_a_handout_names_exists() {
             }
         }
     }
-    assert!(
-        unknown.is_empty(),
-        "handouts name knobs no source reads:\n  {}",
-        unknown.iter().cloned().collect::<Vec<_>>().join("\n  ")
-    );
+    assert_none(unknown, "handouts name knobs no source reads");
 }
