@@ -340,7 +340,11 @@ impl Runtime {
         let node_name = st.nodes[node.index()].name.clone();
         drop(st);
         if !self.config.spin_limit.is_zero() {
-            alloc::untracked(|| self.watch.names.lock().insert(serial, (node_name, name)));
+            alloc::untracked(|| {
+                let mut names = self.watch.names.lock();
+                debug_assert!(names.last().is_none_or(|(last, _)| *last < serial), "spawn serials increase");
+                names.push((serial, (node_name, name)));
+            });
         }
         (id, serial)
     }
@@ -745,7 +749,7 @@ impl Runtime {
         if let Exit::Panicked(record) = exit {
             self.record_failure_of(id, FailureKind::Panic(record));
         }
-        let (serial, coro) = {
+        let coro = {
             let mut st = self.st.borrow_mut();
             let slot = &mut st.slots[id.index as usize];
             let task = slot.task.take().expect("finish: task missing");
@@ -755,11 +759,8 @@ impl Runtime {
             let node = &mut st.nodes[task.node.index()];
             assert!(node.live_threads > 0, "labrpc: node '{}' finished more threads than it had", node.name);
             node.live_threads -= 1;
-            (task.serial, task.coro.expect("finish: coroutine missing"))
+            task.coro.expect("finish: coroutine missing")
         };
-        if !self.config.spin_limit.is_zero() {
-            self.watch.names.lock().remove(&serial);
-        }
         stack_pool::give_back(self.config.stack_size_bytes, coro.into_stack());
     }
 
