@@ -125,6 +125,7 @@ pub fn raft<R: RaftPeer>() -> Vec<Scenario> {
         scenario("figure8_constructed_3c", "3c", "raft_3c", k::figure8_constructed_3c::<R>),
         scenario("vote_crash_3c", "3c", "raft_3c", st::vote_crash_3c::<R>),
         scenario("stale_append_reply_3c", "3c", "raft_3c", st::stale_append_reply_3c::<R>),
+        scenario("term_answered_crash_3c", "3c", "raft_3c", st::term_answered_crash_3c::<R>),
         scenario("deaf_campaigners_3c", "3c", "raft_3c", tm::deaf_campaigners_3c::<R>),
         scenario("snapshot_basic_3d", "3d", "raft_3d", d::snapshot_basic_3d::<R>),
         scenario("snapshot_install_3d", "3d", "raft_3d", d::snapshot_install_3d::<R>),

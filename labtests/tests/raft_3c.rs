@@ -60,3 +60,8 @@ fn stale_append_reply_3c() {
 fn deaf_campaigners_3c() {
     labtests::scenario::run("deaf_campaigners_3c");
 }
+
+#[test]
+fn term_answered_crash_3c() {
+    labtests::scenario::run("term_answered_crash_3c");
+}

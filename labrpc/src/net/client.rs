@@ -103,10 +103,11 @@ impl ClientEnd {
         for _ in 0..copies {
             self.net.count_dispatch(&server_name);
             let (handler, request, reply_tx) = (handler.clone(), request.clone(), reply_tx.clone());
-            let (name, server_name) = (thread_name.clone(), server_name.clone());
+            let (name, server_name, net) = (thread_name.clone(), server_name.clone(), self.net.clone());
             thread::Builder::new().shared_name(thread_name.clone()).node(node).spawn(move || {
                 // The thread's name is "rpc Service.Method".
                 let reply = handler(&request).unwrap_or_else(|e| panic!("{name} on server {server_name:?}: {e}"));
+                net.count_answer(&server_name, generation);
                 let crash = faults.crash_after_reply();
                 // The caller may have given up; then the reply has nowhere to go.
                 let _ = reply_tx.send((reply, crash));

@@ -41,6 +41,8 @@ struct ServerEntry {
     generation: u64,
     server: Arc<Server>,
     rpc_count: u64,
+    /// Requests whose handler returned a reply (sent or not: the server answered).
+    answered: u64,
 }
 
 impl ServerEntry {
@@ -131,7 +133,7 @@ impl Network {
         let generation = st.next_generation;
         st.servers.insert(
             name.to_string(),
-            ServerEntry { node, incarnation, generation, server: Arc::new(server), rpc_count: 0 },
+            ServerEntry { node, incarnation, generation, server: Arc::new(server), rpc_count: 0, answered: 0 },
         );
     }
 
@@ -218,6 +220,13 @@ impl Network {
         self.state.lock().servers.get(name).map_or(0, |s| s.rpc_count)
     }
 
+    /// Requests the server `name` has answered (its handler returned) since it was added. With
+    /// `rpc_count` read earlier, more answers than that count prove that a request dispatched
+    /// after that read was answered.
+    pub fn answered_count(&self, name: &str) -> u64 {
+        self.state.lock().servers.get(name).map_or(0, |s| s.answered)
+    }
+
     /// Calls made on every end, routed or not.
     pub fn total_rpcs(&self) -> u64 {
         self.state.lock().total_rpcs
@@ -246,14 +255,16 @@ impl Network {
         let (net, end, method) = (self.clone(), end.to_string(), method.to_string());
         thread::Builder::new().name(format!("late {method}")).node(NodeId::MAIN).spawn(move || {
             sleep(delay);
-            let Route::Deliver { server, server_name, node, .. } = net.state.lock().route(&end) else {
+            let Route::Deliver { server, server_name, node, generation, .. } = net.state.lock().route(&end) else {
                 return;
             };
             let Ok((handler, _)) = server.handler(&method) else { return };
             net.count_dispatch(&server_name);
             tracing::debug!(%method, server = %server_name, "labrpc: late duplicate delivered");
             thread::Builder::new().name(format!("rpc {method} (late)")).node(node).spawn(move || {
-                let _ = handler(&request);
+                if handler(&request).is_ok() {
+                    net.count_answer(&server_name, generation);
+                }
             });
         });
     }
@@ -261,6 +272,13 @@ impl Network {
     pub(crate) fn count_dispatch(&self, server_name: &str) {
         if let Some(s) = self.state.lock().servers.get_mut(server_name) {
             s.rpc_count += 1;
+        }
+    }
+
+    /// A handler of server `server_name` (added as `generation`) returned its reply.
+    pub(crate) fn count_answer(&self, server_name: &str, generation: u64) {
+        if let Some(s) = self.state.lock().servers.get_mut(server_name).filter(|s| s.generation == generation) {
+            s.answered += 1;
         }
     }
 

@@ -16,6 +16,7 @@ use labrpc::NodeId;
 use crate::cluster::{Fabric, Members, Naming, Servers, Slot};
 
 use super::applier::{self, Applied};
+use super::durable_terms::DurableTerms;
 use super::links::TraceJournal;
 use super::monitor::Seen;
 use super::stats::Baseline;
@@ -49,6 +50,8 @@ pub struct State<R: RaftPeer> {
     pub(crate) monitor_on: bool,
     /// What the monitor last read from each peer's `state()`, and when (virtual, since start).
     pub(crate) last_seen: Vec<Option<(Seen, Duration)>>,
+    /// The terms each peer answered requests in, as the monitor saw them (`durable_terms.rs`).
+    pub(crate) durable_terms: DurableTerms,
 }
 
 impl<R: RaftPeer> Members for State<R> {
@@ -100,6 +103,7 @@ impl<R: RaftPeer> Cluster<R> {
             baseline: None,
             monitor_on: true,
             last_seen: vec![None; n],
+            durable_terms: DurableTerms::new(n),
         });
         let cluster = Cluster { shared: Arc::new(Shared { n, fabric, applier, state }) };
         for i in 0..n {
@@ -198,6 +202,11 @@ impl<R: RaftPeer> Cluster<R> {
     /// Requests dispatched to peer `i`'s server since it was last started (Go's `rpcCount`).
     pub fn rpc_count(&self, i: usize) -> u64 {
         self.net().rpc_count(&self.shared.fabric.server_name(i))
+    }
+
+    /// Requests peer `i`'s server answered since it was last started.
+    pub fn answered_count(&self, i: usize) -> u64 {
+        self.net().answered_count(&self.shared.fabric.server_name(i))
     }
 
     pub fn rpc_total(&self) -> u64 {

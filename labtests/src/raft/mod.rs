@@ -6,6 +6,7 @@ pub mod checks;
 mod churn;
 pub mod command;
 pub mod config;
+mod durable_terms;
 mod ending;
 pub mod links;
 mod monitor;

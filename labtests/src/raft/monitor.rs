@@ -17,6 +17,7 @@ use std::time::Duration;
 use labrpc::{thread, time, NodeId};
 
 use super::config::{Cluster, State};
+use super::durable_terms::TermSample;
 use labapi::RaftPeer;
 
 /// How often the monitor reads every peer's state (virtual time).
@@ -105,28 +106,51 @@ impl<R: RaftPeer> Cluster<R> {
             let mut history = LeaderHistory::default();
             loop {
                 time::sleep(MONITOR_INTERVAL);
-                if !cluster.shared.state.lock().monitor_on {
-                    return;
-                }
-                // Read outside the harness lock: `state()` takes the peer's lock.
-                let seen: Vec<Seen> = cluster
+                // Read under the same lock: a poll takes no more locks than before the
+                // durable-term check (the harness lock is a scheduling point).
+                let incarnations: Vec<u64> = {
+                    let st = cluster.shared.state.lock();
+                    if !st.monitor_on {
+                        return;
+                    }
+                    st.peers.iter().map(|p| p.incarnation).collect()
+                };
+                // Read outside the harness lock: `state()` takes the peer's lock. The network's
+                // counters are read after `state()` (see `durable_terms.rs`).
+                let seen: Vec<(Seen, u64, u64)> = cluster
                     .awake()
                     .into_iter()
                     .map(|(peer, raft)| {
                         let (term, leader) = raft.state();
-                        Seen { peer, term, leader }
+                        let dispatched = cluster.rpc_count(peer);
+                        let answered = cluster.answered_count(peer);
+                        (Seen { peer, term, leader }, dispatched, answered)
                     })
                     .collect();
                 let mut st = cluster.shared.state.lock();
                 let at = time::now().since_start();
-                for s in &seen {
-                    st.last_seen[s.peer] = Some((*s, at));
+                for &(s, dispatched, answered) in &seen {
+                    st.last_seen[s.peer] = Some((s, at));
+                    // A peer restarted meanwhile: its handle and its counters may not match.
+                    let incarnation = st.peers[s.peer].incarnation;
+                    if incarnation == incarnations[s.peer] {
+                        let sample = TermSample { peer: s.peer, incarnation, term: s.term, dispatched, answered, at };
+                        if let Err(e) = st.durable_terms.observe(sample) {
+                            panic!("{e}");
+                        }
+                    }
                 }
+                let seen: Vec<Seen> = seen.into_iter().map(|(s, _, _)| s).collect();
                 if let Err(e) = history.observe(at, &seen, |p, q| cluster.linked_both_ways(&st, p, q)) {
                     panic!("{e}");
                 }
             }
         });
+    }
+
+    /// The highest term peer `i` answered a request in, as far as the monitor saw.
+    pub fn promised_term(&self, i: usize) -> Option<u64> {
+        self.shared.state.lock().durable_terms.promised(i)
     }
 
     /// Ends the monitor at its next poll.

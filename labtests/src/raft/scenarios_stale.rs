@@ -135,3 +135,51 @@ pub fn stale_append_reply_3c<R: RaftPeer>() {
     cfg.one(&Command::Value(8), 3, true);
     cfg.end();
 }
+
+/// A term learned from a refused request must be on disk before the refusal is sent. Three
+/// peers: Q, cut off, climbs terms alone while L and P commit an entry it lacks. Q comes back
+/// able to reach P only; P refuses Q's vote (Q's log is stale) but takes Q's term. L never
+/// hears of it: P's answers to L are cut, so L goes on sending heartbeats of its old term, and P
+/// goes on refusing them, answering in Q's term. Once the monitor has seen P answer a request in
+/// that term, P crashes and restarts at once, before anything else (a vote, new entries, its own
+/// election) makes it save. A P that did not save the term it answered in comes back in L's
+/// older term: the durable-term check (`durable_terms.rs`) fails it.
+pub fn term_answered_crash_3c<R: RaftPeer>() {
+    let n = 3;
+    let cfg = Cluster::<R>::new(n, Reliability::Reliable, ApplierKind::Plain);
+    cfg.begin("Test (3C): a follower crashes right after answering in a term it only heard of");
+
+    cfg.one(&Command::Value(1), n, true);
+    let l = cfg.check_one_leader();
+    let (l_term, _) = cfg.state(l);
+    let (p, q) = ((l + 1) % n, (l + 2) % n);
+
+    cfg.partition(&[vec![l, p], vec![q]]);
+    cfg.one(&Command::Value(2), 2, true);
+    let t0 = time::now();
+    while cfg.state(q).0 < l_term + 2 {
+        assert!(t0.elapsed() < ELECTION_BOUND, "peer {q}, alone, did not reach term {}", l_term + 2);
+        time::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(cfg.state(l), (l_term, true), "peer {l} lost its leadership of term {l_term}");
+
+    cfg.cut(p, l);
+    cfg.cut(q, l);
+    cfg.cut(l, q);
+    cfg.heal_partition();
+    let t0 = time::now();
+    let q_term = loop {
+        if let Some(promised) = cfg.promised_term(p).filter(|&t| t > l_term) {
+            break promised;
+        }
+        assert!(t0.elapsed() < ELECTION_BOUND, "peer {p} never answered a request in a term above {l_term}");
+        time::sleep(Duration::from_millis(1));
+    };
+    cfg.crash(p);
+    cfg.start(p);
+    cfg.connect(p);
+    // The monitor reads the restarted P within a poll or two.
+    time::sleep(SETTLE);
+    assert!(cfg.state(p).0 >= q_term, "peer {p} came back below term {q_term}");
+    cfg.end();
+}
