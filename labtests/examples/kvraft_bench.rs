@@ -11,8 +11,10 @@
 use raftkv::kvsrv::KvClient;
 use std::time::Duration;
 
+use labapi::Lab;
 use labrpc::sim::{self, Config};
 use labrpc::{rand, thread, time};
+use labtests::impls::Reference;
 use labtests::kv::{KvCluster, Recorder};
 use raftkv::kvraft::Op;
 
@@ -28,9 +30,10 @@ struct Figures {
     latencies_us: Vec<u64>,
 }
 
-fn bench(unreliable: bool, latency: Option<(Duration, Duration)>) -> Figures {
+/// One row, with implementation `L` (the reference in `main`).
+fn bench<L: Lab>(unreliable: bool, latency: Option<(Duration, Duration)>) -> Figures {
     let recorder = Recorder::new();
-    let cluster = KvCluster::new(SERVERS, unreliable, Some(MAXRAFTSTATE), &recorder);
+    let cluster = KvCluster::<L>::new(SERVERS, unreliable, Some(MAXRAFTSTATE), &recorder);
     if let Some((min, max)) = latency {
         cluster.net().set_latency(min, max);
     }
@@ -89,7 +92,7 @@ fn main() {
     for (label, unreliable, latency) in rows {
         let wall = std::time::Instant::now();
         let config = Config { time_limit: Duration::from_secs(600), ..Config::default() };
-        let report = sim::run(seed, &config, move || bench(unreliable, latency))
+        let report = sim::run(seed, &config, move || bench::<Reference>(unreliable, latency))
             .unwrap_or_else(|failure| panic!("bench run failed: {failure}"));
         let wall_ms = wall.elapsed().as_millis();
         let figures = report.value;

@@ -36,9 +36,7 @@ pub struct Impl {
 pub fn registry() -> Vec<Impl> {
     vec![
         Impl { name: DEFAULT, scenarios: scenario::table::<Reference> },
-        // The kv scenarios are not yet generic (`scenario::kv`), so only the Raft ones would
-        // exercise another implementation: it runs those alone.
-        Impl { name: "reference-b", scenarios: scenario::raft::<<ReferenceB as Lab>::Raft> },
+        Impl { name: "reference-b", scenarios: scenario::table::<ReferenceB> },
     ]
 }
 

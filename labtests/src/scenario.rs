@@ -85,7 +85,7 @@ pub fn all() -> Vec<Scenario> {
 /// Every scenario, in lab order, run with implementation `L`.
 pub fn table<L: Lab>() -> Vec<Scenario> {
     let mut all = raft::<L::Raft>();
-    all.extend(kv());
+    all.extend(kv::<L>());
     all
 }
 
@@ -144,67 +144,67 @@ pub fn raft<R: RaftPeer>() -> Vec<Scenario> {
     ]
 }
 
-/// The key/value scenarios (labs 2 and 4, beyond, chaos); they run the reference's servers and
-/// clerks (not yet generic over `labapi::Lab`).
-pub fn kv() -> Vec<Scenario> {
+/// The key/value scenarios (labs 2 and 4, beyond, chaos, the kv API), run with `L`'s kvsrv and
+/// kvraft servers and clerks.
+pub fn kv<L: Lab>() -> Vec<Scenario> {
     vec![
-        scenario("basic_2", "2", "lab2_kvsrv", kv2::basic_2),
-        scenario("concurrent_2", "2", "lab2_kvsrv", kv2::concurrent_2),
-        scenario("unreliable_2", "2", "lab2_kvsrv", kv2::unreliable_2),
-        scenario("unreliable_one_key_2", "2", "lab2_kvsrv", kv2::unreliable_one_key_2),
-        scenario("unreliable_random_keys_2", "2", "lab2_kvsrv", kv2::unreliable_random_keys_2),
-        scenario("mem_get_2", "2", "lab2_kvsrv", kv2::mem_get_2),
-        scenario("mem_put_2", "2", "lab2_kvsrv", kv2::mem_put_2),
-        scenario("mem_append_2", "2", "lab2_kvsrv", kv2::mem_append_2),
-        scenario("mem_put_many_clients_2", "2", "lab2_kvsrv", kv2::mem_put_many_clients_2),
-        scenario("mem_get_many_clients_2", "2", "lab2_kvsrv", kv2::mem_get_many_clients_2),
-        scenario("mem_many_appends_2", "2", "lab2_kvsrv", kv2::mem_many_appends_2),
-        scenario("basic_4a", "4a", "kvraft_4a", kv4a::basic_4a),
-        scenario("speed_4a", "4a", "kvraft_4a", kv4a::speed_4a),
-        scenario("concurrent_4a", "4a", "kvraft_4a", kv4a::concurrent_4a),
-        scenario("unreliable_4a", "4a", "kvraft_4a", kv4a::unreliable_4a),
-        scenario("unreliable_one_key_4a", "4a", "kvraft_4a", kv4a::unreliable_one_key_4a),
-        scenario("one_partition_4a", "4a", "kvraft_4a", kv4a::one_partition_4a),
-        scenario("many_partitions_one_client_4a", "4a", "kvraft_4a", kv4a::many_partitions_one_client_4a),
-        scenario("many_partitions_many_clients_4a", "4a", "kvraft_4a", kv4a::many_partitions_many_clients_4a),
-        scenario("persist_one_client_4a", "4a", "kvraft_4a", kv4a::persist_one_client_4a),
-        scenario("persist_concurrent_4a", "4a", "kvraft_4a", kv4a::persist_concurrent_4a),
-        scenario("persist_concurrent_unreliable_4a", "4a", "kvraft_4a", kv4a::persist_concurrent_unreliable_4a),
-        scenario("persist_partition_4a", "4a", "kvraft_4a", kv4a::persist_partition_4a),
-        scenario("persist_partition_unreliable_4a", "4a", "kvraft_4a", kv4a::persist_partition_unreliable_4a),
+        scenario("basic_2", "2", "lab2_kvsrv", kv2::basic_2::<L>),
+        scenario("concurrent_2", "2", "lab2_kvsrv", kv2::concurrent_2::<L>),
+        scenario("unreliable_2", "2", "lab2_kvsrv", kv2::unreliable_2::<L>),
+        scenario("unreliable_one_key_2", "2", "lab2_kvsrv", kv2::unreliable_one_key_2::<L>),
+        scenario("unreliable_random_keys_2", "2", "lab2_kvsrv", kv2::unreliable_random_keys_2::<L>),
+        scenario("mem_get_2", "2", "lab2_kvsrv", kv2::mem_get_2::<L>),
+        scenario("mem_put_2", "2", "lab2_kvsrv", kv2::mem_put_2::<L>),
+        scenario("mem_append_2", "2", "lab2_kvsrv", kv2::mem_append_2::<L>),
+        scenario("mem_put_many_clients_2", "2", "lab2_kvsrv", kv2::mem_put_many_clients_2::<L>),
+        scenario("mem_get_many_clients_2", "2", "lab2_kvsrv", kv2::mem_get_many_clients_2::<L>),
+        scenario("mem_many_appends_2", "2", "lab2_kvsrv", kv2::mem_many_appends_2::<L>),
+        scenario("basic_4a", "4a", "kvraft_4a", kv4a::basic_4a::<L>),
+        scenario("speed_4a", "4a", "kvraft_4a", kv4a::speed_4a::<L>),
+        scenario("concurrent_4a", "4a", "kvraft_4a", kv4a::concurrent_4a::<L>),
+        scenario("unreliable_4a", "4a", "kvraft_4a", kv4a::unreliable_4a::<L>),
+        scenario("unreliable_one_key_4a", "4a", "kvraft_4a", kv4a::unreliable_one_key_4a::<L>),
+        scenario("one_partition_4a", "4a", "kvraft_4a", kv4a::one_partition_4a::<L>),
+        scenario("many_partitions_one_client_4a", "4a", "kvraft_4a", kv4a::many_partitions_one_client_4a::<L>),
+        scenario("many_partitions_many_clients_4a", "4a", "kvraft_4a", kv4a::many_partitions_many_clients_4a::<L>),
+        scenario("persist_one_client_4a", "4a", "kvraft_4a", kv4a::persist_one_client_4a::<L>),
+        scenario("persist_concurrent_4a", "4a", "kvraft_4a", kv4a::persist_concurrent_4a::<L>),
+        scenario("persist_concurrent_unreliable_4a", "4a", "kvraft_4a", kv4a::persist_concurrent_unreliable_4a::<L>),
+        scenario("persist_partition_4a", "4a", "kvraft_4a", kv4a::persist_partition_4a::<L>),
+        scenario("persist_partition_unreliable_4a", "4a", "kvraft_4a", kv4a::persist_partition_unreliable_4a::<L>),
         scenario(
             "persist_partition_unreliable_linearizable_4a",
             "4a",
             "kvraft_4a",
-            kv4a::persist_partition_unreliable_linearizable_4a,
+            kv4a::persist_partition_unreliable_linearizable_4a::<L>,
         ),
-        scenario("snapshot_rpc_4b", "4b", "kvraft_4b", kv4b::snapshot_rpc_4b),
-        scenario("snapshot_size_4b", "4b", "kvraft_4b", kv4b::snapshot_size_4b),
-        scenario("speed_4b", "4b", "kvraft_4b", kv4b::speed_4b),
-        scenario("snapshot_recover_4b", "4b", "kvraft_4b", kv4b::snapshot_recover_4b),
-        scenario("snapshot_recover_many_clients_4b", "4b", "kvraft_4b", kv4b::snapshot_recover_many_clients_4b),
-        scenario("snapshot_unreliable_4b", "4b", "kvraft_4b", kv4b::snapshot_unreliable_4b),
-        scenario("snapshot_unreliable_recover_4b", "4b", "kvraft_4b", kv4b::snapshot_unreliable_recover_4b),
+        scenario("snapshot_rpc_4b", "4b", "kvraft_4b", kv4b::snapshot_rpc_4b::<L>),
+        scenario("snapshot_size_4b", "4b", "kvraft_4b", kv4b::snapshot_size_4b::<L>),
+        scenario("speed_4b", "4b", "kvraft_4b", kv4b::speed_4b::<L>),
+        scenario("snapshot_recover_4b", "4b", "kvraft_4b", kv4b::snapshot_recover_4b::<L>),
+        scenario("snapshot_recover_many_clients_4b", "4b", "kvraft_4b", kv4b::snapshot_recover_many_clients_4b::<L>),
+        scenario("snapshot_unreliable_4b", "4b", "kvraft_4b", kv4b::snapshot_unreliable_4b::<L>),
+        scenario("snapshot_unreliable_recover_4b", "4b", "kvraft_4b", kv4b::snapshot_unreliable_recover_4b::<L>),
         scenario(
             "snapshot_unreliable_recover_concurrent_partition_4b",
             "4b",
             "kvraft_4b",
-            kv4b::snapshot_unreliable_recover_concurrent_partition_4b,
+            kv4b::snapshot_unreliable_recover_concurrent_partition_4b::<L>,
         ),
         scenario(
             "snapshot_unreliable_recover_concurrent_partition_linearizable_4b",
             "4b",
             "kvraft_4b",
-            kv4b::snapshot_unreliable_recover_concurrent_partition_linearizable_4b,
+            kv4b::snapshot_unreliable_recover_concurrent_partition_linearizable_4b::<L>,
         ),
-        scenario("kv_one_way_cuts_beyond", "beyond", "kv_beyond", kvx::kv_one_way_cuts_beyond),
-        scenario("kv_duplicates_beyond", "beyond", "kv_beyond", kvx::kv_duplicates_beyond),
-        scenario("kv_paused_leader_beyond", "beyond", "kv_beyond", kvx::kv_paused_leader_beyond),
-        scenario("kvsrv_duplicates_beyond", "beyond", "kv_beyond", kvx::kvsrv_duplicates_beyond),
-        chaos("kvraft_swarm_chaos", "kv_chaos", kvc::kvraft_swarm_chaos),
-        scenario("kvsrv_unreliable_api", "api", "kv_api", kvapi::kvsrv_unreliable_api),
-        scenario("kvraft_partitions_api", "api", "kv_api", kvapi::kvraft_partitions_api),
-        scenario("kvraft_crashes_snapshots_api", "api", "kv_api", kvapi::kvraft_crashes_snapshots_api),
+        scenario("kv_one_way_cuts_beyond", "beyond", "kv_beyond", kvx::kv_one_way_cuts_beyond::<L>),
+        scenario("kv_duplicates_beyond", "beyond", "kv_beyond", kvx::kv_duplicates_beyond::<L>),
+        scenario("kv_paused_leader_beyond", "beyond", "kv_beyond", kvx::kv_paused_leader_beyond::<L>),
+        scenario("kvsrv_duplicates_beyond", "beyond", "kv_beyond", kvx::kvsrv_duplicates_beyond::<L>),
+        chaos("kvraft_swarm_chaos", "kv_chaos", kvc::kvraft_swarm_chaos::<L>),
+        scenario("kvsrv_unreliable_api", "api", "kv_api", kvapi::kvsrv_unreliable_api::<L>),
+        scenario("kvraft_partitions_api", "api", "kv_api", kvapi::kvraft_partitions_api::<L>),
+        scenario("kvraft_crashes_snapshots_api", "api", "kv_api", kvapi::kvraft_crashes_snapshots_api::<L>),
     ]
 }
 

@@ -34,8 +34,8 @@ impl RaftPeer for WrappedRaft {
     }
 }
 
-/// "reference-b": the wrapped Raft; the kv types are the reference's (the kv harness is not yet
-/// generic, see `crate::scenario::kv`).
+/// "reference-b": the wrapped Raft; the kv servers and clerks are the reference's (its kvraft
+/// runs the reference Raft), driven through the kv harness's own instantiation for this `Lab`.
 pub struct ReferenceB;
 
 impl Lab for ReferenceB {

@@ -7,11 +7,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use labapi::{KvraftClerk, KvraftServer, Lab, RaftPeer};
 use labrpc::net::{ClientEnd, Network, Server};
 use labrpc::persister::CrashPoints;
 use labrpc::sync::Mutex;
 use labrpc::{node, thread, time, NodeId};
-use raftkv::kvraft::{Clerk, KvServer};
 
 use super::history::{Client, Recorder};
 use crate::cluster::faults;
@@ -38,31 +38,31 @@ struct ClientInfo {
 }
 
 /// The harness state behind the cluster's one mutex.
-pub struct State {
-    servers: Vec<Slot<KvServer>>,
+pub struct State<L: Lab> {
+    servers: Vec<Slot<L::KvraftServer>>,
     clients: Vec<ClientInfo>,
     /// (leader, term) last recorded by the monitor.
     last_leader: Option<(usize, u64)>,
 }
 
-impl Members for State {
-    type Server = KvServer;
+impl<L: Lab> Members for State<L> {
+    type Server = L::KvraftServer;
 
-    fn slots(&self) -> &[Slot<KvServer>] {
+    fn slots(&self) -> &[Slot<L::KvraftServer>] {
         &self.servers
     }
 
-    fn slots_mut(&mut self) -> &mut [Slot<KvServer>] {
+    fn slots_mut(&mut self) -> &mut [Slot<L::KvraftServer>] {
         &mut self.servers
     }
 }
 
-struct Shared {
+struct Shared<L: Lab> {
     /// The network, one node per server and the Raft ends between them.
     fabric: Fabric,
     maxraftstate: Option<usize>,
     recorder: Recorder,
-    state: Mutex<State>,
+    state: Mutex<State<L>>,
 }
 
 fn pause_key(i: usize) -> String {
@@ -120,15 +120,21 @@ impl Journal for HistoryJournal {
 }
 
 /// The cluster under test. Cheap to clone; every method runs inside the simulation.
-#[derive(Clone)]
-pub struct KvCluster {
-    shared: Arc<Shared>,
+pub struct KvCluster<L: Lab> {
+    shared: Arc<Shared<L>>,
 }
 
-impl KvCluster {
+// By hand: a derive would ask `L: Clone` of the marker type.
+impl<L: Lab> Clone for KvCluster<L> {
+    fn clone(&self) -> KvCluster<L> {
+        KvCluster { shared: self.shared.clone() }
+    }
+}
+
+impl<L: Lab> KvCluster<L> {
     /// Starts `n` connected servers (Go's make_config). `maxraftstate`: snapshot threshold in
     /// bytes, None for no snapshots.
-    pub fn new(n: usize, unreliable: bool, maxraftstate: Option<usize>, recorder: &Recorder) -> KvCluster {
+    pub fn new(n: usize, unreliable: bool, maxraftstate: Option<usize>, recorder: &Recorder) -> KvCluster<L> {
         let net = Network::new();
         net.set_reliable(!unreliable);
         let fabric = Fabric::new(net, n, NAMING, Box::new(HistoryJournal(recorder.clone())));
@@ -158,7 +164,7 @@ impl KvCluster {
     }
 
     /// The shared cluster operations (links, pauses, crashes) over this cluster's servers.
-    pub(crate) fn servers(&self) -> Servers<'_, State> {
+    pub(crate) fn servers(&self) -> Servers<'_, State<L>> {
         Servers { fabric: &self.shared.fabric, state: &self.shared.state }
     }
 
@@ -185,7 +191,8 @@ impl KvCluster {
         };
         let ends = self.shared.fabric.ends[i].clone();
         let max = self.shared.maxraftstate;
-        let server = self.shared.fabric.boot(i, format!("start-{i}"), move || KvServer::start(ends, i, persister, max));
+        let server =
+            self.shared.fabric.boot(i, format!("start-{i}"), move || L::KvraftServer::start(ends, i, persister, max));
         let rpc = Server::new().with_service(server.raft().service()).with_service(server.service());
         self.shared.state.lock().servers[i].server = Some(server);
         self.shared.fabric.add_server(i, rpc);
@@ -241,7 +248,7 @@ impl KvCluster {
 
     /// Some server that believes it is leader, if any (Go's Leader()).
     pub fn leader(&self) -> Option<usize> {
-        let servers: Vec<Option<KvServer>> = self.running();
+        let servers: Vec<Option<L::KvraftServer>> = self.running();
         servers.iter().enumerate().find(|(_, s)| s.as_ref().is_some_and(|s| s.raft().state().1)).map(|(i, _)| i)
     }
 
@@ -271,7 +278,7 @@ impl KvCluster {
     }
 
     /// A clerk on a node of its own whose ends reach the servers in `to` (Go's makeClient).
-    pub fn make_client(&self, to: &[usize]) -> Client<Clerk> {
+    pub fn make_client(&self, to: &[usize]) -> Client<L::KvraftClerk> {
         let n = self.n();
         let id = {
             let mut st = self.shared.state.lock();
@@ -289,7 +296,7 @@ impl KvCluster {
             })
             .collect();
         self.connect_client(id, to);
-        Client::new(Clerk::new(ends), id, self.shared.recorder.clone())
+        Client::new(L::KvraftClerk::new(ends), id, self.shared.recorder.clone())
     }
 
     pub fn client_node(&self, client: u64) -> NodeId {
@@ -346,7 +353,7 @@ impl KvCluster {
     }
 
     /// Every server's running incarnation (None while crashed), read under one lock.
-    fn running(&self) -> Vec<Option<KvServer>> {
+    fn running(&self) -> Vec<Option<L::KvraftServer>> {
         self.shared.state.lock().servers.iter().map(|s| s.server.clone()).collect()
     }
 
@@ -354,7 +361,7 @@ impl KvCluster {
     fn monitor(self) {
         loop {
             time::sleep(MONITOR_INTERVAL);
-            let servers: Vec<Option<KvServer>> = self.running();
+            let servers: Vec<Option<L::KvraftServer>> = self.running();
             let mut best: Option<(usize, u64)> = None;
             for (i, server) in servers.iter().enumerate() {
                 let Some(server) = server else { continue };
@@ -379,10 +386,10 @@ impl KvCluster {
     }
 }
 
-impl faults::Target for KvCluster {
-    type Members = State;
+impl<L: Lab> faults::Target for KvCluster<L> {
+    type Members = State<L>;
 
-    fn servers(&self) -> Servers<'_, State> {
+    fn servers(&self) -> Servers<'_, State<L>> {
         KvCluster::servers(self)
     }
 

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use labapi::Lab;
 use labrpc::{rand, thread, time};
-use raftkv::kvraft::Clerk;
 
 use super::check::Run;
 use super::cluster::KvCluster;
@@ -114,13 +114,13 @@ pub fn check_concurrent_appends(value: &str, counts: &[usize]) {
 }
 
 /// One client's operations until `done`; returns the client and how many appends/puts it made.
-pub(crate) fn client_loop(
-    mut client: Client<Clerk>,
+pub(crate) fn client_loop<L: Lab>(
+    mut client: Client<L::KvraftClerk>,
     index: u64,
     nclients: usize,
     randomkeys: bool,
     done: Arc<AtomicBool>,
-) -> (Client<Clerk>, usize) {
+) -> (Client<L::KvraftClerk>, usize) {
     let mut j = 0;
     let mut last = String::new();
     let own = index.to_string();
@@ -158,7 +158,7 @@ pub(crate) fn client_loop(
     (client, j)
 }
 
-fn fault_loop(cluster: KvCluster, faults: Faults, clients: Vec<u64>, done: Arc<AtomicBool>) {
+fn fault_loop<L: Lab>(cluster: KvCluster<L>, faults: Faults, clients: Vec<u64>, done: Arc<AtomicBool>) {
     let n = cluster.n();
     // Let the clients work undisturbed for a while first.
     time::sleep(Duration::from_secs(1));
@@ -238,10 +238,10 @@ fn fault_loop(cluster: KvCluster, faults: Faults, clients: Vec<u64>, done: Arc<A
 }
 
 /// Runs the generic test described by `spec`.
-pub fn generic(spec: Spec) {
+pub fn generic<L: Lab>(spec: Spec) {
     let run = Run::start(spec.name);
     let recorder = Recorder::new();
-    let cluster = KvCluster::new(spec.nservers, spec.unreliable, spec.maxraftstate, &recorder);
+    let cluster = KvCluster::<L>::new(spec.nservers, spec.unreliable, spec.maxraftstate, &recorder);
     cluster.net().set_duplicate_per_mille(spec.duplicate_per_mille);
     let mut ck = cluster.make_client(&cluster.all());
     let mut clients = Vec::new();
@@ -263,7 +263,7 @@ pub fn generic(spec: Spec) {
                 thread::Builder::new()
                     .name(format!("client-{index}"))
                     .node(node)
-                    .spawn(move || client_loop(client, index as u64, nclients, randomkeys, done))
+                    .spawn(move || client_loop::<L>(client, index as u64, nclients, randomkeys, done))
             })
             .collect();
         let faults = (spec.faults != Faults::None).then(|| {

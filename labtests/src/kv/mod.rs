@@ -4,8 +4,9 @@
 //! and writes the HTML view annotated with the run's partitions, crashes, cuts, pauses and
 //! leader changes (`LAB_VIS=always` writes it for passing runs too).
 //!
-//! The scenarios are plain `fn()`s, listed in `crate::scenario`; test files call
-//! `labtests::scenario::run(name)`.
+//! The clusters and scenarios are generic over the implementation (`L: labapi::Lab`: its kvsrv
+//! and kvraft servers and clerks); the scenarios are listed in `crate::scenario`, and test files
+//! call `labtests::scenario::run(name)`, which runs the reference.
 
 pub mod check;
 pub mod cluster;

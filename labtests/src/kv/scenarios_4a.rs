@@ -11,14 +11,15 @@ use super::generic::{
     append_and_read, append_value, check_client_appends, check_concurrent_appends, generic, Faults, Spec,
 };
 use super::history::Recorder;
+use labapi::Lab;
 
 /// Go's GenericTestSpeed: 1000 sequential appends by one client, at most 33 virtual ms each on
 /// average (three per heartbeat interval: the service must not wait for heartbeats to commit).
-pub fn speed(name: &str, maxraftstate: Option<usize>) {
+pub fn speed<L: Lab>(name: &str, maxraftstate: Option<usize>) {
     const OPS: usize = 1000;
     let run = Run::start(name);
     let recorder = Recorder::new();
-    let cluster = KvCluster::new(3, false, maxraftstate, &recorder);
+    let cluster = KvCluster::<L>::new(3, false, maxraftstate, &recorder);
     let mut ck = cluster.make_client(&cluster.all());
     // The first operation completes once a leader is elected.
     ck.get("x");
@@ -37,12 +38,12 @@ pub fn speed(name: &str, maxraftstate: Option<usize>) {
 
 /// Go's TestUnreliableOneKey: 5 clients append 10 times each to one key over an unreliable
 /// network; every append appears exactly once, in per-client order.
-pub fn unreliable_one_key(name: &str, maxraftstate: Option<usize>) {
+pub fn unreliable_one_key<L: Lab>(name: &str, maxraftstate: Option<usize>) {
     const CLIENTS: usize = 5;
     const UPTO: usize = 10;
     let run = Run::start(name);
     let recorder = Recorder::new();
-    let cluster = KvCluster::new(3, true, maxraftstate, &recorder);
+    let cluster = KvCluster::<L>::new(3, true, maxraftstate, &recorder);
     let mut ck = cluster.make_client(&cluster.all());
     ck.put("k", "");
     let handles: Vec<_> = (0..CLIENTS)
@@ -62,32 +63,32 @@ pub fn unreliable_one_key(name: &str, maxraftstate: Option<usize>) {
     run.finish(&recorder, 3, cluster.total_rpcs());
 }
 
-pub fn basic_4a() {
-    generic(Spec::new("basic_4a", 1, 5));
+pub fn basic_4a<L: Lab>() {
+    generic::<L>(Spec::new("basic_4a", 1, 5));
 }
 
-pub fn speed_4a() {
-    speed("speed_4a", None);
+pub fn speed_4a<L: Lab>() {
+    speed::<L>("speed_4a", None);
 }
 
-pub fn concurrent_4a() {
-    generic(Spec::new("concurrent_4a", 5, 5));
+pub fn concurrent_4a<L: Lab>() {
+    generic::<L>(Spec::new("concurrent_4a", 5, 5));
 }
 
-pub fn unreliable_4a() {
-    generic(Spec { unreliable: true, ..Spec::new("unreliable_4a", 5, 5) });
+pub fn unreliable_4a<L: Lab>() {
+    generic::<L>(Spec { unreliable: true, ..Spec::new("unreliable_4a", 5, 5) });
 }
 
-pub fn unreliable_one_key_4a() {
-    unreliable_one_key("unreliable_one_key_4a", None);
+pub fn unreliable_one_key_4a<L: Lab>() {
+    unreliable_one_key::<L>("unreliable_one_key_4a", None);
 }
 
 /// Go's TestOnePartition: the majority makes progress, the minority (with the old leader) does
 /// not, and the minority's operations complete within 3 s once the partition heals.
-pub fn one_partition_4a() {
+pub fn one_partition_4a<L: Lab>() {
     let run = Run::start("one_partition_4a");
     let recorder = Recorder::new();
-    let cluster = KvCluster::new(5, false, None, &recorder);
+    let cluster = KvCluster::<L>::new(5, false, None, &recorder);
     let mut ck = cluster.make_client(&cluster.all());
     ck.put("1", "13");
     // Progress in the majority.
@@ -132,32 +133,32 @@ pub fn one_partition_4a() {
     run.finish(&recorder, 5, cluster.total_rpcs());
 }
 
-pub fn many_partitions_one_client_4a() {
-    generic(Spec { faults: Faults::Partitions, ..Spec::new("many_partitions_one_client_4a", 1, 5) });
+pub fn many_partitions_one_client_4a<L: Lab>() {
+    generic::<L>(Spec { faults: Faults::Partitions, ..Spec::new("many_partitions_one_client_4a", 1, 5) });
 }
 
-pub fn many_partitions_many_clients_4a() {
-    generic(Spec { faults: Faults::Partitions, ..Spec::new("many_partitions_many_clients_4a", 5, 5) });
+pub fn many_partitions_many_clients_4a<L: Lab>() {
+    generic::<L>(Spec { faults: Faults::Partitions, ..Spec::new("many_partitions_many_clients_4a", 5, 5) });
 }
 
-pub fn persist_one_client_4a() {
-    generic(Spec { crash: true, ..Spec::new("persist_one_client_4a", 1, 5) });
+pub fn persist_one_client_4a<L: Lab>() {
+    generic::<L>(Spec { crash: true, ..Spec::new("persist_one_client_4a", 1, 5) });
 }
 
-pub fn persist_concurrent_4a() {
-    generic(Spec { crash: true, ..Spec::new("persist_concurrent_4a", 5, 5) });
+pub fn persist_concurrent_4a<L: Lab>() {
+    generic::<L>(Spec { crash: true, ..Spec::new("persist_concurrent_4a", 5, 5) });
 }
 
-pub fn persist_concurrent_unreliable_4a() {
-    generic(Spec { crash: true, unreliable: true, ..Spec::new("persist_concurrent_unreliable_4a", 5, 5) });
+pub fn persist_concurrent_unreliable_4a<L: Lab>() {
+    generic::<L>(Spec { crash: true, unreliable: true, ..Spec::new("persist_concurrent_unreliable_4a", 5, 5) });
 }
 
-pub fn persist_partition_4a() {
-    generic(Spec { crash: true, faults: Faults::Partitions, ..Spec::new("persist_partition_4a", 5, 5) });
+pub fn persist_partition_4a<L: Lab>() {
+    generic::<L>(Spec { crash: true, faults: Faults::Partitions, ..Spec::new("persist_partition_4a", 5, 5) });
 }
 
-pub fn persist_partition_unreliable_4a() {
-    generic(Spec {
+pub fn persist_partition_unreliable_4a<L: Lab>() {
+    generic::<L>(Spec {
         crash: true,
         unreliable: true,
         faults: Faults::Partitions,
@@ -165,8 +166,8 @@ pub fn persist_partition_unreliable_4a() {
     });
 }
 
-pub fn persist_partition_unreliable_linearizable_4a() {
-    generic(Spec {
+pub fn persist_partition_unreliable_linearizable_4a<L: Lab>() {
+    generic::<L>(Spec {
         crash: true,
         unreliable: true,
         faults: Faults::Partitions,

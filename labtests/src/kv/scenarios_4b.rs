@@ -6,16 +6,17 @@ use super::generic::{generic, Faults, Spec};
 use super::history::Recorder;
 use super::scenarios_4a::speed;
 use super::ELECTION_TIMEOUT;
+use labapi::Lab;
 use raftkv::kvsrv::KvClient;
 
 /// Go's maxraftstate for 4B.
 pub const MAXRAFTSTATE: usize = 1000;
 
 /// Go's TestSnapshotRPC: a lagging server catches up through InstallSnapshot.
-pub fn snapshot_rpc_4b() {
+pub fn snapshot_rpc_4b<L: Lab>() {
     let run = Run::start("snapshot_rpc_4b");
     let recorder = Recorder::new();
-    let cluster = KvCluster::new(3, false, Some(MAXRAFTSTATE), &recorder);
+    let cluster = KvCluster::<L>::new(3, false, Some(MAXRAFTSTATE), &recorder);
     let mut ck = cluster.make_client(&cluster.all());
     ck.put("a", "A");
     ck.check("a", "A");
@@ -54,11 +55,11 @@ pub fn snapshot_rpc_4b() {
 
 /// Go's TestSnapshotSize: persisted Raft state stays under 8 x maxraftstate and snapshots of a
 /// small key set stay under 500 bytes.
-pub fn snapshot_size_4b() {
+pub fn snapshot_size_4b<L: Lab>() {
     const MAX_SNAPSHOT: usize = 500;
     let run = Run::start("snapshot_size_4b");
     let recorder = Recorder::new();
-    let cluster = KvCluster::new(3, false, Some(MAXRAFTSTATE), &recorder);
+    let cluster = KvCluster::<L>::new(3, false, Some(MAXRAFTSTATE), &recorder);
     let mut ck = cluster.make_client(&cluster.all());
     for _ in 0..200 {
         ck.put("x", "0");
@@ -74,32 +75,32 @@ pub fn snapshot_size_4b() {
     run.finish(&recorder, 3, cluster.total_rpcs());
 }
 
-pub fn speed_4b() {
-    speed("speed_4b", Some(MAXRAFTSTATE));
+pub fn speed_4b<L: Lab>() {
+    speed::<L>("speed_4b", Some(MAXRAFTSTATE));
 }
 
 fn spec(name: &'static str, nclients: usize, nservers: usize) -> Spec {
     Spec { maxraftstate: Some(MAXRAFTSTATE), ..Spec::new(name, nclients, nservers) }
 }
 
-pub fn snapshot_recover_4b() {
-    generic(Spec { crash: true, ..spec("snapshot_recover_4b", 1, 5) });
+pub fn snapshot_recover_4b<L: Lab>() {
+    generic::<L>(Spec { crash: true, ..spec("snapshot_recover_4b", 1, 5) });
 }
 
-pub fn snapshot_recover_many_clients_4b() {
-    generic(Spec { crash: true, ..spec("snapshot_recover_many_clients_4b", 20, 5) });
+pub fn snapshot_recover_many_clients_4b<L: Lab>() {
+    generic::<L>(Spec { crash: true, ..spec("snapshot_recover_many_clients_4b", 20, 5) });
 }
 
-pub fn snapshot_unreliable_4b() {
-    generic(Spec { unreliable: true, ..spec("snapshot_unreliable_4b", 5, 5) });
+pub fn snapshot_unreliable_4b<L: Lab>() {
+    generic::<L>(Spec { unreliable: true, ..spec("snapshot_unreliable_4b", 5, 5) });
 }
 
-pub fn snapshot_unreliable_recover_4b() {
-    generic(Spec { unreliable: true, crash: true, ..spec("snapshot_unreliable_recover_4b", 5, 5) });
+pub fn snapshot_unreliable_recover_4b<L: Lab>() {
+    generic::<L>(Spec { unreliable: true, crash: true, ..spec("snapshot_unreliable_recover_4b", 5, 5) });
 }
 
-pub fn snapshot_unreliable_recover_concurrent_partition_4b() {
-    generic(Spec {
+pub fn snapshot_unreliable_recover_concurrent_partition_4b<L: Lab>() {
+    generic::<L>(Spec {
         unreliable: true,
         crash: true,
         faults: Faults::Partitions,
@@ -107,8 +108,8 @@ pub fn snapshot_unreliable_recover_concurrent_partition_4b() {
     });
 }
 
-pub fn snapshot_unreliable_recover_concurrent_partition_linearizable_4b() {
-    generic(Spec {
+pub fn snapshot_unreliable_recover_concurrent_partition_linearizable_4b<L: Lab>() {
+    generic::<L>(Spec {
         unreliable: true,
         crash: true,
         faults: Faults::Partitions,

@@ -21,6 +21,7 @@ use super::history::{Client, KvClerk, Recorder};
 use super::scenarios_4b::MAXRAFTSTATE;
 use super::scenarios_lab2::Single;
 use super::ELECTION_TIMEOUT;
+use labapi::Lab;
 
 /// The accounts, named so that they sort in this order (a scan from the first to the last
 /// covers exactly them).
@@ -183,10 +184,10 @@ fn iteration<C: KvClerk>(
 }
 
 /// kvsrv on an unreliable network that also delivers 20% of requests twice.
-pub fn kvsrv_unreliable_api() {
+pub fn kvsrv_unreliable_api<L: Lab>() {
     let run = Run::start("kvsrv_unreliable_api");
     let recorder = Recorder::new();
-    let mut single = Single::new(true, &recorder);
+    let mut single = Single::<L>::new(true, &recorder);
     single.net.set_duplicate_per_mille(200);
     let mut ck = single.make_client();
     open_accounts(&mut ck);
@@ -208,11 +209,11 @@ enum KvraftFaults {
     Crashes,
 }
 
-fn kvraft_api(name: &str, unreliable: bool, faults: KvraftFaults, maxraftstate: Option<usize>) {
+fn kvraft_api<L: Lab>(name: &str, unreliable: bool, faults: KvraftFaults, maxraftstate: Option<usize>) {
     let run = Run::start(name);
     let recorder = Recorder::new();
     let nservers = 5;
-    let cluster = KvCluster::new(nservers, unreliable, maxraftstate, &recorder);
+    let cluster = KvCluster::<L>::new(nservers, unreliable, maxraftstate, &recorder);
     let mut ck = cluster.make_client(&cluster.all());
     open_accounts(&mut ck);
     let mut clients: Vec<_> = (0..NCLIENTS).map(|_| (cluster.make_client(&cluster.all()), Seen::default())).collect();
@@ -253,12 +254,12 @@ fn kvraft_api(name: &str, unreliable: bool, faults: KvraftFaults, maxraftstate: 
 }
 
 /// kvraft, 5 servers, an unreliable network and random partitions.
-pub fn kvraft_partitions_api() {
-    kvraft_api("kvraft_partitions_api", true, KvraftFaults::Partitions, None);
+pub fn kvraft_partitions_api<L: Lab>() {
+    kvraft_api::<L>("kvraft_partitions_api", true, KvraftFaults::Partitions, None);
 }
 
 /// kvraft, 5 servers, random crashes and restarts, snapshots (so kept swap and transaction
 /// answers travel in snapshots).
-pub fn kvraft_crashes_snapshots_api() {
-    kvraft_api("kvraft_crashes_snapshots_api", false, KvraftFaults::Crashes, Some(MAXRAFTSTATE));
+pub fn kvraft_crashes_snapshots_api<L: Lab>() {
+    kvraft_api::<L>("kvraft_crashes_snapshots_api", false, KvraftFaults::Crashes, Some(MAXRAFTSTATE));
 }

@@ -4,17 +4,18 @@
 
 use super::generic::{generic, Faults, Spec};
 use super::scenarios_4b::MAXRAFTSTATE;
+use labapi::Lab;
 
 /// Random one-way cuts between any two nodes (server to server, server to client, client to
 /// server), always including one from the leader to a follower.
-pub fn kv_one_way_cuts_beyond() {
-    generic(Spec { faults: Faults::OneWayCuts, randomkeys: true, ..Spec::new("kv_one_way_cuts_beyond", 5, 5) });
+pub fn kv_one_way_cuts_beyond<L: Lab>() {
+    generic::<L>(Spec { faults: Faults::OneWayCuts, randomkeys: true, ..Spec::new("kv_one_way_cuts_beyond", 5, 5) });
 }
 
 /// 30% of requests (client and Raft alike) delivered twice, on an unreliable network with
 /// partitions, crashes and snapshots.
-pub fn kv_duplicates_beyond() {
-    generic(Spec {
+pub fn kv_duplicates_beyond<L: Lab>() {
+    generic::<L>(Spec {
         unreliable: true,
         crash: true,
         faults: Faults::Partitions,
@@ -28,11 +29,11 @@ pub fn kv_duplicates_beyond() {
 /// The leader stops for 2-4 s again and again while clients keep going through a new one; a
 /// reader that reaches only the old leader, which hears nothing for a while after waking, must
 /// get no stale value.
-pub fn kv_paused_leader_beyond() {
-    generic(Spec { faults: Faults::PauseLeader, randomkeys: true, ..Spec::new("kv_paused_leader_beyond", 5, 5) });
+pub fn kv_paused_leader_beyond<L: Lab>() {
+    generic::<L>(Spec { faults: Faults::PauseLeader, randomkeys: true, ..Spec::new("kv_paused_leader_beyond", 5, 5) });
 }
 
 /// kvsrv with 30% of requests delivered twice over an unreliable network.
-pub fn kvsrv_duplicates_beyond() {
-    super::scenarios_lab2::generic_duplicates("kvsrv_duplicates_beyond");
+pub fn kvsrv_duplicates_beyond<L: Lab>() {
+    super::scenarios_lab2::generic_duplicates::<L>("kvsrv_duplicates_beyond");
 }

@@ -16,6 +16,7 @@ use super::generic::client_loop;
 use super::history::Recorder;
 use super::scenarios_4b::MAXRAFTSTATE;
 use crate::cluster::faults::{self, FaultSet};
+use labapi::Lab;
 
 /// How long the faults go on (virtual time).
 const CHAOS_DURATION: Duration = Duration::from_secs(20);
@@ -23,13 +24,13 @@ const SERVERS: usize = 5;
 const CLIENTS: usize = 5;
 
 /// Swarm chaos on kvraft, with or without snapshots (drawn), checked for linearizability.
-pub fn kvraft_swarm_chaos() {
+pub fn kvraft_swarm_chaos<L: Lab>() {
     let name = "kvraft_swarm_chaos";
     let faults = FaultSet::draw();
     let snapshots = rand::per_mille(500);
     let run = Run::start(name);
     let recorder = Recorder::new();
-    let cluster = KvCluster::new(SERVERS, faults.unreliable, snapshots.then_some(MAXRAFTSTATE), &recorder);
+    let cluster = KvCluster::<L>::new(SERVERS, faults.unreliable, snapshots.then_some(MAXRAFTSTATE), &recorder);
     faults.apply(cluster.net());
     cluster.set_crash_points(faults.crash_points);
     let what = format!("{} snapshots, swarm faults [{faults}]", if snapshots { "with" } else { "without" });
@@ -46,7 +47,7 @@ pub fn kvraft_swarm_chaos() {
             thread::Builder::new()
                 .name(format!("client-{index}"))
                 .node(node)
-                .spawn(move || client_loop(client, index as u64, CLIENTS, true, done))
+                .spawn(move || client_loop::<L>(client, index as u64, CLIENTS, true, done))
         })
         .collect();
     faults::run_faults(&cluster, &faults, CHAOS_DURATION);

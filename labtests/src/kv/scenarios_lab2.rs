@@ -8,36 +8,36 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use labapi::{KvsrvClerk, KvsrvServer, Lab};
 use labrpc::net::{ClientEnd, Network, Server};
 use labrpc::{node, rand, thread, time, NodeId};
-use raftkv::kvsrv::{Clerk, KvServer};
 
 use super::check::Run;
 use super::generic::{append_and_read, append_value, check_client_appends, check_concurrent_appends, think};
 use super::history::{Client, Recorder};
 
 /// One kvsrv on its own node, and the clerks' network.
-pub struct Single {
+pub struct Single<L: Lab> {
     pub net: Network,
-    pub server: KvServer,
+    pub server: L::KvsrvServer,
     pub node: NodeId,
     recorder: Recorder,
     clients: u64,
 }
 
-impl Single {
-    pub fn new(unreliable: bool, recorder: &Recorder) -> Single {
+impl<L: Lab> Single<L> {
+    pub fn new(unreliable: bool, recorder: &Recorder) -> Single<L> {
         let net = Network::new();
         net.set_reliable(!unreliable);
         let node = node::create("kvsrv");
-        let server = KvServer::new();
+        let server = L::KvsrvServer::new();
         net.add_server("kvsrv", node, Server::new().with_service(server.service()));
         Single { net, server, node, recorder: recorder.clone(), clients: 0 }
     }
 
     /// A bare clerk (not recorded), its end owned by the test's node.
-    pub fn make_clerk(&mut self) -> Clerk {
-        Clerk::new(self.make_end())
+    pub fn make_clerk(&mut self) -> L::KvsrvClerk {
+        L::KvsrvClerk::new(self.make_end())
     }
 
     /// A new client end to the server, owned by the test's node.
@@ -50,7 +50,7 @@ impl Single {
     }
 
     /// A recorded clerk.
-    pub fn make_client(&mut self) -> Client<Clerk> {
+    pub fn make_client(&mut self) -> Client<L::KvsrvClerk> {
         let id = self.clients;
         let clerk = self.make_clerk();
         Client::new(clerk, id, self.recorder.clone())
@@ -63,13 +63,13 @@ const CLIENT_TIME: Duration = Duration::from_secs(1);
 /// Go's GenericTest for kvsrv: each client appends to and reads its own key (or, with
 /// `randomkeys`, all five operations on shared keys); appends are checked per iteration and the
 /// history for linearizability at the end.
-fn generic(name: &str, nclients: usize, unreliable: bool, randomkeys: bool, duplicate_per_mille: u32) {
+fn generic<L: Lab>(name: &str, nclients: usize, unreliable: bool, randomkeys: bool, duplicate_per_mille: u32) {
     let run = Run::start(name);
     let recorder = Recorder::new();
-    let mut single = Single::new(unreliable, &recorder);
+    let mut single = Single::<L>::new(unreliable, &recorder);
     single.net.set_duplicate_per_mille(duplicate_per_mille);
     let mut ck = single.make_client();
-    let mut clients: Vec<Option<Client<Clerk>>> = (0..nclients).map(|_| Some(single.make_client())).collect();
+    let mut clients: Vec<Option<Client<L::KvsrvClerk>>> = (0..nclients).map(|_| Some(single.make_client())).collect();
     for _ in 0..ITERATIONS {
         let done = Arc::new(AtomicBool::new(false));
         let handles: Vec<_> = clients
@@ -79,7 +79,7 @@ fn generic(name: &str, nclients: usize, unreliable: bool, randomkeys: bool, dupl
                 let mut client = slot.take().expect("client back from the previous iteration");
                 let done = done.clone();
                 thread::Builder::new().name(format!("client-{index}")).spawn(move || {
-                    let count = client_loop(&mut client, index as u64, nclients, randomkeys, &done);
+                    let count = client_loop::<L>(&mut client, index as u64, nclients, randomkeys, &done);
                     (client, count)
                 })
             })
@@ -98,7 +98,13 @@ fn generic(name: &str, nclients: usize, unreliable: bool, randomkeys: bool, dupl
     run.finish(&recorder, 1, single.net.total_rpcs());
 }
 
-fn client_loop(client: &mut Client<Clerk>, index: u64, nclients: usize, randomkeys: bool, done: &AtomicBool) -> usize {
+fn client_loop<L: Lab>(
+    client: &mut Client<L::KvsrvClerk>,
+    index: u64,
+    nclients: usize,
+    randomkeys: bool,
+    done: &AtomicBool,
+) -> usize {
     let own = index.to_string();
     let mut last = String::new();
     let mut j = 0;
@@ -131,32 +137,32 @@ fn client_loop(client: &mut Client<Clerk>, index: u64, nclients: usize, randomke
     j
 }
 
-pub fn basic_2() {
-    generic("basic_2", 1, false, false, 0);
+pub fn basic_2<L: Lab>() {
+    generic::<L>("basic_2", 1, false, false, 0);
 }
 
-pub fn concurrent_2() {
-    generic("concurrent_2", 5, false, false, 0);
+pub fn concurrent_2<L: Lab>() {
+    generic::<L>("concurrent_2", 5, false, false, 0);
 }
 
-pub fn unreliable_2() {
-    generic("unreliable_2", 5, true, false, 0);
+pub fn unreliable_2<L: Lab>() {
+    generic::<L>("unreliable_2", 5, true, false, 0);
 }
 
 /// Beyond the Go tests: all five operations, conditional puts included, on shared keys over an
 /// unreliable network.
-pub fn unreliable_random_keys_2() {
-    generic("unreliable_random_keys_2", 5, true, true, 0);
+pub fn unreliable_random_keys_2<L: Lab>() {
+    generic::<L>("unreliable_random_keys_2", 5, true, true, 0);
 }
 
 /// 5 clients x 10 appends to one key over an unreliable network: each exactly once, in
 /// per-client order.
-pub fn unreliable_one_key_2() {
+pub fn unreliable_one_key_2<L: Lab>() {
     const CLIENTS: usize = 5;
     const UPTO: usize = 10;
     let run = Run::start("unreliable_one_key_2");
     let recorder = Recorder::new();
-    let mut single = Single::new(true, &recorder);
+    let mut single = Single::<L>::new(true, &recorder);
     let mut ck = single.make_client();
     ck.put("k", "");
     let handles: Vec<_> = (0..CLIENTS)
@@ -187,7 +193,7 @@ fn big_value(fill: char) -> String {
 /// Bytes the server's node holds, as the harness counts them (like the Go lab reading the heap,
 /// whatever the server believes its state is): everything its threads allocated and nobody has
 /// freed, wherever it is referenced from.
-fn server_live_bytes(single: &Single) -> usize {
+fn server_live_bytes<L: Lab>(single: &Single<L>) -> usize {
     match node::memory(single.node) {
         Some(memory) => memory.live_bytes as usize,
         None => panic!(
@@ -199,16 +205,16 @@ fn server_live_bytes(single: &Single) -> usize {
 
 /// The memory scenarios check values directly instead of recording histories: their operations
 /// carry 10 MiB values or number 100,000, which the linearizability check does not need to see.
-fn mem_check(single: &Single, limit: usize, what: &str) {
+fn mem_check<L: Lab>(single: &Single<L>, limit: usize, what: &str) {
     let bytes = server_live_bytes(single);
     assert!(bytes <= limit, "{what}: the server's node holds {bytes} bytes, more than {limit}");
     crate::say!("  {what}: the server's node holds {bytes} bytes (limit {limit})");
 }
 
 /// A 10 MiB value read by two clients is not kept again for either of them.
-pub fn mem_get_2() {
+pub fn mem_get_2<L: Lab>() {
     let run = Run::start("mem_get_2");
-    let mut single = Single::new(false, &Recorder::new());
+    let mut single = Single::<L>::new(false, &Recorder::new());
     let (mut ck0, mut ck1) = (single.make_clerk(), single.make_clerk());
     let value = big_value('a');
     ck0.put("k", &value);
@@ -219,9 +225,9 @@ pub fn mem_get_2() {
 }
 
 /// A 10 MiB value overwritten by another client's 10 MiB value leaves one copy.
-pub fn mem_put_2() {
+pub fn mem_put_2<L: Lab>() {
     let run = Run::start("mem_put_2");
-    let mut single = Single::new(false, &Recorder::new());
+    let mut single = Single::<L>::new(false, &Recorder::new());
     let (mut ck0, mut ck1) = (single.make_clerk(), single.make_clerk());
     ck0.put("k", &big_value('a'));
     ck1.put("k", &big_value('b'));
@@ -231,9 +237,9 @@ pub fn mem_put_2() {
 }
 
 /// A 10 MiB append to a 10 MiB value keeps the 20 MiB value once, nothing in the duplicate table.
-pub fn mem_append_2() {
+pub fn mem_append_2<L: Lab>() {
     let run = Run::start("mem_append_2");
-    let mut single = Single::new(false, &Recorder::new());
+    let mut single = Single::<L>::new(false, &Recorder::new());
     let (mut ck0, mut ck1) = (single.make_clerk(), single.make_clerk());
     ck0.put("k", &big_value('a'));
     ck1.append("k", &big_value('b'));
@@ -247,9 +253,9 @@ pub fn mem_append_2() {
 const MANY_CLIENTS: usize = 100_000;
 const PER_CLIENT_LIMIT: usize = 200;
 
-fn many_clients(name: &str, put: bool) {
+fn many_clients<L: Lab>(name: &str, put: bool) {
     let run = Run::start(name);
-    let mut single = Single::new(false, &Recorder::new());
+    let mut single = Single::<L>::new(false, &Recorder::new());
     let value: String = "v".repeat(1000);
     let mut first = single.make_clerk();
     first.put("k", &value);
@@ -259,7 +265,7 @@ fn many_clients(name: &str, put: bool) {
     // measures, and 100,000 entries in it made each call's route lookup several times slower.
     let end = single.make_end();
     for _ in 0..MANY_CLIENTS {
-        let mut ck = Clerk::new(end.clone());
+        let mut ck = L::KvsrvClerk::new(end.clone());
         if put {
             ck.put("k", &value);
         } else {
@@ -280,24 +286,24 @@ fn many_clients(name: &str, put: bool) {
 }
 
 /// 100,000 clients each put once: the server's node grows by at most 200 bytes per client.
-pub fn mem_put_many_clients_2() {
-    many_clients("mem_put_many_clients_2", true);
+pub fn mem_put_many_clients_2<L: Lab>() {
+    many_clients::<L>("mem_put_many_clients_2", true);
 }
 
 /// 100,000 clients each get once: the server's node grows by at most 200 bytes per client.
-pub fn mem_get_many_clients_2() {
-    many_clients("mem_get_many_clients_2", false);
+pub fn mem_get_many_clients_2<L: Lab>() {
+    many_clients::<L>("mem_get_many_clients_2", false);
 }
 
 /// 1024 appends of 1000 bytes by one client: the server holds the value (a String that doubles
 /// from 1000 bytes lands exactly on 1024 x 1000) and one duplicate-table entry, not the history
 /// of old values or arguments. The limit allows a quarter over the value for other growth
 /// policies; keeping the history (another 1,024,000 bytes) does not fit.
-pub fn mem_many_appends_2() {
+pub fn mem_many_appends_2<L: Lab>() {
     const N: usize = 1024;
     const CHUNK: usize = 1000;
     let run = Run::start("mem_many_appends_2");
-    let mut single = Single::new(false, &Recorder::new());
+    let mut single = Single::<L>::new(false, &Recorder::new());
     let mut ck = single.make_clerk();
     let chunk = "y".repeat(CHUNK);
     for _ in 0..N {
@@ -309,6 +315,6 @@ pub fn mem_many_appends_2() {
 }
 
 /// For the beyond scenarios: all five operations on shared keys with 30% duplicated requests.
-pub fn generic_duplicates(name: &str) {
-    generic(name, 5, true, true, 300);
+pub fn generic_duplicates<L: Lab>(name: &str) {
+    generic::<L>(name, 5, true, true, 300);
 }
