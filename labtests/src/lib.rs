@@ -2,6 +2,7 @@
 //! `lincheck` crate, labtests/lincheck/).
 pub mod cluster;
 pub mod dstest;
+pub mod grade;
 pub mod impls;
 pub mod kv;
 pub mod mutants;

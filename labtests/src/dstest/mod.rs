@@ -165,7 +165,7 @@ fn write_artifacts(args: &Args, cases: &[Case], summary: &report::Summary) -> Ve
 
 /// The cases of the implementations named in `--impl`, in that order, each labelled with its
 /// implementation unless the sweep is of the default alone.
-fn for_implementations(cases: Vec<Case>, impls: &[String]) -> Result<Vec<Case>, String> {
+pub fn for_implementations(cases: Vec<Case>, impls: &[String]) -> Result<Vec<Case>, String> {
     let known: Vec<&str> = cases.iter().map(|c| c.implementation.as_str()).fold(Vec::new(), |mut v, i| {
         if !v.contains(&i) {
             v.push(i);
