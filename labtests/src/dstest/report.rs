@@ -102,21 +102,66 @@ pub fn headline(report: &str) -> String {
     }
 }
 
-/// The table, the failing seeds (with replay commands and artifact paths), and throughput.
+/// Failing seeds listed per scenario; the rest are counted (all are in the JSON summary), so a
+/// scenario failing every seed cannot scroll the table away.
+pub const MAX_LISTED_PER_SCENARIO: usize = 10;
+
+/// The failing seeds (with replay commands and artifact paths, at most `MAX_LISTED_PER_SCENARIO`
+/// a scenario), then the table and the throughput last, where a terminal leaves them in view.
 pub fn render(
     summary: &Summary,
     cases: &[Case],
     artifacts: &[(String, u64, String)],
     check_determinism: bool,
 ) -> String {
-    let width = summary.tests.iter().map(|t| t.name.len()).max().unwrap_or(8).max(8);
     let mut out = String::new();
+    for (t, case) in summary.tests.iter().zip(cases) {
+        let failed = t.failed_seeds.iter().map(|&seed| ("FAILED", seed));
+        let listed = failed.chain(t.unknown_seeds.iter().map(|&seed| ("UNKNOWN", seed)));
+        for (what, seed) in listed.take(MAX_LISTED_PER_SCENARIO) {
+            let _ = writeln!(out, "{what} {} seed {seed}: {}", t.name, case.replay_command(seed, check_determinism));
+            for (name, s, path) in artifacts {
+                if *name == t.name && *s == seed {
+                    let _ = writeln!(out, "  log: {path}");
+                }
+            }
+        }
+        let unlisted = (t.failed_seeds.len() + t.unknown_seeds.len()).saturating_sub(MAX_LISTED_PER_SCENARIO);
+        if unlisted > 0 {
+            let logs = artifacts.iter().filter(|(name, _, _)| *name == t.name).count();
+            let dir = artifacts
+                .iter()
+                .find_map(|(_, _, path)| std::path::Path::new(path).parent())
+                .map_or_else(|| "none written".to_string(), |d| d.display().to_string());
+            let _ = writeln!(
+                out,
+                "  ... and {unlisted} more failing or unknown seeds of {}: every seed is in the JSON summary (--json); {logs} \
+                 logs of this scenario in {dir}",
+                t.name
+            );
+        }
+    }
+    if summary.total_unknown > 0 {
+        let _ = writeln!(
+            out,
+            "UNKNOWN: the linearizability check ran out of its search budget (no verdict); raise it with \
+             {}=<steps>",
+            lincheck::LAB_LINCHECK_BUDGET
+        );
+    }
+    let width = summary.tests.iter().map(|t| t.name.len()).max().unwrap_or(8).max(8);
     let _ = writeln!(
         out,
         "{:<width$}  {:>6}  {:>6}  {:>7}  {:>18}  {:>12}",
         "scenario", "runs", "failed", "unknown", "virtual s", "wall ms"
     );
     for t in &summary.tests {
+        if t.runs == 0 {
+            // A sweep stopped early (--fail-fast, Ctrl-C) never reached it: no verdict, not a pass.
+            let _ =
+                writeln!(out, "{:<width$}  {:>6}  {:>6}  {:>7}  {:>18}  {:>12}", t.name, "not run", "-", "-", "-", "-");
+            continue;
+        }
         let virt = format!("{:.2} ± {:.2}", t.mean_virtual_s, t.std_virtual_s);
         let _ = writeln!(
             out,
@@ -130,31 +175,67 @@ pub fn render(
         "{} runs, {} failed, {} unknown, {:.1} s wall, {:.0} runs per second",
         summary.total_runs, summary.total_failed, summary.total_unknown, summary.wall_s, rate
     );
-    for (t, case) in summary.tests.iter().zip(cases) {
-        let failed = t.failed_seeds.iter().map(|&seed| ("FAILED", seed));
-        for (what, seed) in failed.chain(t.unknown_seeds.iter().map(|&seed| ("UNKNOWN", seed))) {
-            let _ = writeln!(out, "{what} {} seed {seed}: {}", t.name, case.replay_command(seed, check_determinism));
-            for (name, s, path) in artifacts {
-                if *name == t.name && *s == seed {
-                    let _ = writeln!(out, "  log: {path}");
-                }
-            }
-        }
-    }
-    if summary.total_unknown > 0 {
-        let _ = writeln!(
-            out,
-            "UNKNOWN: the linearizability check ran out of its search budget (no verdict); raise it with \
-             {}=<steps>",
-            lincheck::LAB_LINCHECK_BUDGET
-        );
+    let not_run = summary.tests.iter().filter(|t| t.runs == 0).count();
+    if not_run > 0 {
+        let _ = writeln!(out, "{not_run} scenarios not run: the sweep stopped before reaching them");
     }
     out
 }
 
 #[cfg(test)]
 mod tests {
-    use super::headline;
+    use super::*;
+
+    fn case(name: &str) -> Case {
+        Case {
+            name: name.into(),
+            phase: "3c".into(),
+            file: "raft_3c".into(),
+            config: Default::default(),
+            run: || {},
+            replay_args: "",
+            implementation: crate::impls::DEFAULT.into(),
+            show_implementation: false,
+        }
+    }
+
+    fn result(case: usize, seed: u64, failed: bool) -> RunResult {
+        let failure = failed.then(|| "simulation failed (seed 1, virtual time 1s): lost".to_string());
+        RunResult { case, seed, virtual_s: 1.0, wall_ms: 1.0, failure, unknown: false }
+    }
+
+    #[test]
+    fn failures_are_capped_per_scenario_and_the_table_comes_last() {
+        let cases = vec![case("figure8_3c")];
+        let results: Vec<RunResult> = (1..=300).map(|seed| result(0, seed, seed % 3 != 0)).collect();
+        let summary = summarize(&cases, &results, 1.0);
+        assert_eq!(summary.total_failed, 200);
+        let artifacts: Vec<(String, u64, String)> =
+            (1..=2).map(|seed| ("figure8_3c".into(), seed, format!("out/figure8_3c-{seed}.log"))).collect();
+        let text = render(&summary, &cases, &artifacts, false);
+        assert_eq!(text.matches("FAILED figure8_3c seed").count(), MAX_LISTED_PER_SCENARIO, "{text}");
+        assert!(
+            text.contains(&format!(
+                "  ... and {} more failing or unknown seeds of figure8_3c: every seed is in the JSON summary \
+                 (--json); 2 logs of this scenario in out",
+                200 - MAX_LISTED_PER_SCENARIO
+            )),
+            "{text}"
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[lines.len() - 1].starts_with("300 runs, 200 failed"), "{text}");
+        assert!(lines[lines.len() - 3].starts_with("scenario "), "{text}");
+    }
+
+    #[test]
+    fn scenarios_a_stopped_sweep_never_reached_show_as_not_run() {
+        let cases = vec![case("figure8_3c"), case("backup_3b")];
+        let summary = summarize(&cases, &[result(0, 1, true)], 1.0);
+        let text = render(&summary, &cases, &[], false);
+        let row = text.lines().find(|l| l.starts_with("backup_3b")).unwrap();
+        assert!(row.contains("not run") && !row.contains(" 0 "), "{text}");
+        assert!(text.ends_with("1 scenarios not run: the sweep stopped before reaching them\n"), "{text}");
+    }
 
     #[test]
     fn headlines_drop_the_seed_prefix_and_keep_the_panic_message() {
