@@ -96,7 +96,7 @@ pub fn run(args: Args, cases: Vec<Case>) -> ExitCode {
     let selected = match filter::select(&cases, &args.filters) {
         Ok(selected) => selected,
         Err((bad, near)) => {
-            eprintln!("error: no scenario matches {bad:?}; closest: {}", near.join(", "));
+            eprintln!("error: no scenario matches {bad:?}; {}", filter::suggestion(&near));
             return ExitCode::from(2);
         }
     };
@@ -191,10 +191,12 @@ pub fn for_implementations(cases: Vec<Case>, impls: &[String]) -> Result<Vec<Cas
 }
 
 fn replay(cases: &[Case], name: &str, seed: u64) -> ExitCode {
-    let Some(case) = cases.iter().find(|c| c.name == name) else {
-        let near = filter::select(cases, &[name.to_string()]).err().map(|(_, n)| n).unwrap_or_default();
-        eprintln!("error: no scenario named {name:?}; closest: {}", near.join(", "));
-        return ExitCode::from(2);
+    let case = match filter::replay_target(cases, name) {
+        Ok(case) => case,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
     };
     let (outcome, trace) = labrpc::trace::capture(tracing::Level::DEBUG, || case.run_seed(seed, false));
     if std::io::stdout().is_terminal() {
