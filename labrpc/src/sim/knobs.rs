@@ -107,7 +107,9 @@ impl Knobs {
     }
 }
 
-fn parse_seed(v: &str) -> Option<u64> {
+/// A seed as `LAB_SEED` takes it: decimal (`17`) or 0x-hex (`0x11`). Public so the CLIs that take
+/// a seed accept the same spellings.
+pub fn parse_seed(v: &str) -> Option<u64> {
     let v = v.trim();
     match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
         Some(hex) => u64::from_str_radix(hex, 16).ok(),

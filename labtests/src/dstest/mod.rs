@@ -34,8 +34,9 @@ pub struct Args {
     /// Worker threads (default: number of cores)
     #[arg(short = 'p', long = "workers", value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub workers: Option<u64>,
-    /// First seed; seeds FIRST .. FIRST+RUNS-1 run for every scenario (with --replay: the seed)
-    #[arg(long = "seed", default_value_t = 1)]
+    /// First seed, decimal or 0x-hex as LAB_SEED; seeds FIRST .. FIRST+RUNS-1 run for every
+    /// scenario (with --replay: the seed)
+    #[arg(long = "seed", default_value_t = 1, value_parser = parse_seed)]
     pub seed: u64,
     /// Directory for failure logs
     #[arg(short = 'o', long = "output", default_value = "dstest-out")]
@@ -74,6 +75,10 @@ pub fn main(cases: Vec<Case>) -> ExitCode {
         }
     };
     run(args, cases)
+}
+
+fn parse_seed(v: &str) -> Result<u64, String> {
+    labrpc::sim::knobs::parse_seed(v).ok_or_else(|| "expected a 64-bit seed, decimal (17) or hex (0x11)".to_string())
 }
 
 pub fn run(args: Args, cases: Vec<Case>) -> ExitCode {
@@ -239,4 +244,20 @@ pub fn cases() -> Vec<Case> {
             show_implementation: false,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_takes_hex_and_decimal_as_lab_seed_does() {
+        let seed = |v: &str| Args::try_parse_from(["dstest", "--seed", v]).map(|a| a.seed);
+        assert_eq!(seed("0x10").unwrap(), 16);
+        assert_eq!(seed("0X10").unwrap(), 16);
+        assert_eq!(seed("16").unwrap(), 16);
+        assert_eq!(Args::try_parse_from(["dstest"]).unwrap().seed, 1);
+        let err = seed("0xzz").unwrap_err().to_string();
+        assert!(err.contains("0xzz") && err.contains("hex (0x11)"), "{err}");
+    }
 }
