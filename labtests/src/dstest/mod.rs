@@ -5,6 +5,7 @@ pub mod artifacts;
 pub mod case;
 pub mod columns;
 pub mod filter;
+pub mod knobs;
 pub mod progress;
 pub mod report;
 pub mod sweep;
@@ -23,7 +24,11 @@ pub use case::Case;
 #[command(
     name = "dstest",
     about = "Run many seeds of the lab's scenarios in parallel; every failure replays from its seed",
-    after_help = "FILTER: a phase (3a), a test file (raft_3a), a family (raft), FILE::NAME (kvraft_4b::speed), or part of a scenario name."
+    after_help = concat!(
+        "FILTER: a phase (3a), a test file (raft_3a), a family (raft), FILE::NAME (kvraft_4b::speed), or part of a scenario name.\n\n",
+        "ENVIRONMENT: LAB_TIME_LIMIT, LAB_SPIN_LIMIT, LAB_LINCHECK_BUDGET and LAB_VIS apply to every run, as under cargo test. ",
+        "LAB_SEED, LAB_RUNS and LAB_CHECK_DETERMINISM are refused: use --seed, -n and --check-determinism."
+    )
 )]
 pub struct Args {
     /// Scenarios to run (none: every scenario)
@@ -72,6 +77,13 @@ pub fn main(cases: Vec<Case>) -> ExitCode {
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let cases = match knobs::apply(cases, |var| std::env::var_os(var).map(|v| v.to_string_lossy().into_owned())) {
+        Ok(cases) => cases,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
         }
     };
     run(args, cases)
@@ -259,5 +271,15 @@ mod tests {
         assert_eq!(Args::try_parse_from(["dstest"]).unwrap().seed, 1);
         let err = seed("0xzz").unwrap_err().to_string();
         assert!(err.contains("0xzz") && err.contains("hex (0x11)"), "{err}");
+    }
+
+    #[test]
+    fn help_says_which_knobs_are_refused_and_the_flag_for_each() {
+        use clap::CommandFactory;
+        let help = Args::command().render_help().to_string();
+        for (var, _) in knobs::REFUSED {
+            assert!(help.contains(var), "{help}");
+        }
+        assert!(help.contains("use --seed, -n and --check-determinism"), "{help}");
     }
 }
