@@ -130,3 +130,58 @@ fn determinism_check_reruns_each_seed_and_keeps_its_verdict() {
         }
     }
 }
+
+/// Raised by `must_not_run`: a run started.
+static RAN: AtomicBool = AtomicBool::new(false);
+
+fn must_not_run() {
+    RAN.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+#[test]
+fn bad_output_paths_fail_before_the_sweep_starts() {
+    use clap::Parser;
+    use std::process::ExitCode;
+    let cases = || vec![Case { name: "must_not_run".into(), run: must_not_run, ..toy_case() }];
+    let tmp = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("dstest_bad_paths");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let file = tmp.join("a_file");
+    std::fs::write(&file, "").unwrap();
+    let under_file = file.join("sub");
+    let args = |extra: &[&str]| {
+        let mut argv = vec!["dstest", "-n", "3", "-p", "1"];
+        argv.extend_from_slice(extra);
+        labtests::dstest::Args::parse_from(argv)
+    };
+    let logs = tmp.join("logs");
+    let (under_file, logs) = (under_file.to_str().unwrap(), logs.to_str().unwrap());
+    assert_eq!(labtests::dstest::run(args(&["-o", under_file]), cases()), ExitCode::from(2));
+    assert_eq!(labtests::dstest::run(args(&["-o", logs, "--json", under_file]), cases()), ExitCode::from(2));
+    assert!(!RAN.load(std::sync::atomic::Ordering::Relaxed), "a run started despite a bad path");
+    // The binary says what was wrong in one line: the flag, the path and the OS error.
+    let dstest = |argv: &[&str], env: &[(&str, &str)]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_dstest"));
+        command.args(argv).env_remove("LAB_SEED").env_remove("LAB_RUNS").env_remove("LAB_CHECK_DETERMINISM");
+        let out = command.envs(env.iter().copied()).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{argv:?}");
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let err = dstest(&["figure8", "-n", "1", "-o", under_file], &[]);
+    assert!(err.starts_with(&format!("error: -o {under_file}: cannot create the log directory: ")), "{err}");
+    let err = dstest(&["figure8", "-n", "1", "-o", logs, "--json", under_file], &[]);
+    assert!(err.starts_with(&format!("error: --json {under_file}: cannot open for writing: ")), "{err}");
+    // The other bad inputs of the same issue, end to end.
+    let err = dstest(&["figure8", "-n", "1"], &[("LAB_RUNS", "300")]);
+    assert_eq!(err, "error: LAB_RUNS=\"300\" is not read by dstest: use -n/--runs instead (or unset LAB_RUNS)\n");
+    let err = dstest(&["--replay", "initial"], &[]);
+    assert!(err.contains("contain it: ") && err.contains("initial_election_3a"), "{err}");
+    let err = dstest(&["raft_3x"], &[]);
+    assert!(err.contains("did you mean raft_3a"), "{err}");
+    // A good pair of paths is created before any run: the directory and an empty JSON file.
+    let json = tmp.join("summary.json");
+    let _ = std::fs::remove_file(&json);
+    let ok = labtests::dstest::run(args(&["-o", logs, "--json", json.to_str().unwrap()]), vec![toy_case()]);
+    assert!(ok == ExitCode::from(1) || ok == ExitCode::SUCCESS);
+    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(summary["total_runs"], 3);
+}

@@ -93,6 +93,19 @@ fn parse_seed(v: &str) -> Result<u64, String> {
     labrpc::sim::knobs::parse_seed(v).ok_or_else(|| "expected a 64-bit seed, decimal (17) or hex (0x11)".to_string())
 }
 
+/// Creates the log directory and the JSON file before the sweep, so a bad path fails at once
+/// rather than after an hour of runs. Returns the opened JSON file.
+fn prepare_outputs(args: &Args) -> Result<Option<std::fs::File>, String> {
+    std::fs::create_dir_all(&args.output)
+        .map_err(|e| format!("-o {}: cannot create the log directory: {e}", args.output.display()))?;
+    args.json
+        .as_ref()
+        .map(|path| {
+            std::fs::File::create(path).map_err(|e| format!("--json {}: cannot open for writing: {e}", path.display()))
+        })
+        .transpose()
+}
+
 pub fn run(args: Args, cases: Vec<Case>) -> ExitCode {
     let cases = match for_implementations(cases, &args.impls) {
         Ok(cases) => cases,
@@ -114,6 +127,13 @@ pub fn run(args: Args, cases: Vec<Case>) -> ExitCode {
         Ok(selected) => selected,
         Err((bad, near)) => {
             eprintln!("error: no scenario matches {bad:?}; {}", filter::suggestion(&near));
+            return ExitCode::from(2);
+        }
+    };
+    let json_file = match prepare_outputs(&args) {
+        Ok(file) => file,
+        Err(message) => {
+            eprintln!("error: {message}");
             return ExitCode::from(2);
         }
     };
@@ -150,9 +170,10 @@ pub fn run(args: Args, cases: Vec<Case>) -> ExitCode {
     let summary = report::summarize(&selected, &results, wall_s);
     let artifacts = write_artifacts(&args, &selected, &summary);
     print!("{}", report::render(&summary, &selected, &artifacts, args.check_determinism));
-    if let Some(path) = &args.json {
+    if let (Some(path), Some(mut file)) = (&args.json, json_file) {
+        use std::io::Write as _;
         let json = serde_json::to_string_pretty(&summary).expect("summary serializes");
-        if let Err(e) = std::fs::write(path, json + "\n") {
+        if let Err(e) = file.write_all((json + "\n").as_bytes()) {
             eprintln!("error: cannot write {}: {e}", path.display());
             return ExitCode::from(2);
         }
