@@ -84,6 +84,17 @@ fn one_failing_seed_loses_the_test_and_names_its_replay() {
 }
 
 #[test]
+fn a_test_failing_many_seeds_lists_the_first_in_full_and_names_the_rest() {
+    let report = "simulation failed (seed 1, virtual time 1s): boom";
+    let failing: Vec<(usize, u64, &str)> = (1..=5).map(|seed| (0, seed, report)).collect();
+    let g = grade_of(5, &failing);
+    assert_eq!(g.phases[0].tests[0].failures.len(), 5, "the grade keeps every failure");
+    let table = grade::report::render(&g);
+    assert_eq!(table.matches("  replay: ").count(), grade::report::LISTED_PER_TEST, "{table}");
+    assert!(table.contains("2 more failing seeds of a_3a (each with its replay in --json): 4, 5"), "{table}");
+}
+
+#[test]
 fn an_unknown_verdict_counts_as_a_failure() {
     let report = format!("simulation failed (seed 2, virtual time 9s): {}", labtests::kv::check::UNKNOWN_VERDICT);
     let g = grade_of(2, &[(2, 2, &report)]);

@@ -31,14 +31,28 @@ pub fn render(grade: &Grade) -> String {
         grade.first_seed + grade.seeds - 1
     );
     for t in grade.phases.iter().flat_map(|p| &p.tests) {
-        for f in &t.failures {
+        for f in t.failures.iter().take(LISTED_PER_TEST) {
             let what = if f.verdict == "unknown" { "UNKNOWN (no linearizability verdict)" } else { "FAILED" };
             let _ = writeln!(out, "{what} {} seed {}: {}", t.name, f.seed, f.headline);
             let _ = writeln!(out, "  replay: {}", f.replay);
         }
+        if t.failures.len() > LISTED_PER_TEST {
+            let rest: Vec<String> = t.failures[LISTED_PER_TEST..].iter().map(|f| f.seed.to_string()).collect();
+            let _ = writeln!(
+                out,
+                "  {} more failing seeds of {} (each with its replay in --json): {}",
+                rest.len(),
+                t.name,
+                rest.join(", ")
+            );
+        }
     }
     out
 }
+
+/// Failing seeds listed in full per test; the rest are named by seed alone (a test that fails
+/// every seed would otherwise bury the others).
+pub const LISTED_PER_TEST: usize = 3;
 
 pub fn json(grade: &Grade) -> String {
     serde_json::to_string_pretty(grade).expect("a grade serializes") + "\n"
