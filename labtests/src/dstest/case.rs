@@ -72,21 +72,27 @@ impl Case {
     }
 }
 
+/// A case of the default implementation whose body does nothing: for the runner's unit tests.
+#[cfg(test)]
+pub(crate) fn for_tests(name: &str, phase: &str, file: &str) -> Case {
+    Case {
+        name: name.into(),
+        phase: phase.into(),
+        file: file.into(),
+        config: Config::default(),
+        run: || {},
+        replay_args: "",
+        implementation: crate::impls::DEFAULT.into(),
+        show_implementation: false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn case(implementation: &str, show_implementation: bool) -> Case {
-        Case {
-            name: "figure8_3c".into(),
-            phase: "3c".into(),
-            file: "raft_3c".into(),
-            config: Config::default(),
-            run: || {},
-            replay_args: "",
-            implementation: implementation.into(),
-            show_implementation,
-        }
+        Case { implementation: implementation.into(), show_implementation, ..for_tests("figure8_3c", "3c", "raft_3c") }
     }
 
     #[test]

@@ -107,18 +107,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 mod tests {
     use super::*;
 
-    fn case(name: &str, phase: &str, file: &str) -> Case {
-        Case {
-            name: name.into(),
-            phase: phase.into(),
-            file: file.into(),
-            config: Default::default(),
-            run: || {},
-            replay_args: "",
-            implementation: "reference".into(),
-            show_implementation: false,
-        }
-    }
+    use crate::dstest::case::for_tests as case;
 
     #[test]
     fn filters_by_phase_file_family_name_and_path() {

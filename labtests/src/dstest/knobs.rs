@@ -29,16 +29,7 @@ mod tests {
     use std::time::Duration;
 
     fn cases() -> Vec<Case> {
-        vec![Case {
-            name: "figure8_3c".into(),
-            phase: "3c".into(),
-            file: "raft_3c".into(),
-            config: Config::default(),
-            run: || {},
-            replay_args: "",
-            implementation: "reference".into(),
-            show_implementation: false,
-        }]
+        vec![crate::dstest::case::for_tests("figure8_3c", "3c", "raft_3c")]
     }
 
     fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {

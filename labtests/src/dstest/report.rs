@@ -187,16 +187,7 @@ mod tests {
     use super::*;
 
     fn case(name: &str) -> Case {
-        Case {
-            name: name.into(),
-            phase: "3c".into(),
-            file: "raft_3c".into(),
-            config: Default::default(),
-            run: || {},
-            replay_args: "",
-            implementation: crate::impls::DEFAULT.into(),
-            show_implementation: false,
-        }
+        crate::dstest::case::for_tests(name, "3c", "raft_3c")
     }
 
     fn result(case: usize, seed: u64, failed: bool) -> RunResult {
