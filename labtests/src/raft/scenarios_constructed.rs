@@ -20,23 +20,8 @@ pub(super) const SETTLE: Duration = Duration::from_millis(500);
 /// Waits until one of `group` claims to lead in a term above `above`, and returns it with its
 /// term (the highest such term, if several claim).
 pub(super) fn leader_among<R: RaftPeer>(cfg: &Cluster<R>, group: &[usize], above: u64) -> (usize, u64) {
-    let t0 = time::now();
-    loop {
-        let leader = group
-            .iter()
-            .map(|&i| (i, cfg.state(i)))
-            .filter(|(_, (t, l))| *l && *t > above)
-            .max_by_key(|(_, (t, _))| *t);
-        if let Some((i, (term, _))) = leader {
-            return (i, term);
-        }
-        assert!(
-            t0.elapsed() < ELECTION_BOUND,
-            "no leader among peers {group:?} in a term above {above} within {} s",
-            ELECTION_BOUND.as_secs()
-        );
-        time::sleep(Duration::from_millis(10));
-    }
+    let (leader, term, _) = cfg.leader_within(group, above, ELECTION_BOUND, "an election among them");
+    (leader, term)
 }
 
 /// Figure 8 (c)-(d) of the extended Raft paper. S1 leads and gives X (index 2) to S2 only;
