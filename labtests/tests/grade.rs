@@ -135,6 +135,17 @@ fn phases_and_labs_select_in_lab_order_and_bad_names_are_errors() {
 }
 
 #[test]
+fn run_choosing_knobs_are_refused_naming_the_flag() {
+    let env = |vars: &'static [(&'static str, &'static str)]| {
+        move |var: &str| vars.iter().find(|(k, _)| *k == var).map(|(_, v)| v.to_string())
+    };
+    let err = grade::refuse_run_choosing_knobs(&env(&[("LAB_RUNS", "300")])).unwrap_err();
+    assert_eq!(err, "LAB_RUNS=\"300\" is not read by grade: use -n/--seeds instead (or unset LAB_RUNS)");
+    assert!(grade::refuse_run_choosing_knobs(&env(&[("LAB_SEED", "7")])).unwrap_err().contains("use --seed"));
+    assert!(grade::refuse_run_choosing_knobs(&env(&[("LAB_TIME_LIMIT", "7")])).is_ok());
+}
+
+#[test]
 fn the_json_has_the_totals_and_every_failure_with_its_replay() {
     let g = grade_of(2, &[(0, 1, "simulation failed (seed 1, virtual time 1s): boom")]);
     let v: serde_json::Value = serde_json::from_str(&grade::report::json(&g)).unwrap();

@@ -89,7 +89,7 @@ pub fn main(cases: Vec<Case>) -> ExitCode {
     run(args, cases)
 }
 
-fn parse_seed(v: &str) -> Result<u64, String> {
+pub fn parse_seed(v: &str) -> Result<u64, String> {
     labrpc::sim::knobs::parse_seed(v).ok_or_else(|| "expected a 64-bit seed, decimal (17) or hex (0x11)".to_string())
 }
 

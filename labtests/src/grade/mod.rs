@@ -25,6 +25,9 @@ POINTS: every part of a lab is worth 50 points (lab 2 is one part, lab 3 four, l
 all); within a phase every test is worth the same share. A test earns its share only when ALL N \
 seeds pass (the table shows how many did); a run whose linearizability check gave no verdict \
 counts as failed. Every failing seed is listed with the command that replays it.\n\n\
+ENVIRONMENT: LAB_TIME_LIMIT, LAB_SPIN_LIMIT, LAB_LINCHECK_BUDGET and LAB_VIS apply to every run, as \
+under cargo test and dstest. LAB_SEED, LAB_RUNS and LAB_CHECK_DETERMINISM are refused: use --seed \
+and -n (a grade runs each seed once).\n\n\
 Exit status: 0 every test passed every seed, 1 something failed, 2 bad arguments."
 )]
 pub struct Args {
@@ -33,8 +36,8 @@ pub struct Args {
     /// Seeds per test
     #[arg(short = 'n', long = "seeds", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     pub seeds: u64,
-    /// First seed; seeds FIRST .. FIRST+SEEDS-1 run for every test
-    #[arg(long = "seed", default_value_t = 1)]
+    /// First seed, decimal or 0x-hex as LAB_SEED; seeds FIRST .. FIRST+SEEDS-1 run for every test
+    #[arg(long = "seed", default_value_t = 1, value_parser = crate::dstest::parse_seed)]
     pub first_seed: u64,
     /// Worker threads (default: number of cores)
     #[arg(short = 'p', long = "workers", value_parser = clap::value_parser!(u64).range(1..=1024))]
@@ -56,8 +59,20 @@ pub fn main(cases: Vec<Case>) -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    let cases = match graded_cases(cases, &args.phases, &args.implementation) {
-        Ok(cases) => cases,
+    let env = |var: &str| std::env::var_os(var).map(|v| v.to_string_lossy().into_owned());
+    let prepared = refuse_run_choosing_knobs(&env)
+        .and_then(|()| crate::dstest::knobs::apply(cases, env))
+        .and_then(|cases| graded_cases(cases, &args.phases, &args.implementation))
+        .and_then(|cases| {
+            // Opened before the sweep, so a bad path fails at once rather than after the runs.
+            let json = args.json.as_ref().map(|path| {
+                std::fs::File::create(path)
+                    .map_err(|e| format!("--json {}: cannot open for writing: {e}", path.display()))
+            });
+            Ok((cases, json.transpose()?))
+        });
+    let (cases, json_file) = match prepared {
+        Ok(prepared) => prepared,
         Err(message) => {
             eprintln!("error: {message}");
             return ExitCode::from(2);
@@ -87,8 +102,9 @@ pub fn main(cases: Vec<Case>) -> ExitCode {
         println!("interrupted: the seeds that did not run count as not passed");
     }
     print!("{}", report::render(&grade));
-    if let Some(path) = &args.json {
-        if let Err(e) = std::fs::write(path, report::json(&grade)) {
+    if let (Some(path), Some(mut file)) = (&args.json, json_file) {
+        use std::io::Write as _;
+        if let Err(e) = file.write_all(report::json(&grade).as_bytes()) {
             eprintln!("error: cannot write {}: {e}", path.display());
             return ExitCode::from(2);
         }
@@ -98,6 +114,21 @@ pub fn main(cases: Vec<Case>) -> ExitCode {
     } else {
         ExitCode::from(1)
     }
+}
+
+/// LAB_SEED, LAB_RUNS and LAB_CHECK_DETERMINISM choose which runs happen, which --seed and -n
+/// own: refused with the flag to use, rather than silently ignored. `get` reads the environment.
+pub fn refuse_run_choosing_knobs(get: &impl Fn(&str) -> Option<String>) -> Result<(), String> {
+    for (var, instead) in [
+        ("LAB_SEED", "--seed"),
+        ("LAB_RUNS", "-n/--seeds"),
+        ("LAB_CHECK_DETERMINISM", "scripts/dstest --check-determinism (a grade runs each seed once)"),
+    ] {
+        if let Some(value) = get(var) {
+            return Err(format!("{var}={value:?} is not read by grade: use {instead} instead (or unset {var})"));
+        }
+    }
+    Ok(())
 }
 
 /// The cases of implementation `implementation` in the graded `phases` (see
