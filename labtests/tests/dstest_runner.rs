@@ -174,7 +174,7 @@ fn bad_output_paths_fail_before_the_sweep_starts() {
     let err = dstest(&["figure8", "-n", "1"], &[("LAB_RUNS", "300")]);
     assert_eq!(err, "error: LAB_RUNS=\"300\" is not read by dstest: use -n/--runs instead (or unset LAB_RUNS)\n");
     let err = dstest(&["--replay", "initial"], &[]);
-    assert!(err.contains("contain it: ") && err.contains("initial_election_3a"), "{err}");
+    assert!(err.contains("no scenario has exactly that name; did you mean initial_election_3a?"), "{err}");
     let err = dstest(&["raft_3x"], &[]);
     assert!(err.contains("did you mean raft_3a"), "{err}");
     // A good pair of paths is created before any run: the directory and an empty JSON file.

@@ -80,6 +80,7 @@ pub fn replay_target<'a>(cases: &'a [Case], name: &str) -> Result<&'a Case, Stri
     const LISTED: usize = 8;
     Err(match containing.len() {
         0 => format!("--replay {name:?}: no scenario has that name; {}", suggestion(&closest(cases, name))),
+        1 => format!("--replay {name:?}: no scenario has exactly that name; did you mean {}?", containing[0]),
         n => format!(
             "--replay {name:?}: no scenario has exactly that name, and {n} contain it: {}{}; give one full name",
             containing[..n.min(LISTED)].join(", "),
@@ -157,6 +158,8 @@ mod tests {
         assert_eq!(replay_target(&cases, "figure8_3c").unwrap().name, "figure8_3c");
         let ambiguous = replay_target(&cases, "initial").unwrap_err();
         assert!(ambiguous.contains("2 contain it: initial_election_3a, initial_election_3b"), "{ambiguous}");
+        let part = replay_target(&cases, "figure8").unwrap_err();
+        assert!(part.ends_with("no scenario has exactly that name; did you mean figure8_3c?"), "{part}");
         let typo = replay_target(&cases, "figur8_3c").unwrap_err();
         assert!(typo.ends_with("did you mean figure8_3c?"), "{typo}");
         let far = replay_target(&cases, "zzzzzzzzzz").unwrap_err();
