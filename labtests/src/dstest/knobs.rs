@@ -10,6 +10,16 @@ use super::case::Case;
 pub const REFUSED: [(&str, &str); 3] =
     [("LAB_SEED", "--seed"), ("LAB_RUNS", "-n/--runs"), ("LAB_CHECK_DETERMINISM", "--check-determinism")];
 
+/// Knobs dstest honours, as the runs under `cargo test` do.
+pub const HONOURED: [&str; 4] = ["LAB_TIME_LIMIT", "LAB_SPIN_LIMIT", "LAB_LINCHECK_BUDGET", "LAB_VIS"];
+
+/// The note printed before a sweep when honoured knobs are set: the replay commands it prints do
+/// not repeat them, so a replay must run in the same environment to fail the same way.
+pub fn note(get: impl Fn(&str) -> Option<String>) -> Option<String> {
+    let set: Vec<String> = HONOURED.iter().filter_map(|var| Some(format!("{var}={}", get(var)?))).collect();
+    (!set.is_empty()).then(|| format!("note: {} applies to every run; keep it set when you replay", set.join(" ")))
+}
+
 /// The cases with the honoured knobs applied to their configs, or the one-line error for a
 /// refused knob or a bad value. `get` reads the environment (a map in tests).
 pub fn apply(cases: Vec<Case>, get: impl Fn(&str) -> Option<String>) -> Result<Vec<Case>, String> {
@@ -51,6 +61,9 @@ mod tests {
         let applied = apply(cases(), env(&[("LAB_TIME_LIMIT", "7")])).unwrap();
         assert_eq!(applied[0].config.time_limit, Duration::from_secs(7));
         assert_ne!(Config::default().time_limit, Duration::from_secs(7));
+        let note = note(env(&[("LAB_TIME_LIMIT", "7"), ("LAB_VIS", "always")])).unwrap();
+        assert_eq!(note, "note: LAB_TIME_LIMIT=7 LAB_VIS=always applies to every run; keep it set when you replay");
+        assert_eq!(super::note(env(&[])), None);
         let err = apply(cases(), env(&[("LAB_SPIN_LIMIT", "soon")])).unwrap_err();
         assert!(err.starts_with("LAB_SPIN_LIMIT=\"soon\" is not valid"), "{err}");
     }

@@ -79,13 +79,17 @@ pub fn main(cases: Vec<Case>) -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    let cases = match knobs::apply(cases, |var| std::env::var_os(var).map(|v| v.to_string_lossy().into_owned())) {
+    let env = |var: &str| std::env::var_os(var).map(|v| v.to_string_lossy().into_owned());
+    let cases = match knobs::apply(cases, env) {
         Ok(cases) => cases,
         Err(message) => {
             eprintln!("error: {message}");
             return ExitCode::from(2);
         }
     };
+    if let Some(note) = knobs::note(env) {
+        eprintln!("{note}");
+    }
     run(args, cases)
 }
 
