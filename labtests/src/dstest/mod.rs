@@ -141,8 +141,7 @@ pub fn run(args: Args, cases: Vec<Case>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let workers =
-        args.workers.map(|w| w as usize).unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let workers = workers_or_cores(args.workers);
     let options = sweep::Options {
         runs: args.runs,
         first_seed: args.seed,
@@ -281,6 +280,11 @@ pub fn cases() -> Vec<Case> {
             show_implementation: false,
         })
         .collect()
+}
+
+/// `-p`/`--workers` as given, else one worker per core (2 if the count is unknown).
+pub fn workers_or_cores(requested: Option<u64>) -> usize {
+    requested.map(|w| w as usize).unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
 }
 
 #[cfg(test)]

@@ -78,8 +78,7 @@ pub fn main(cases: Vec<Case>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let workers =
-        args.workers.map(|w| w as usize).unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let workers = crate::dstest::workers_or_cores(args.workers);
     let options = sweep::Options {
         runs: args.seeds,
         first_seed: args.first_seed,
