@@ -4,3 +4,4 @@ pub mod cli;
 pub mod kvraft;
 pub mod kvsrv;
 pub mod raft;
+pub mod shardctrler;

@@ -18,6 +18,7 @@ pub mod kv;
 mod lab;
 pub mod raft;
 pub mod services;
+pub mod shard;
 mod txn;
 
 pub use kv::{CPutError, KvClient, Op, Outcome, Request};
