@@ -51,6 +51,7 @@ pub struct Reference;
 
 impl Lab for Reference {
     type Raft = raftkv::raft::Raft;
+    type Rsm<M: labapi::StateMachine> = raftkv::rsm::Rsm<M>;
     type KvsrvServer = raftkv::kvsrv::KvServer;
     type KvsrvClerk = raftkv::kvsrv::Clerk;
     type KvraftServer = raftkv::kvraft::KvServer;

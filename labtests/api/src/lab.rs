@@ -1,6 +1,7 @@
 //! One implementation of every lab, as the harness takes it.
 
 use crate::raft::RaftPeer;
+use crate::rsm::{Rsm, StateMachine};
 use crate::services::{KvraftClerk, KvraftServer, KvsrvClerk, KvsrvServer};
 
 /// Names the types of one solution. The harness's clusters, scenarios, sweeper and benches are
@@ -11,6 +12,9 @@ pub trait Lab: 'static {
     /// Lab 2.
     type KvsrvServer: KvsrvServer;
     type KvsrvClerk: KvsrvClerk;
+    /// Lab 4A's replicated state machine layer, over any service's machine `M` (the harness runs
+    /// it with a machine of its own; kvraft and the sharded lab may build on it).
+    type Rsm<M: StateMachine>: Rsm<M>;
     /// Lab 4, built on `Raft` or on a peer of its own.
     type KvraftServer: KvraftServer;
     type KvraftClerk: KvraftClerk;

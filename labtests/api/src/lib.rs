@@ -4,6 +4,7 @@
 //! | --- | --- | --- |
 //! | 3A-3D Raft | [`RaftPeer`] (delivering [`ApplyMsg`]s) | [`raft`] |
 //! | 2 kvsrv | [`KvsrvServer`], [`KvsrvClerk`] | [`services`] |
+//! | 4A replicated state machine | [`Rsm`] over a service's [`StateMachine`] | [`rsm`] |
 //! | 4A-4B kvraft | [`KvraftServer`], [`KvraftClerk`] | [`services`] |
 //!
 //! Both clerks are [`KvClient`]s: they run one [`Op`] at a time to its [`Outcome`] (module
@@ -17,6 +18,7 @@
 pub mod kv;
 mod lab;
 pub mod raft;
+pub mod rsm;
 pub mod services;
 pub mod shard;
 mod txn;
@@ -24,4 +26,5 @@ mod txn;
 pub use kv::{CPutError, KvClient, Op, Outcome, Request};
 pub use lab::Lab;
 pub use raft::{ApplyMsg, RaftPeer};
+pub use rsm::{Rsm, StateMachine, SubmitError};
 pub use services::{KvraftClerk, KvraftServer, KvsrvClerk, KvsrvServer};

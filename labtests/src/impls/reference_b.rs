@@ -34,12 +34,13 @@ impl RaftPeer for WrappedRaft {
     }
 }
 
-/// "reference-b": the wrapped Raft; the kv servers and clerks are the reference's (its kvraft
+/// "reference-b": the wrapped Raft, with the reference's state machine layer on it; the kv servers and clerks are the reference's (its kvraft
 /// runs the reference Raft), driven through the kv harness's own instantiation for this `Lab`.
 pub struct ReferenceB;
 
 impl Lab for ReferenceB {
     type Raft = WrappedRaft;
+    type Rsm<M: labapi::StateMachine> = raftkv::rsm::Rsm<M, WrappedRaft>;
     type KvsrvServer = raftkv::kvsrv::KvServer;
     type KvsrvClerk = raftkv::kvsrv::Clerk;
     type KvraftServer = raftkv::kvraft::KvServer;
