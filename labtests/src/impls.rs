@@ -56,4 +56,6 @@ impl Lab for Reference {
     type KvsrvClerk = raftkv::kvsrv::Clerk;
     type KvraftServer = raftkv::kvraft::KvServer;
     type KvraftClerk = raftkv::kvraft::Clerk;
+    type ShardCtrler = raftkv::shardctrler::ShardCtrler;
+    type ShardCtrlerClerk = raftkv::shardctrler::Clerk;
 }

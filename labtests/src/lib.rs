@@ -8,6 +8,7 @@ pub mod kv;
 pub mod mutants;
 pub mod raft;
 pub mod scenario;
+pub mod shardkv;
 
 use std::cell::Cell;
 

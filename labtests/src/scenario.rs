@@ -21,6 +21,7 @@ use crate::raft::{
     scenarios_chaos as xc, scenarios_commit as cm, scenarios_constructed as k, scenarios_install as si,
     scenarios_stale as st, scenarios_timers as tm,
 };
+use crate::shardkv::scenarios_5a as s5a;
 
 /// A named scenario. `run` is a simulation's main thread and keeps no global state, so any
 /// number of seeds may run side by side.
@@ -86,6 +87,7 @@ pub fn all() -> Vec<Scenario> {
 pub fn table<L: Lab>() -> Vec<Scenario> {
     let mut all = raft::<L::Raft>();
     all.extend(kv::<L>());
+    all.extend(sharded::<L>());
     all
 }
 
@@ -205,6 +207,18 @@ pub fn kv<L: Lab>() -> Vec<Scenario> {
         scenario("kvsrv_unreliable_api", "api", "kv_api", kvapi::kvsrv_unreliable_api::<L>),
         scenario("kvraft_partitions_api", "api", "kv_api", kvapi::kvraft_partitions_api::<L>),
         scenario("kvraft_crashes_snapshots_api", "api", "kv_api", kvapi::kvraft_crashes_snapshots_api::<L>),
+    ]
+}
+
+/// The sharded lab's scenarios (lab 5), run with `L`'s shard controller.
+pub fn sharded<L: Lab>() -> Vec<Scenario> {
+    vec![
+        scenario("ctrler_basic_5a", "5a", "shardkv_5a", s5a::ctrler_basic_5a::<L>),
+        scenario("ctrler_concurrent_5a", "5a", "shardkv_5a", s5a::ctrler_concurrent_5a::<L>),
+        scenario("ctrler_unreliable_5a", "5a", "shardkv_5a", s5a::ctrler_unreliable_5a::<L>),
+        scenario("ctrler_partitions_crashes_5a", "5a", "shardkv_5a", s5a::ctrler_partitions_crashes_5a::<L>),
+        scenario("ctrler_leader_change_5a", "5a", "shardkv_5a", s5a::ctrler_leader_change_5a::<L>),
+        scenario("ctrler_minimal_moves_5a", "5a", "shardkv_5a", s5a::ctrler_minimal_moves_5a::<L>),
     ]
 }
 

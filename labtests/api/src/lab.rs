@@ -3,6 +3,7 @@
 use crate::raft::RaftPeer;
 use crate::rsm::{Rsm, StateMachine};
 use crate::services::{KvraftClerk, KvraftServer, KvsrvClerk, KvsrvServer};
+use crate::shard_services::{ShardCtrlerClerk, ShardCtrlerServer};
 
 /// Names the types of one solution. The harness's clusters, scenarios, sweeper and benches are
 /// generic over it; `labtests/src/impls.rs` registers each implementation under a name.
@@ -18,4 +19,7 @@ pub trait Lab: 'static {
     /// Lab 4, built on `Raft` or on a peer of its own.
     type KvraftServer: KvraftServer;
     type KvraftClerk: KvraftClerk;
+    /// Lab 5A: the shard controller.
+    type ShardCtrler: ShardCtrlerServer;
+    type ShardCtrlerClerk: ShardCtrlerClerk;
 }

@@ -6,6 +6,7 @@
 //! | 2 kvsrv | [`KvsrvServer`], [`KvsrvClerk`] | [`services`] |
 //! | 4A replicated state machine | [`Rsm`] over a service's [`StateMachine`] | [`rsm`] |
 //! | 4A-4B kvraft | [`KvraftServer`], [`KvraftClerk`] | [`services`] |
+//! | 5A shard controller | [`ShardCtrlerServer`], [`ShardCtrlerClerk`] over [`shard::Config`] | [`shard`] |
 //!
 //! Both clerks are [`KvClient`]s: they run one [`Op`] at a time to its [`Outcome`] (module
 //! [`kv`], the vocabulary the services share and the harness records for its linearizability
@@ -21,6 +22,7 @@ pub mod raft;
 pub mod rsm;
 pub mod services;
 pub mod shard;
+mod shard_services;
 mod txn;
 
 pub use kv::{CPutError, KvClient, Op, Outcome, Request};
@@ -28,3 +30,4 @@ pub use lab::Lab;
 pub use raft::{ApplyMsg, RaftPeer};
 pub use rsm::{Rsm, StateMachine, SubmitError};
 pub use services::{KvraftClerk, KvraftServer, KvsrvClerk, KvsrvServer};
+pub use shard_services::{ShardCtrlerClerk, ShardCtrlerServer};

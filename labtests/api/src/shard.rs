@@ -91,6 +91,90 @@ impl Config {
     pub fn table_of_shard(&self, shard: u32) -> Option<&Table> {
         self.tables.iter().find(|t| (t.first..t.first + t.shards).contains(&shard))
     }
+
+    /// Whether `next` may follow this configuration, whatever operation made it (the harness
+    /// infers it): the next number; tables only appended; every shard at a present group (or at
+    /// [`NO_GROUP`] when there is none); and then either a move (same groups and tables, at most
+    /// one shard changed) or a rebalance (groups within one shard of each other, and no more
+    /// shards moved than the fewest any balanced assignment needs). The error names the rule.
+    pub fn check_successor(&self, next: &Config) -> Result<(), String> {
+        let (a, b) = (self.num, next.num);
+        if b != a + 1 {
+            return Err(format!("configuration {b} follows {a}"));
+        }
+        if next.tables.len() < self.tables.len() || next.tables[..self.tables.len()] != self.tables[..] {
+            return Err(format!("configuration {b} changed the tables of {a}: {:?} -> {:?}", self.tables, next.tables));
+        }
+        let mut expected_first = 0;
+        for t in &next.tables {
+            if t.first != expected_first || t.shards == 0 {
+                return Err(format!("configuration {b}: table {:?} does not continue the shard numbering", t.name));
+            }
+            expected_first += t.shards;
+        }
+        if next.shards.len() != expected_first as usize {
+            return Err(format!("configuration {b}: {} shards for tables of {expected_first}", next.shards.len()));
+        }
+        for (shard, owner) in next.shards.iter().enumerate() {
+            let ok = if next.groups.is_empty() { *owner == NO_GROUP } else { next.groups.contains_key(owner) };
+            if !ok {
+                return Err(format!(
+                    "configuration {b}: shard {shard} is at group {owner}, not one of {:?}",
+                    next.groups.keys()
+                ));
+            }
+        }
+        // New shards of a created table start at no group.
+        let mut before = self.shards.clone();
+        before.resize(next.shards.len(), NO_GROUP);
+        let moved = before.iter().zip(&next.shards).filter(|(x, y)| x != y).count();
+        if self.groups == next.groups && self.tables == next.tables {
+            return if moved <= 1 {
+                Ok(())
+            } else {
+                Err(format!("configuration {b} changes no group or table but moves {moved} shards"))
+            };
+        }
+        let counts: Vec<usize> = next.groups.keys().map(|g| next.shards_of(*g).len()).collect();
+        if let (Some(min), Some(max)) = (counts.iter().min(), counts.iter().max()) {
+            if max - min > 1 {
+                return Err(format!(
+                    "configuration {b}: groups hold between {min} and {max} shards: {:?}",
+                    next.shards
+                ));
+            }
+        }
+        let fewest = fewest_moves(&before, &next.groups.keys().copied().collect::<Vec<_>>());
+        if moved > fewest {
+            return Err(format!(
+                "configuration {b} moved {moved} shards where {fewest} suffice: {before:?} -> {:?}",
+                next.shards
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The fewest shards that must change owner to go from `before` (shard -> group) to any balanced
+/// assignment over `groups` (each holding n / k shards, n % k of them one more; with no groups,
+/// every shard at [`NO_GROUP`]), found by trying every choice of the groups that hold one more.
+/// Exponential in the number of groups: meant for checking, with up to about 16 groups.
+pub fn fewest_moves(before: &[Gid], groups: &[Gid]) -> usize {
+    let (n, k) = (before.len(), groups.len());
+    if k == 0 {
+        return before.iter().filter(|&&g| g != NO_GROUP).count();
+    }
+    assert!(k <= 20, "fewest_moves: {k} groups is too many to try every choice");
+    let held: Vec<usize> = groups.iter().map(|g| before.iter().filter(|&o| o == g).count()).collect();
+    let mut best = usize::MAX;
+    for mask in 0u32..(1 << k) {
+        if mask.count_ones() as usize != n % k {
+            continue;
+        }
+        let kept: usize = (0..k).map(|i| held[i].min(n / k + ((mask >> i) & 1) as usize)).sum();
+        best = best.min(n - kept);
+    }
+    best
 }
 
 /// FNV-1a, 64 bits: small, stable across processes and platforms (std's hashers are not).
