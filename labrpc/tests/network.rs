@@ -435,6 +435,53 @@ fn an_empty_held_reply_range_is_refused() {
     Network::new().set_held_replies(10, Duration::from_secs(2), Duration::from_secs(1));
 }
 
+/// Rule 13: a held link keeps its replies until released, whatever the time; the handler ran at
+/// once; other links and the other direction are not held; a release delivers what was kept.
+#[test]
+fn held_link_keeps_replies_until_released() {
+    sim::check(&labrpc::target!("held_link_keeps_replies_until_released"), long_config(), || {
+        let net = Network::new();
+        let (server, end, runs) = echo_setup(&net);
+        let other = node::create("other");
+        let other_end = net.make_end("other-client", other);
+        net.connect("other-client", "echo");
+        net.hold_replies(server, NodeId::MAIN);
+        assert!(net.replies_held(server, NodeId::MAIN) && !net.replies_held(NodeId::MAIN, server));
+
+        let (done_tx, done_rx) = labrpc::channel::unbounded();
+        let held_end = end.clone();
+        thread::spawn(move || {
+            let reply = held_end.call::<u64, u64>("Echo.Echo", &1);
+            done_tx.send((reply, time::now())).unwrap();
+        });
+        // Another caller's node is not on the held link: its reply comes at once.
+        let (other_tx, other_rx) = labrpc::channel::unbounded();
+        thread::Builder::new().node(other).spawn(move || {
+            other_tx.send(other_end.call::<u64, u64>("Echo.Echo", &7)).unwrap();
+        });
+        assert_eq!(other_rx.recv().unwrap(), Ok(8));
+
+        time::sleep(Duration::from_secs(30));
+        assert!(done_rx.try_recv().is_err(), "a held reply arrived before its link was released");
+        assert_eq!(runs.load(Ordering::SeqCst), 2, "the held call's handler did not run at once");
+        let released_at = time::now();
+        net.release_replies(server, NodeId::MAIN);
+        let (reply, at) = done_rx.recv().unwrap();
+        assert_eq!((reply, at), (Ok(2), released_at), "the held reply is delivered at its release");
+
+        // Released: new calls pass; holding again and releasing everything delivers too.
+        assert_eq!(end.call::<u64, u64>("Echo.Echo", &3), Ok(4));
+        net.hold_replies(server, NodeId::MAIN);
+        let (done_tx, done_rx) = labrpc::channel::unbounded();
+        thread::spawn(move || done_tx.send(end.call::<u64, u64>("Echo.Echo", &5)).unwrap());
+        time::sleep(Duration::from_secs(1));
+        assert!(done_rx.try_recv().is_err());
+        net.release_all_replies();
+        assert_eq!(done_rx.recv().unwrap(), Ok(6));
+        assert!(!net.replies_held(server, NodeId::MAIN));
+    });
+}
+
 /// Rules 8-12 stay silent unless turned on: a workload that would meet them leaves the seed's
 /// random stream exactly where a run that did nothing leaves it.
 #[test]

@@ -156,6 +156,7 @@ impl ClientEnd {
         if let Some(hold) = faults.held_reply() {
             sleep(hold);
         }
+        self.net.wait_while_held(node, owner);
         self.net.count_reply(reply.len());
         Ok(reply)
     }

@@ -33,12 +33,20 @@
 //!     persister keeps the previous state, so a torn save never half-applies.
 //! 12. Crash after save: the saving node crashes right after `save` stored the new state.
 //!
+//! 13. Held links (met right after rule 10): while a scenario holds the replies of a link
+//!     (`Network::hold_replies(from, to)`), every reply from a server on `from` to a caller on `to`
+//!     that got this far waits until the scenario releases the link, and is then delivered (it
+//!     was on the wire; the server may have crashed since). A construction picks the instant an
+//!     old answer arrives, say just after the caller entered a later term. Draws nothing.
+//!
 //! Rules 11 and 12 apply only to saves made by a thread of a node other than the main one (the
 //! test's own threads are never crashed), and once one fired the persister ignores later saves
 //! (the node is down) until the harness `copy`s it for the next incarnation.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::channel::Sender;
 use crate::node::{self, NodeId};
 use crate::rand;
 
@@ -153,6 +161,46 @@ impl Faults {
         }
         let (min_ms, max_ms) = self.held_reply_ms;
         Some(Duration::from_millis(rand::range(min_ms..max_ms + 1)))
+    }
+}
+
+/// Rule 13: the links (server's node, caller's node) whose replies are held, each with the
+/// callers waiting on it; a caller is woken by a value on its channel.
+#[derive(Default)]
+pub(crate) struct HeldLinks {
+    waiting: BTreeMap<(NodeId, NodeId), Vec<Sender<()>>>,
+}
+
+/// Bound on the callers waiting on held links at once: far above any construction's needs, so
+/// reaching it means a scenario forgot to release a link a busy caller keeps using.
+const MAX_HELD_WAITERS: usize = 100_000;
+
+impl HeldLinks {
+    pub(crate) fn hold(&mut self, from: NodeId, to: NodeId) {
+        self.waiting.entry((from, to)).or_default();
+    }
+
+    pub(crate) fn is_held(&self, from: NodeId, to: NodeId) -> bool {
+        self.waiting.contains_key(&(from, to))
+    }
+
+    /// Queues a caller on the link if it is held; false when it is not (deliver at once).
+    pub(crate) fn enqueue(&mut self, from: NodeId, to: NodeId, wake: Sender<()>) -> bool {
+        let total: usize = self.waiting.values().map(Vec::len).sum();
+        let Some(waiters) = self.waiting.get_mut(&(from, to)) else { return false };
+        assert!(total < MAX_HELD_WAITERS, "labrpc: {total} replies held on links that were never released");
+        waiters.push(wake);
+        true
+    }
+
+    /// Ends the hold on one link: the callers to wake, in the order they arrived.
+    pub(crate) fn release(&mut self, from: NodeId, to: NodeId) -> Vec<Sender<()>> {
+        self.waiting.remove(&(from, to)).unwrap_or_default()
+    }
+
+    /// Ends every hold: the callers to wake, link by link.
+    pub(crate) fn release_all(&mut self) -> Vec<Sender<()>> {
+        std::mem::take(&mut self.waiting).into_values().flatten().collect()
     }
 }
 

@@ -1,8 +1,9 @@
 //! The simulated network, after the 6.824 labrpc: client ends connect to named servers, each
 //! server hosts services, a call is a typed blocking request/reply. Faults are configured here
 //! and applied by the rules in `faults.rs`. Beyond the labs: one-way link cuts between nodes,
-//! message duplication, late duplicates, held replies, crashes right after a reply, and (through
-//! `node::pause`) servers that stop for a while.
+//! message duplication, late duplicates, held replies (for a drawn time, or on one link until
+//! released), crashes right after a reply, and (through `node::pause`) servers that stop for a
+//! while.
 //!
 //! Arguments and replies are serde types encoded with postcard, so caller and handler never share
 //! memory and every byte is counted.
@@ -24,7 +25,7 @@ pub use service::{Server, Service};
 use crate::node::{self, NodeId};
 use crate::thread;
 use crate::time::sleep;
-use faults::Faults;
+use faults::{Faults, HeldLinks};
 
 struct EndEntry {
     owner: NodeId,
@@ -58,6 +59,8 @@ struct NetState {
     servers: BTreeMap<String, ServerEntry>,
     /// Directed cuts: messages from the first node to the second are lost.
     cuts: BTreeSet<(NodeId, NodeId)>,
+    /// Rule 13: links whose replies wait for the scenario to release them.
+    held: HeldLinks,
     total_rpcs: u64,
     total_bytes: u64,
     next_generation: u64,
@@ -90,6 +93,7 @@ impl Network {
                 ends: BTreeMap::new(),
                 servers: BTreeMap::new(),
                 cuts: BTreeSet::new(),
+                held: HeldLinks::default(),
                 total_rpcs: 0,
                 total_bytes: 0,
                 next_generation: 0,
@@ -215,6 +219,42 @@ impl Network {
         self.state.lock().cuts.contains(&(from, to))
     }
 
+    /// Holds every reply from a server on `from` to a caller on `to` until `release_replies`
+    /// (rule 13): the construction decides when an old answer arrives. Replies already past this
+    /// point of their trip are not held.
+    pub fn hold_replies(&self, from: NodeId, to: NodeId) {
+        self.state.lock().held.hold(from, to);
+    }
+
+    /// Ends the hold on `from` -> `to`: the replies it kept are delivered now.
+    pub fn release_replies(&self, from: NodeId, to: NodeId) {
+        let woken = self.state.lock().held.release(from, to);
+        wake(woken);
+    }
+
+    /// Ends every hold (rule 13), delivering what they kept.
+    pub fn release_all_replies(&self) {
+        let woken = self.state.lock().held.release_all();
+        wake(woken);
+    }
+
+    pub fn replies_held(&self, from: NodeId, to: NodeId) -> bool {
+        self.state.lock().held.is_held(from, to)
+    }
+
+    /// Rule 13 for one reply from `server` to `caller`: returns at once unless the link is held,
+    /// else when it is released. Makes no simulator call while no link is held.
+    pub(crate) fn wait_while_held(&self, server: NodeId, caller: NodeId) {
+        if !self.replies_held(server, caller) {
+            return;
+        }
+        let (wake, woken) = crate::channel::bounded(1);
+        if self.state.lock().held.enqueue(server, caller, wake) {
+            // Err: the network is gone with the hold; deliver.
+            let _ = woken.recv();
+        }
+    }
+
     /// Requests dispatched to the server `name` since it was added.
     pub fn rpc_count(&self, name: &str) -> u64 {
         self.state.lock().servers.get(name).map_or(0, |s| s.rpc_count)
@@ -299,6 +339,15 @@ impl Network {
     pub(crate) fn end_reaches(&self, end: &str, server_name: &str) -> bool {
         let st = self.state.lock();
         st.ends.get(end).is_some_and(|e| e.enabled && e.server.as_deref() == Some(server_name))
+    }
+}
+
+/// Wakes callers released from held links, outside the network's lock (a send may switch
+/// threads).
+fn wake(woken: Vec<crate::channel::Sender<()>>) {
+    for caller in woken {
+        // Err: the caller's node crashed while it waited; nobody to deliver to.
+        let _ = caller.send(());
     }
 }
 
