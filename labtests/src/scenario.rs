@@ -104,6 +104,7 @@ pub fn raft<R: RaftPeer>() -> Vec<Scenario> {
             k::leader_hears_higher_term_in_replies_3a::<R>,
         ),
         scenario("quiet_leader_keeps_term_3a", "3a", "raft_3a", tm::quiet_leader_keeps_term_3a::<R>),
+        scenario("stale_vote_reply_3a", "3a", "raft_3a", st::stale_vote_reply_3a::<R>),
         scenario("basic_agree_3b", "3b", "raft_3b", b::basic_agree_3b::<R>),
         scenario("rpc_bytes_3b", "3b", "raft_3b", b::rpc_bytes_3b::<R>),
         scenario("follower_failure_3b", "3b", "raft_3b", b::follower_failure_3b::<R>),

@@ -25,3 +25,8 @@ fn leader_hears_higher_term_in_replies_3a() {
 fn quiet_leader_keeps_term_3a() {
     labtests::scenario::run("quiet_leader_keeps_term_3a");
 }
+
+#[test]
+fn stale_vote_reply_3a() {
+    labtests::scenario::run("stale_vote_reply_3a");
+}

@@ -24,7 +24,8 @@ const POLL: Duration = Duration::from_millis(10);
 
 impl<R: RaftPeer> Cluster<R> {
     /// Heals everything: network faults off, crash points off, crashed peers restarted from
-    /// their persisters, every peer connected, partitions and one-way cuts removed, pauses over.
+    /// their persisters, every peer connected, partitions and one-way cuts removed, held links
+    /// released, pauses over.
     pub fn heal_everything(&self) {
         tracing::info!("harness: heal everything");
         let net = self.net();
@@ -34,6 +35,7 @@ impl<R: RaftPeer> Cluster<R> {
         net.set_late_duplicate_per_mille(0);
         net.set_crash_after_reply_per_mille(0);
         net.set_held_replies(0, Duration::ZERO, Duration::ZERO);
+        net.release_all_replies();
         self.servers().set_crash_points(CrashPoints::default());
         for i in 0..self.n() {
             // A node can also be down without the harness crashing it (a labrpc crash point).

@@ -111,6 +111,19 @@ impl<R: RaftPeer> Cluster<R> {
         self.servers().heal_all_cuts();
     }
 
+    /// Holds every reply from peer `from` to peer `to` (answers to `to`'s calls) until
+    /// `release_replies` (labrpc's rule 13): a construction picks the instant an old answer lands.
+    pub fn hold_replies(&self, from: usize, to: usize) {
+        tracing::info!(from, to, "harness: hold replies");
+        self.net().hold_replies(self.node(from), self.node(to));
+    }
+
+    /// Delivers the replies held from `from` to `to`, now, and holds no more.
+    pub fn release_replies(&self, from: usize, to: usize) {
+        tracing::info!(from, to, "harness: release held replies");
+        self.net().release_replies(self.node(from), self.node(to));
+    }
+
     /// Stops every thread of peer `i` for `duration` (like a long GC pause); returns at once.
     /// Until it resumes the checks skip it, like a disconnected peer.
     pub fn pause(&self, i: usize, duration: Duration) {

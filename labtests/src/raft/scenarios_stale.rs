@@ -183,3 +183,55 @@ pub fn term_answered_crash_3c<R: RaftPeer>() {
     assert!(cfg.state(p).0 >= q_term, "peer {p} came back below term {q_term}");
     cfg.end();
 }
+
+/// Waits until peer `i` is in a term above `above` (polled every millisecond) and returns it.
+fn term_above<R: RaftPeer>(cfg: &Cluster<R>, i: usize, above: u64) -> u64 {
+    let t0 = time::now();
+    loop {
+        let (term, _) = cfg.state(i);
+        if term > above {
+            return term;
+        }
+        assert!(t0.elapsed() < ELECTION_BOUND, "peer {i} did not move past term {above}");
+        time::sleep(Duration::from_millis(1));
+    }
+}
+
+/// A candidate must count only the votes of its current election. Three peers: D leads term T0;
+/// C and D are cut from each other both ways, and V's replies to C are held on their link. C,
+/// hearing no leader, campaigns in T = T0 + 1 and V grants it, but the grant is held; C is then
+/// cut from V too, so its later requests reach nobody. V's answers in T depose D, who wins T + 1
+/// with V's vote. C, a candidate still, times out into T + 1, and only then is V's grant of T
+/// released to it. A C that counts it has two votes of three and leads T + 1 beside D: the
+/// monitor fails the second leader of T + 1. A correct C ignores the answer to an old election
+/// and campaigns in vain until the ending heals everything.
+pub fn stale_vote_reply_3a<R: RaftPeer>() {
+    let n = 3;
+    let cfg = Cluster::<R>::new(n, Reliability::Reliable, ApplierKind::Plain);
+    cfg.begin("Test (3A): a vote granted in an earlier election reaches the candidate in a later one");
+
+    cfg.one(&Command::Value(1), n, true);
+    let d = cfg.check_one_leader();
+    let (t0, _) = cfg.state(d);
+    let (c, v) = ((d + 1) % n, (d + 2) % n);
+    cfg.hold_replies(v, c);
+    cfg.cut(c, d);
+    cfg.cut(d, c);
+
+    // C campaigns in T; once V has answered (it moves to T), V's answer is held and C's later
+    // requests are cut.
+    let t = term_above(&cfg, c, t0);
+    assert_eq!(t, t0 + 1, "peer {c} skipped from term {t0} to {t}");
+    assert_eq!(term_above(&cfg, v, t0), t, "peer {v} did not take C's term {t} from its vote request");
+    cfg.cut(c, v);
+
+    // C's next election is in T + 1: deliver the old grant while C still campaigns in it.
+    let t_next = term_above(&cfg, c, t);
+    assert_eq!(t_next, t + 1, "peer {c} skipped from term {t} to {t_next}");
+    cfg.release_replies(v, c);
+
+    // D (or V) leads a later term with the other's vote; the monitor has watched C meanwhile.
+    leader_among(&cfg, &[d, v], t);
+    time::sleep(SETTLE);
+    cfg.end();
+}
