@@ -19,7 +19,7 @@ use crate::kv::{
 use crate::raft::{
     scenarios_3a as a, scenarios_3b as b, scenarios_3c as c, scenarios_3d as d, scenarios_beyond as x,
     scenarios_chaos as xc, scenarios_commit as cm, scenarios_constructed as k, scenarios_install as si,
-    scenarios_stale as st, scenarios_timers as tm,
+    scenarios_leads_twice as lt, scenarios_stale as st, scenarios_timers as tm,
 };
 use crate::shardkv::scenarios_5a as s5a;
 
@@ -116,6 +116,7 @@ pub fn raft<R: RaftPeer>() -> Vec<Scenario> {
         scenario("backup_3b", "3b", "raft_3b", b::backup_3b::<R>),
         scenario("far_behind_stale_suffix_3b", "3b", "raft_3b", k::far_behind_stale_suffix_3b::<R>),
         scenario("stale_suffix_heartbeat_3b", "3b", "raft_3b", cm::stale_suffix_heartbeat_3b::<R>),
+        scenario("same_leader_twice_3b", "3b", "raft_3b", lt::same_leader_twice_3b::<R>),
         scenario("count_3b", "3b", "raft_3b", b::count_3b::<R>),
         scenario("persist1_3c", "3c", "raft_3c", c::persist1_3c::<R>),
         scenario("persist2_3c", "3c", "raft_3c", c::persist2_3c::<R>),

@@ -60,3 +60,8 @@ fn far_behind_stale_suffix_3b() {
 fn stale_suffix_heartbeat_3b() {
     labtests::scenario::run("stale_suffix_heartbeat_3b");
 }
+
+#[test]
+fn same_leader_twice_3b() {
+    labtests::scenario::run("same_leader_twice_3b");
+}

@@ -19,6 +19,7 @@ pub mod scenarios_chaos;
 pub mod scenarios_commit;
 pub mod scenarios_constructed;
 pub mod scenarios_install;
+pub mod scenarios_leads_twice;
 pub mod scenarios_stale;
 pub mod scenarios_timers;
 mod stats;
