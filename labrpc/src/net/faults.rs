@@ -42,6 +42,10 @@
 //! Rules 11 and 12 apply only to saves made by a thread of a node other than the main one (the
 //! test's own threads are never crashed), and once one fired the persister ignores later saves
 //! (the node is down) until the harness `copy`s it for the next incarnation.
+//!
+//! Every rule that decides to inject a fault asks `fault_plan::allow` after its draws, so a run
+//! can record its faults or let only some happen (`sim::fault_plan`); without a plan it is a
+//! pointer test and changes nothing.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -49,6 +53,7 @@ use std::time::Duration;
 use crate::channel::Sender;
 use crate::node::{self, NodeId};
 use crate::rand;
+use crate::sim::fault_plan::{allow, FaultKind};
 
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Faults {
@@ -111,22 +116,28 @@ impl Faults {
         if self.reliable {
             return Duration::ZERO;
         }
-        Duration::from_millis(rand::range(0..27))
+        let delay = Duration::from_millis(rand::range(0..27));
+        if delay.is_zero() || !allow(FaultKind::RequestDelay, String::new) {
+            return Duration::ZERO;
+        }
+        delay
     }
 
     /// Rule 2: whether the request is lost.
     pub(crate) fn drop_request(&self) -> bool {
-        !self.reliable && rand::per_mille(100)
+        !self.reliable && rand::per_mille(100) && allow(FaultKind::DropRequest, String::new)
     }
 
     /// Rule 3: whether the request is delivered twice.
     pub(crate) fn duplicate(&self) -> bool {
-        self.duplicate_per_mille > 0 && rand::per_mille(self.duplicate_per_mille)
+        self.duplicate_per_mille > 0
+            && rand::per_mille(self.duplicate_per_mille)
+            && allow(FaultKind::Duplicate, String::new)
     }
 
     /// Rule 6: whether the reply is lost.
     pub(crate) fn drop_reply(&self) -> bool {
-        !self.reliable && rand::per_mille(100)
+        !self.reliable && rand::per_mille(100) && allow(FaultKind::DropReply, String::new)
     }
 
     /// Rule 7: how long the reply is held back, if at all.
@@ -136,7 +147,8 @@ impl Faults {
         }
         // Skewed towards short holds, as in the Go labs: 200 + uniform(0 .. 1 + uniform(0..2000)).
         let spread = 1 + rand::range(0..2000);
-        Some(Duration::from_millis(200 + rand::range(0..spread)))
+        let hold = Duration::from_millis(200 + rand::range(0..spread));
+        allow(FaultKind::Reorder, String::new).then_some(hold)
     }
 
     /// Rule 8: whether the request is delivered once more, and after how long.
@@ -145,13 +157,14 @@ impl Faults {
             return None;
         }
         let (min_ms, max_ms) = LATE_DUPLICATE_MS;
-        Some(Duration::from_millis(rand::range(min_ms..max_ms + 1)))
+        let delay = Duration::from_millis(rand::range(min_ms..max_ms + 1));
+        allow(FaultKind::LateDuplicate, String::new).then_some(delay)
     }
 
     /// Rule 9: whether the server's node crashes right after sending this reply. Drawn by the
     /// handler's thread when the reply is ready.
     pub(crate) fn crash_after_reply(&self) -> bool {
-        draw(self.crash_after_reply_per_mille)
+        draw(self.crash_after_reply_per_mille) && allow(FaultKind::CrashAfterReply, String::new)
     }
 
     /// Rule 10: how long the reply is held, if it is.
@@ -160,7 +173,8 @@ impl Faults {
             return None;
         }
         let (min_ms, max_ms) = self.held_reply_ms;
-        Some(Duration::from_millis(rand::range(min_ms..max_ms + 1)))
+        let hold = Duration::from_millis(rand::range(min_ms..max_ms + 1));
+        allow(FaultKind::HeldReply, String::new).then_some(hold)
     }
 }
 
@@ -245,9 +259,15 @@ impl CrashPoints {
         if saver == NodeId::MAIN {
             return SaveFate::Completes;
         }
+        // A refused mid-save crash completes the save without drawing for an after-save one,
+        // so it draws exactly what the crash would have.
         if draw(self.mid_save_per_mille) {
-            SaveFate::CrashMid(saver)
-        } else if draw(self.after_save_per_mille) {
+            if allow(FaultKind::CrashMidSave, String::new) {
+                SaveFate::CrashMid(saver)
+            } else {
+                SaveFate::Completes
+            }
+        } else if draw(self.after_save_per_mille) && allow(FaultKind::CrashAfterSave, String::new) {
             SaveFate::CrashAfter(saver)
         } else {
             SaveFate::Completes

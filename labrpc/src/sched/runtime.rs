@@ -425,7 +425,7 @@ impl Runtime {
             let mut st = self.st.borrow_mut();
             st.sched_rng.random_range(0..1000u32) < self.config.preempt_per_mille
         };
-        if preempt {
+        if preempt && crate::sim::fault_plan::allow_in(self, crate::sim::fault_plan::FaultKind::Preempt, String::new) {
             self.yield_now();
         }
     }

@@ -2,6 +2,7 @@
 //! seeds, checks determinism and panics with a replayable report), their config and reports.
 
 pub mod failure;
+pub mod fault_plan;
 pub mod knobs;
 
 use std::cell::RefCell;
@@ -31,6 +32,9 @@ pub struct Config {
     pub stack_size_bytes: usize,
     /// Scheduling steps allowed at one virtual instant before the run fails as a livelock.
     pub max_steps_per_instant: u64,
+    /// Record the faults a run injects, or let only some happen (`fault_plan`; default None:
+    /// every fault happens and nothing is recorded).
+    pub fault_plan: Option<fault_plan::FaultPlan>,
 }
 
 impl Default for Config {
@@ -41,6 +45,7 @@ impl Default for Config {
             spin_limit: Duration::from_secs(5),
             stack_size_bytes: 256 * 1024,
             max_steps_per_instant: 10_000_000,
+            fault_plan: None,
         }
     }
 }
@@ -217,6 +222,9 @@ pub(crate) fn run_inner<T: 'static>(
 ) -> RunOutput<T> {
     install_panic_hook();
     crate::trace::init_from_env();
+    if let Some(plan) = &config.fault_plan {
+        plan.start_run();
+    }
     let rt = Box::new(Runtime::new(seed, config.clone(), mode, replay.clone()));
     let entered = Entered::new(&rt);
     let value: Rc<RefCell<Option<T>>> = Rc::new(RefCell::new(None));
