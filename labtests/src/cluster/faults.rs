@@ -6,6 +6,11 @@
 //! Every kind is on with probability 1/2; a rate comes from a short menu. Preemption at lock and
 //! send points is on in every chaos run at `PREEMPT_PER_MILLE` (the simulation's config is fixed
 //! before the seed is known, so it cannot be drawn per seed).
+//!
+//! Each topology fault the loop decides on (partition, heal, disconnect, reconnect, cut, heal the
+//! cuts, pause, crash) is a fault decision of `labrpc::sim::fault_plan`, asked after its draws:
+//! a shrinking run (`dstest --shrink`) records them and may refuse any, and a refused one draws
+//! what it would have drawn. Restarts are recovery, not faults, and are never refused.
 
 use std::fmt;
 use std::time::Duration;
@@ -13,6 +18,7 @@ use std::time::Duration;
 use labrpc::net::Network;
 use labrpc::persister::CrashPoints;
 use labrpc::rand;
+use labrpc::sim::fault_plan::{allow, FaultKind};
 use labrpc::time::{self, Instant};
 
 use super::{Members, Servers};
@@ -269,15 +275,21 @@ impl<T: Target> Loop<'_, T> {
                     let mut servers: Vec<usize> = (0..n).collect();
                     rand::shuffle(&mut servers);
                     let split = rand::range(1..n as u64) as usize;
-                    t.partition(&[servers[..split].to_vec(), servers[split..].to_vec()]);
+                    let (a, b) = (servers[..split].to_vec(), servers[split..].to_vec());
+                    if allow(FaultKind::Partition, || format!("servers {a:?} | {b:?}")) {
+                        t.partition(&[a, b]);
+                    }
                 }
                 1 => {
-                    heal_partition(&t);
-                    self.connected.iter_mut().for_each(|c| *c = true);
+                    if allow(FaultKind::HealPartition, String::new) {
+                        heal_partition(&t);
+                        self.connected.iter_mut().for_each(|c| *c = true);
+                    }
                 }
                 _ => {
                     let i = self.pick();
-                    if t.is_running(i) {
+                    let kind = if self.connected[i] { FaultKind::Disconnect } else { FaultKind::Reconnect };
+                    if t.is_running(i) && allow(kind, || format!("server {i}")) {
                         if self.connected[i] {
                             t.disconnect(i);
                         } else {
@@ -290,10 +302,15 @@ impl<T: Target> Loop<'_, T> {
             1 => {
                 let (from, to) = (self.pick(), self.pick());
                 if rand::per_mille(300) {
-                    for (from, to) in self.cuts.drain(..) {
-                        t.heal_cut(from, to);
+                    if !self.cuts.is_empty() && allow(FaultKind::HealCuts, || format!("cuts {:?}", self.cuts)) {
+                        for (from, to) in self.cuts.drain(..) {
+                            t.heal_cut(from, to);
+                        }
                     }
-                } else if from != to && !self.cuts.contains(&(from, to)) {
+                } else if from != to
+                    && !self.cuts.contains(&(from, to))
+                    && allow(FaultKind::Cut, || format!("server {from} -> server {to}"))
+                {
                     t.cut(from, to);
                     self.cuts.push((from, to));
                 }
@@ -303,16 +320,23 @@ impl<T: Target> Loop<'_, T> {
                 let now = time::now();
                 if t.is_running(i) && self.paused_until[i] <= now {
                     let pause = Duration::from_millis(rand::range(100..MAX_PAUSE_MS));
-                    t.pause(i, pause);
-                    self.paused_until[i] = now + pause;
+                    if allow(FaultKind::Pause, || format!("server {i} for {} ms", pause.as_millis())) {
+                        t.pause(i, pause);
+                        self.paused_until[i] = now + pause;
+                    }
                 }
             }
             _ => {
                 let i = self.pick();
                 if t.is_running(i) {
-                    t.fabric.journal.fault_crash(i);
-                    t.crash(i);
-                    self.restart_at[i] = Some(time::now() + Duration::from_millis(rand::range(DOWN_MS)));
+                    if allow(FaultKind::Crash, || format!("server {i}")) {
+                        t.fabric.journal.fault_crash(i);
+                        t.crash(i);
+                        self.restart_at[i] = Some(time::now() + Duration::from_millis(rand::range(DOWN_MS)));
+                    } else {
+                        // Refused: draw the down time all the same (see the module doc).
+                        rand::range(DOWN_MS);
+                    }
                 }
             }
         }
