@@ -9,6 +9,7 @@ pub mod mutants;
 pub mod raft;
 pub mod scenario;
 pub mod shardkv;
+pub mod shrink;
 
 use std::cell::Cell;
 

@@ -8,6 +8,7 @@ pub mod filter;
 pub mod knobs;
 pub mod progress;
 pub mod report;
+pub mod shrink;
 pub mod sweep;
 
 use std::io::IsTerminal;
@@ -67,6 +68,19 @@ pub struct Args {
     /// Implementations to run, side by side (registered in labtests/src/impls.rs)
     #[arg(long = "impl", value_name = "NAME,...", value_delimiter = ',', default_value = crate::impls::DEFAULT)]
     pub impls: Vec<String>,
+    /// Shrink the failing seed of SCENARIO (with --seed) to the fewest faults that still fail the
+    /// same check; writes its fault schedule into the -o directory
+    #[arg(long, value_name = "SCENARIO", conflicts_with = "replay")]
+    pub shrink: Option<String>,
+    /// With --replay: only the faults this schedule lists happen (a file --shrink wrote)
+    #[arg(long, value_name = "FILE", requires = "replay")]
+    pub faults: Option<PathBuf>,
+    /// With --shrink: at most this many runs
+    #[arg(long, value_name = "N", default_value_t = crate::shrink::Options::default().max_attempts)]
+    pub shrink_attempts: u32,
+    /// With --shrink: at most this much virtual time over all runs, in seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::shrink::Options::default().max_virtual.as_secs())]
+    pub shrink_virtual_s: u64,
 }
 
 /// The command-line entry point over a scenario table. Exit status: 0 nothing failed, 1 a run
@@ -124,8 +138,12 @@ pub fn run(args: Args, cases: Vec<Case>) -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
+    if let Some(name) = &args.shrink {
+        let options = shrink::options(args.shrink_attempts, args.shrink_virtual_s);
+        return shrink::shrink_command(&cases, name, args.seed, &args.output, options);
+    }
     if let Some(name) = &args.replay {
-        return replay(&cases, name, args.seed);
+        return replay(&cases, name, args.seed, args.faults.as_deref());
     }
     let selected = match filter::select(&cases, &args.filters) {
         Ok(selected) => selected,
@@ -231,14 +249,22 @@ pub fn for_implementations(cases: Vec<Case>, impls: &[String]) -> Result<Vec<Cas
         .collect())
 }
 
-fn replay(cases: &[Case], name: &str, seed: u64) -> ExitCode {
-    let case = match filter::replay_target(cases, name) {
-        Ok(case) => case,
+fn replay(cases: &[Case], name: &str, seed: u64, faults: Option<&std::path::Path>) -> ExitCode {
+    let mut case = match filter::replay_target(cases, name) {
+        Ok(case) => case.clone(),
         Err(message) => {
             eprintln!("error: {message}");
             return ExitCode::from(2);
         }
     };
+    let schedule = match faults.map(|path| shrink::plan_of(path, &case, seed)).transpose() {
+        Ok(schedule) => schedule,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    case.config.fault_plan = schedule.as_ref().map(|(plan, _)| plan.clone());
     let (outcome, trace) = labrpc::trace::capture(tracing::Level::DEBUG, || case.run_seed(seed, false));
     if std::io::stdout().is_terminal() {
         let width = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(160);
@@ -254,10 +280,16 @@ fn replay(cases: &[Case], name: &str, seed: u64) -> ExitCode {
                 report.virtual_time.as_secs_f64(),
                 report.hash
             );
+            if let Some((plan, schedule)) = &schedule {
+                println!("{}", shrink::describe_replay(schedule, plan, None));
+            }
             ExitCode::SUCCESS
         }
         Err(failure) => {
             println!("{failure}");
+            if let Some((plan, schedule)) = &schedule {
+                println!("{}", shrink::describe_replay(schedule, plan, Some(&failure)));
+            }
             ExitCode::from(1)
         }
     }
