@@ -40,6 +40,7 @@ struct AmnesiacLab;
 
 impl Lab for AmnesiacLab {
     type Raft = Amnesiac;
+    type Rsm<M: labapi::StateMachine> = raftkv::rsm::Rsm<M, Amnesiac>;
     type KvsrvServer = raftkv::kvsrv::KvServer;
     type KvsrvClerk = raftkv::kvsrv::Clerk;
     type KvraftServer = raftkv::kvraft::KvServer;
