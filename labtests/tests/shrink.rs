@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use labapi::{ApplyMsg, Lab, RaftPeer};
+use labapi::{ApplyMsg, RaftPeer};
 use labrpc::channel::Sender;
 use labrpc::net::{ClientEnd, Service};
 use labrpc::persister::Persister;
@@ -36,20 +36,9 @@ impl RaftPeer for Amnesiac {
     }
 }
 
-struct AmnesiacLab;
-
-impl Lab for AmnesiacLab {
-    type Raft = Amnesiac;
-    type Rsm<M: labapi::StateMachine> = raftkv::rsm::Rsm<M, Amnesiac>;
-    type KvsrvServer = raftkv::kvsrv::KvServer;
-    type KvsrvClerk = raftkv::kvsrv::Clerk;
-    type KvraftServer = raftkv::kvraft::KvServer;
-    type KvraftClerk = raftkv::kvraft::Clerk;
-}
-
-/// The Raft scenario `name` of implementation `L`, as dstest runs it.
-fn case<L: Lab>(name: &str, implementation: &str) -> Case {
-    let s = labtests::scenario::table::<L>().into_iter().find(|s| s.name == name).expect("a scenario of the table");
+/// The Raft scenario `name` run with Raft peer `R`, as dstest runs it.
+fn case<R: RaftPeer>(name: &str, implementation: &str) -> Case {
+    let s = labtests::scenario::raft::<R>().into_iter().find(|s| s.name == name).expect("a scenario of the table");
     Case {
         name: s.name.into(),
         phase: s.phase.into(),
@@ -68,7 +57,7 @@ const CRASHES: [FaultKind; 4] =
 #[test]
 fn a_forgetful_raft_shrinks_to_a_crash_and_its_schedule_replays_exactly() {
     labtests::set_quiet(true);
-    let buggy = case::<AmnesiacLab>("swarm_chaos", "amnesiac");
+    let buggy = case::<Amnesiac>("swarm_chaos", "amnesiac");
     let seed = (1..=40).find(|&s| buggy.run_seed(s, false).is_err()).expect("the amnesiac fails some seed of 40");
     let mut lines = Vec::new();
     let shrunk = shrink::shrink(&buggy, seed, shrink::Options::default(), &mut |l| lines.push(l.to_string())).unwrap();
@@ -97,7 +86,7 @@ fn a_forgetful_raft_shrinks_to_a_crash_and_its_schedule_replays_exactly() {
     assert_eq!(injected, shrunk.shrunk.faults);
 
     // The same faults do not fail a correct Raft: what fails is the planted bug.
-    let reference = case::<labtests::impls::Reference>("swarm_chaos", labtests::impls::DEFAULT);
+    let reference = case::<raftkv::raft::Raft>("swarm_chaos", labtests::impls::DEFAULT);
     let (outcome, _) = shrink::run_with_plan(&reference, seed, FaultPlan::only(schedule.faults.iter().copied()));
     assert!(outcome.is_ok(), "the reference fails the shrunk schedule: {}", outcome.unwrap_err());
 }
@@ -105,7 +94,7 @@ fn a_forgetful_raft_shrinks_to_a_crash_and_its_schedule_replays_exactly() {
 #[test]
 fn a_passing_seed_has_nothing_to_shrink() {
     labtests::set_quiet(true);
-    let c = case::<labtests::impls::Reference>("initial_election_3a", labtests::impls::DEFAULT);
+    let c = case::<raftkv::raft::Raft>("initial_election_3a", labtests::impls::DEFAULT);
     let err = shrink::shrink(&c, 1, shrink::Options::default(), &mut |_| {}).unwrap_err();
     assert!(err.contains("initial_election_3a seed 1 passes"), "{err}");
 }
@@ -121,7 +110,7 @@ fn replay_refuses_a_malformed_schedule_or_one_of_another_seed() {
     std::fs::create_dir_all(&dir).unwrap();
     let bad = dir.join("bad.faults");
     std::fs::write(&bad, "scenario initial_election_3a\nseed 5\npreempt 1\nheld-replies 2\n").unwrap();
-    let c = case::<labtests::impls::Reference>("initial_election_3a", labtests::impls::DEFAULT);
+    let c = case::<raftkv::raft::Raft>("initial_election_3a", labtests::impls::DEFAULT);
     let err = dstest::shrink::plan_of(&bad, &c, 5).unwrap_err();
     assert!(err.starts_with(&format!("{}:4: unknown fault kind \"held-replies\"", bad.display())), "{err}");
     let other = dir.join("other.faults");
