@@ -37,18 +37,10 @@ impl RaftPeer for Amnesiac {
 }
 
 /// The Raft scenario `name` run with Raft peer `R`, as dstest runs it.
-fn case<R: RaftPeer>(name: &str, implementation: &str) -> Case {
+fn case<R: RaftPeer>(name: &str, implementation: &'static str) -> Case {
     let s = labtests::scenario::raft::<R>().into_iter().find(|s| s.name == name).expect("a scenario of the table");
-    Case {
-        name: s.name.into(),
-        phase: s.phase.into(),
-        file: s.file.into(),
-        config: s.config(),
-        run: s.run,
-        replay_args: "",
-        implementation: implementation.into(),
-        show_implementation: implementation != labtests::impls::DEFAULT,
-    }
+    let s = labtests::scenario::Scenario { implementation, ..s };
+    Case { show_implementation: implementation != labtests::impls::DEFAULT, ..Case::of_scenario(&s) }
 }
 
 const CRASHES: [FaultKind; 4] =

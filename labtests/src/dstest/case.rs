@@ -24,6 +24,21 @@ pub struct Case {
 }
 
 impl Case {
+    /// A scenario of the table, as the runner runs it (named by its implementation only when a
+    /// sweep asks for that).
+    pub fn of_scenario(s: &crate::scenario::Scenario) -> Case {
+        Case {
+            name: s.name.into(),
+            phase: s.phase.into(),
+            file: s.file.into(),
+            config: s.config(),
+            run: s.run,
+            replay_args: "",
+            implementation: s.implementation.into(),
+            show_implementation: false,
+        }
+    }
+
     pub fn target(&self) -> Target {
         Target { package: "labtests".into(), test_binary: Some(self.file.clone()), test_name: self.name.clone() }
     }

@@ -301,16 +301,7 @@ pub fn cases() -> Vec<Case> {
     crate::impls::registry()
         .into_iter()
         .flat_map(|i| crate::impls::scenarios(i.name).expect("a registered implementation"))
-        .map(|s| Case {
-            name: s.name.into(),
-            phase: s.phase.into(),
-            file: s.file.into(),
-            config: s.config(),
-            run: s.run,
-            replay_args: "",
-            implementation: s.implementation.into(),
-            show_implementation: false,
-        })
+        .map(|s| Case::of_scenario(&s))
         .collect()
 }
 
