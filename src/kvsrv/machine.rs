@@ -244,6 +244,26 @@ impl KvMachine {
     }
 }
 
+/// kvraft replicates the machine through the state machine layer: each log entry is a
+/// [`Request`], applied with its duplicate detection.
+impl labapi::StateMachine for KvMachine {
+    type Op = Request;
+    type Output = Outcome;
+
+    fn apply(&mut self, request: Request) -> Outcome {
+        KvMachine::apply(self, request)
+    }
+
+    fn snapshot(&self) -> Vec<u8> {
+        self.encode()
+    }
+
+    fn restore(&mut self, snapshot: &[u8]) {
+        *self = KvMachine::decode(snapshot)
+            .unwrap_or_else(|e| panic!("kv machine: corrupt snapshot ({} bytes): {e}", snapshot.len()));
+    }
+}
+
 /// Heap bytes an outcome holds (buffer capacities).
 fn heap_bytes(outcome: &Outcome) -> usize {
     match outcome {
