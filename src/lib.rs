@@ -1,7 +1,9 @@
 //! Servers of the lab, written against the labrpc API: [`raft`], then [`kvsrv`], the replicated
-//! state machine layer [`rsm`] and [`kvraft`] on it.
+//! state machine layer [`rsm`] and [`kvraft`] on it; [`kvmachine`] is the key/value state
+//! machine kvsrv and kvraft share.
 
 pub mod cli;
+pub mod kvmachine;
 pub mod kvraft;
 pub mod kvsrv;
 pub mod raft;

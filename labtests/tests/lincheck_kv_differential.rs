@@ -1,4 +1,4 @@
-//! The servers' state machine (`raftkv::kvsrv::KvMachine`) and the checker's kv model
+//! The servers' state machine (`raftkv::kvmachine::KvMachine`) and the checker's kv model
 //! (`lincheck::KvModel`) on the same random operation sequences: the model must accept
 //! exactly the output the machine gave (and no other), and both must hold the same store after
 //! every operation, so the specification and the servers cannot drift apart. Swaps, scans and
@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 
 use labtests::kv::history::{to_input, to_output};
 use lincheck::{KvInput, KvModel, KvOutput, KvState, Model};
-use raftkv::kvsrv::{Cmp, Compare, KvMachine, Op, Outcome, Request, Target, Txn};
+use raftkv::kvmachine::KvMachine;
+use raftkv::kvsrv::{Cmp, Compare, Op, Outcome, Request, Target, Txn};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

@@ -26,8 +26,9 @@ use labrpc::persister::Persister;
 use labrpc::{thread, time};
 use serde::{Deserialize, Serialize};
 
+pub use crate::kvmachine::KvMachine;
 use crate::kvsrv::OP_METHOD;
-pub use crate::kvsrv::{CPutError, KeyValue, KvClient, KvMachine, Op, Outcome, Request, Txn};
+pub use crate::kvsrv::{CPutError, KeyValue, KvClient, Op, Outcome, Request, Txn};
 use crate::raft::Raft;
 /// How long a handler waits for its entry to be applied before answering `Timeout`.
 pub use crate::rsm::WAIT_TIMEOUT;

@@ -12,7 +12,6 @@
 mod api;
 /// The operations, outcomes and the clerks' `KvClient` live in the interfaces crate (`labapi`).
 pub use labapi::kv as common;
-pub mod machine;
 /// One-shot transactions (part of the kv vocabulary, in `labapi`).
 pub use labapi::kv as txn;
 
@@ -21,8 +20,8 @@ use std::sync::Arc;
 use labrpc::net::{ClientEnd, Service};
 use labrpc::sync::Mutex;
 
+pub use crate::kvmachine::KvMachine;
 pub use common::{CPutError, KeyValue, KvClient, Op, Outcome, Request};
-pub use machine::KvMachine;
 pub use txn::{Cmp, Compare, Target, Txn};
 
 /// The RPC method both services answer.

@@ -1,6 +1,6 @@
-//! The key/value state machine shared by kvsrv and kvraft: the store plus the duplicate table,
-//! as plain methods (no threads, no RPC), so it is unit-tested on its own and kvraft can
-//! snapshot it whole.
+//! The key/value state machine shared by kvsrv (lab 2, under one lock) and kvraft (lab 4,
+//! replicated by the state machine layer): the store plus the duplicate table, as plain methods
+//! (no threads, no RPC), so it is unit-tested on its own and kvraft can snapshot it whole.
 //!
 //! Duplicate detection keeps, per client, only the sequence number of its last mutating
 //! operation and that operation's reply. For put, append, delete and cput that is one of two unit
@@ -15,8 +15,7 @@ use std::ops::Bound;
 
 use serde::{Deserialize, Serialize};
 
-use super::common::{KeyValue, Op, Outcome, Request};
-use super::txn::Txn;
+use labapi::kv::{KeyValue, Op, Outcome, Request, Txn};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct Entry {
@@ -362,7 +361,7 @@ mod tests {
 
     #[test]
     fn swap_scan_and_transactions() {
-        use crate::kvsrv::txn::{Cmp, Compare, Target};
+        use labapi::kv::{Cmp, Compare, Target};
         let mut m = KvMachine::new();
         assert_eq!(m.apply(req(1, 1, Op::Swap { key: "b".into(), value: "1".into() })), value(None, 0));
         assert_eq!(m.apply(req(1, 2, Op::Swap { key: "b".into(), value: "2".into() })), value(Some("1"), 1));
