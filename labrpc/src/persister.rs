@@ -74,6 +74,15 @@ impl Persister {
         self.store(|st| st.raft_state = Arc::new(raft_state));
     }
 
+    /// Replaces the Raft state by editing the saved bytes in place, keeping the snapshot: `edit`
+    /// gets the saved state and turns it into the new one. A saver that knows what changed (a
+    /// Raft that appended to its log) then pays for the change, not for the whole state. The
+    /// bytes are copied first only while a `copy` or the disk writer still shares them. As
+    /// atomic as the other saves: when a crash point fires mid-save, `edit` never runs.
+    pub fn update_raft_state(&self, edit: impl FnOnce(&mut Vec<u8>)) {
+        self.store(|st| edit(Arc::make_mut(&mut st.raft_state)));
+    }
+
     /// One save, through the crash points.
     fn store(&self, write: impl FnOnce(&mut Stored)) {
         let fate = {

@@ -157,6 +157,22 @@ fn crash_points_carry_over_a_copy_and_spare_the_main_node() {
     });
 }
 
+/// An in-place update is one save like the others: crashed midway, its edit never ran.
+#[test]
+fn an_update_crashed_midway_leaves_the_saved_bytes_untouched() {
+    sim::check(&labrpc::target!("an_update_crashed_midway_leaves_the_saved_bytes_untouched"), long_config(), || {
+        let p = Persister::new();
+        p.save_raft_state(vec![1, 2]);
+        p.set_crash_points(CrashPoints { mid_save_per_mille: 1000, after_save_per_mille: 0 });
+        let server = node::create("server");
+        let saver = p.clone();
+        thread::Builder::new().node(server).spawn(move || saver.update_raft_state(|state| state.push(3)));
+        time::sleep(Duration::from_millis(1));
+        assert!(!node::is_alive(server), "the mid-save crash point did not fire");
+        assert_eq!(p.read_raft_state(), vec![1, 2]);
+    });
+}
+
 #[test]
 #[should_panic(expected = "mid-save crash probability 1001 per mille is above 1000")]
 fn a_crash_probability_above_one_is_refused() {

@@ -46,3 +46,22 @@ fn persister_inside_a_simulation_survives_crash_by_copy() {
     // Writes at 0,10,..,50 ms; nothing after the crash.
     assert_eq!(report.value, (vec![5], vec![5, 5], vec![5]));
 }
+
+#[test]
+fn an_update_edits_the_saved_state_and_never_a_copy() {
+    let p = Persister::new();
+    p.save(vec![1, 2, 3], vec![9]);
+    p.update_raft_state(|state| {
+        assert_eq!(state, &[1, 2, 3], "the edit starts from the saved bytes");
+        state.truncate(2);
+        state.push(4);
+    });
+    assert_eq!(p.read_raft_state(), vec![1, 2, 4]);
+    assert_eq!(p.read_snapshot(), vec![9], "an update keeps the snapshot");
+    // A copy shares the bytes until one side writes; then each keeps its own.
+    let successor = p.copy();
+    p.update_raft_state(|state| state.push(5));
+    successor.update_raft_state(|state| state[0] = 0);
+    assert_eq!(p.read_raft_state(), vec![1, 2, 4, 5]);
+    assert_eq!(successor.read_raft_state(), vec![0, 2, 4]);
+}

@@ -2,10 +2,9 @@
 //! handler returns what the caller must do next (`Effects`), so the logic can be stepped and
 //! asserted directly. `mod.rs` wires it to threads, timers, RPC and the persister.
 
-use serde::Deserialize;
-
-use super::log::{Entry, Log, LogData};
+use super::log::{Entry, Log};
 use super::messages::*;
+use super::persist::{Header, Persistent, Saved};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
@@ -62,14 +61,6 @@ pub const MAX_APPEND_ENTRIES: usize = 512;
 /// follower takes a few bounded round trips instead of one huge message per heartbeat.
 pub const MAX_APPEND_BYTES: usize = 256 * 1024;
 
-/// The state that survives crashes, as decoded; `Core::encode` writes the same layout.
-#[derive(Deserialize)]
-struct Persistent {
-    term: u64,
-    voted_for: Option<usize>,
-    log: LogData,
-}
-
 pub struct Core {
     pub me: usize,
     pub peers: usize,
@@ -84,6 +75,8 @@ pub struct Core {
     votes: Vec<bool>,
     pub next_index: Vec<u64>,
     pub match_index: Vec<u64>,
+    /// What the last persist left in the persister.
+    saved: Saved,
 }
 
 impl Core {
@@ -102,6 +95,7 @@ impl Core {
             votes: vec![false; peers],
             next_index: vec![1; peers],
             match_index: vec![0; peers],
+            saved: Saved::default(),
         }
     }
 
@@ -122,12 +116,11 @@ impl Core {
         self.check_invariants();
     }
 
-    /// The persistent state in `Persistent`'s layout, from the log's cached encoding.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.log.encoded_len() + 32);
-        postcard::to_io(&(self.term, self.voted_for), &mut out).expect("raft: state encodes");
-        self.log.encode_into(&mut out);
-        out
+    /// Turns `state` into the persistent state (term, vote, log), editing only what changed
+    /// when `state` holds what the last call left in it (see `persist`).
+    pub fn persist_into(&mut self, state: &mut Vec<u8>) {
+        let header = Header::new(self.term, self.voted_for, &self.log);
+        self.saved.rewrite(state, &header, &mut self.log);
     }
 
     fn majority(&self) -> usize {
@@ -529,8 +522,10 @@ mod tests {
         for k in 0..700u32 {
             let _ = c.start(k.to_le_bytes().to_vec());
         }
+        let mut state = Vec::new();
+        c.persist_into(&mut state);
         let mut back = Core::new(0, 3);
-        back.restore(&c.encode());
+        back.restore(&state);
         assert_eq!((back.term, back.voted_for), (c.term, c.voted_for));
         assert_eq!(back.log, c.log);
         // A long log goes out in capped pieces.

@@ -1,10 +1,11 @@
 //! The Raft log with a snapshot offset: entries before `snapshot_index` live only in the snapshot.
 //! Indices are 1-based as in the paper; index 0 (term 0) is the empty log's sentinel.
 //!
-//! The log keeps each entry's postcard encoding next to it. Raft persists the whole log before
-//! most replies, and re-encoding thousands of entries each time was most of a long run's cost;
-//! with the cache, persisting is a header and one copy, and the entries an AppendEntries carries
-//! are one slice of the cache (`EntryBatch`), not a clone of each entry.
+//! The log keeps each entry's postcard encoding next to it. Raft persists its log before most
+//! replies, and re-encoding thousands of entries each time was most of a long run's cost; with
+//! the cache, a persist writes only the bytes that changed since the last one (`persist`), and
+//! the entries an AppendEntries carries are one slice of the cache (`EntryBatch`), not a clone
+//! of each entry.
 
 use serde::{Deserialize, Serialize};
 
@@ -52,7 +53,7 @@ impl EntryBatch {
     }
 }
 
-/// The log as it is encoded: the same bytes as `Log::encode_into` writes.
+/// The log as it is decoded on a restart (`persist` writes it).
 #[derive(Deserialize)]
 pub struct LogData {
     snapshot_index: u64,
@@ -60,7 +61,7 @@ pub struct LogData {
     entries: Vec<Entry>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct Log {
     /// Last index covered by the snapshot (0: none).
     snapshot_index: u64,
@@ -70,7 +71,20 @@ pub struct Log {
     /// The entries' encodings back to back; entry k is `encoded[ends[k-1]..ends[k]]`.
     encoded: Vec<u8>,
     ends: Vec<usize>,
+    /// The shortest `encoded` has been since `take_unchanged_prefix` (0 after a compaction,
+    /// which moves every byte): the bytes before it are as they were then.
+    unchanged_prefix: usize,
 }
+
+/// Two logs are equal when they hold the same entries after the same snapshot point.
+impl PartialEq for Log {
+    fn eq(&self, other: &Log) -> bool {
+        (self.snapshot_index, self.snapshot_term, &self.entries)
+            == (other.snapshot_index, other.snapshot_term, &other.entries)
+    }
+}
+
+impl Eq for Log {}
 
 impl Log {
     pub fn from_data(data: LogData) -> Log {
@@ -81,17 +95,23 @@ impl Log {
         log
     }
 
-    /// Appends the log's encoding, as postcard encodes a `LogData`, to `out`.
-    pub fn encode_into(&self, out: &mut Vec<u8>) {
-        let header = (self.snapshot_index, self.snapshot_term, self.entries.len());
-        // postcard writes a sequence as its length (a varint, as for a usize) and then the items.
-        postcard::to_io(&header, &mut *out).expect("a log header encodes");
-        out.extend_from_slice(&self.encoded);
+    /// The entries' encodings back to back: a `LogData` encodes as its header
+    /// (`snapshot_index`, `snapshot_term`, the number of entries) followed by these bytes.
+    pub fn encoded_entries(&self) -> &[u8] {
+        &self.encoded
     }
 
-    /// Bytes of the encoded entries (what persisting the log costs, roughly).
-    pub fn encoded_len(&self) -> usize {
-        self.encoded.len()
+    /// How many bytes at the start of `encoded_entries` are as they were at the last call (none
+    /// at the first); from now on, changes are counted from the current encoding.
+    pub fn take_unchanged_prefix(&mut self) -> usize {
+        let unchanged = self.unchanged_prefix.min(self.encoded.len());
+        self.unchanged_prefix = self.encoded.len();
+        unchanged
+    }
+
+    /// Entries after the snapshot.
+    pub fn len_after_snapshot(&self) -> usize {
+        self.entries.len()
     }
 
     pub fn snapshot_index(&self) -> u64 {
@@ -162,6 +182,7 @@ impl Log {
         assert!(index > self.snapshot_index, "truncating into the snapshot at {index}");
         let keep = ((index - self.snapshot_index - 1) as usize).min(self.entries.len());
         self.encoded.truncate(self.end_of(keep));
+        self.unchanged_prefix = self.unchanged_prefix.min(self.encoded.len());
         self.entries.truncate(keep);
         self.ends.truncate(keep);
     }
@@ -201,6 +222,7 @@ impl Log {
             self.encoded.clear();
             self.ends.clear();
         }
+        self.unchanged_prefix = 0;
         self.snapshot_index = index;
         self.snapshot_term = term;
     }
@@ -253,37 +275,5 @@ mod tests {
         let wire: EntryBatch = postcard::from_bytes(&postcard::to_stdvec(&batch).unwrap()).unwrap();
         let read: Vec<Entry> = wire.iter().map(|e| Entry { term: e.term, command: e.command.to_vec() }).collect();
         assert_eq!(read, log.entries[3..8]);
-    }
-
-    /// The cached encoding must stay what postcard makes of the log's entries through appends,
-    /// truncations and both kinds of compaction; a restart decodes it with the derived decoder.
-    #[derive(Serialize)]
-    struct Plain<'a>(u64, u64, &'a [Entry]);
-
-    fn assert_encoding(log: &Log) {
-        let mut cached = Vec::new();
-        log.encode_into(&mut cached);
-        let plain = postcard::to_stdvec(&Plain(log.snapshot_index, log.snapshot_term, &log.entries)).unwrap();
-        assert_eq!(cached, plain);
-        let back = Log::from_data(postcard::from_bytes(&cached).unwrap());
-        assert_eq!(&back, log);
-    }
-
-    #[test]
-    fn cached_encoding_matches_postcard_through_every_change() {
-        let mut log = Log::default();
-        assert_encoding(&log);
-        for k in 0..300u64 {
-            log.append(Entry { term: 1 + k / 100, command: k.to_le_bytes()[..(k % 9) as usize].to_vec() });
-        }
-        assert_encoding(&log);
-        log.truncate_from(250);
-        assert_encoding(&log);
-        log.compact(120, 2);
-        assert_encoding(&log);
-        log.append(Entry { term: 9, command: vec![7; 1000] });
-        assert_encoding(&log);
-        log.compact(400, 9);
-        assert_encoding(&log);
     }
 }

@@ -17,6 +17,7 @@ mod api;
 pub mod core;
 pub mod log;
 pub mod messages;
+mod persist;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -184,12 +185,17 @@ impl Inner {
         st.core.check_invariants();
     }
 
-    /// Saves term, vote and the whole log (so also any entries the leader had not saved yet), and
-    /// with them `snapshot` when there is a new one.
+    /// Saves term, vote and log (so also any entries the leader had not saved yet), and with
+    /// them `snapshot` when there is a new one. Without one, the saved state is edited in place
+    /// (`persist`: the cost of what changed); with one, both are replaced together.
     fn save_state(&self, st: &mut State, snapshot: Option<Vec<u8>>) {
         match snapshot {
-            Some(snapshot) => self.persister.save(st.core.encode(), snapshot),
-            None => self.persister.save_raft_state(st.core.encode()),
+            Some(snapshot) => {
+                let mut state = Vec::new();
+                st.core.persist_into(&mut state);
+                self.persister.save(state, snapshot);
+            }
+            None => self.persister.update_raft_state(|state| st.core.persist_into(state)),
         }
         st.log_unsaved = false;
     }
