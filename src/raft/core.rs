@@ -1,16 +1,46 @@
-//! The Raft protocol as plain methods on one state struct: no threads, no clock, no I/O. Every
-//! handler returns what the caller must do next (`Effects`), so the logic can be stepped and
-//! asserted directly. `mod.rs` wires it to threads, timers, RPC and the persister.
+//! The Raft protocol, Figure 2 of the paper (and Figure 13's InstallSnapshot), as plain methods
+//! on one state struct: no threads, no clock, no I/O. Every handler returns what the caller must
+//! do next (`Effects`), so the logic can be stepped and asserted directly; `driver.rs` runs it
+//! with threads, timers, RPC and the persister.
+//!
+//! In the order of the paper: the state (`Core`), then elections (RequestVote, both sides),
+//! replication on the leader (what to send, replies, the commit rule), the AppendEntries and
+//! InstallSnapshot receivers, the service's side (snapshots, applying committed entries).
+
+use labapi::ApplyMsg;
 
 use super::log::{Entry, Log};
 use super::messages::*;
 use super::persist::{Header, Persistent, Saved};
+use super::progress::{InFlight, Progress};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
     Follower,
     Candidate,
     Leader,
+}
+
+/// One peer's state: Figure 2's "State" box, plus the votes of a running election.
+pub struct Core {
+    me: usize,
+    peers: usize,
+    // Persistent on all servers (`persist.rs` saves them).
+    term: u64,
+    voted_for: Option<usize>,
+    log: Log,
+    // Volatile on all servers.
+    role: Role,
+    commit_index: u64,
+    last_applied: u64,
+    /// The snapshot in the persister has not been delivered to the service yet.
+    snapshot_pending: bool,
+    /// Candidates: who granted a vote this term.
+    votes: Vec<bool>,
+    /// Leaders: per follower (and for itself), nextIndex and matchIndex.
+    progress: Vec<Progress>,
+    /// What the last persist left in the persister (not Figure 2: see `persist.rs`).
+    saved: Saved,
 }
 
 /// What the caller must do after a step.
@@ -55,28 +85,13 @@ pub enum Outgoing {
     },
 }
 
-/// An AppendEntries carries at most this many entries...
-pub const MAX_APPEND_ENTRIES: usize = 512;
-/// ...and at most this many encoded entry bytes (but always one entry), so catching up a far
-/// follower takes a few bounded round trips instead of one huge message per heartbeat.
-pub const MAX_APPEND_BYTES: usize = 256 * 1024;
-
-pub struct Core {
-    pub me: usize,
-    pub peers: usize,
-    pub term: u64,
-    pub voted_for: Option<usize>,
-    pub log: Log,
-    pub role: Role,
-    pub commit_index: u64,
-    pub last_applied: u64,
-    /// The snapshot in the persister has not been delivered to the service yet.
-    pub snapshot_pending: bool,
-    votes: Vec<bool>,
-    pub next_index: Vec<u64>,
-    pub match_index: Vec<u64>,
-    /// What the last persist left in the persister.
-    saved: Saved,
+/// What the applier hands the service next (`Core::take_to_apply`).
+#[derive(Debug)]
+pub enum ToApply {
+    /// The snapshot in the persister, which covers the log through `index`.
+    Snapshot { index: u64, term: u64 },
+    /// Committed entries, in log order.
+    Commands(Vec<ApplyMsg>),
 }
 
 impl Core {
@@ -93,10 +108,21 @@ impl Core {
             last_applied: 0,
             snapshot_pending: false,
             votes: vec![false; peers],
-            next_index: vec![1; peers],
-            match_index: vec![0; peers],
+            progress: vec![Progress::default(); peers],
             saved: Saved::default(),
         }
+    }
+
+    pub fn term(&self) -> u64 {
+        self.term
+    }
+
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    pub fn is_leader(&self) -> bool {
+        self.role == Role::Leader
     }
 
     /// Restores what an earlier incarnation persisted. With a snapshot, its index counts as
@@ -114,13 +140,6 @@ impl Core {
         self.last_applied = snapshot_index;
         self.snapshot_pending = snapshot_index > 0;
         self.check_invariants();
-    }
-
-    /// Turns `state` into the persistent state (term, vote, log), editing only what changed
-    /// when `state` holds what the last call left in it (see `persist`).
-    pub fn persist_into(&mut self, state: &mut Vec<u8>) {
-        let header = Header::new(self.term, self.voted_for, &self.log);
-        self.saved.rewrite(state, &header, &mut self.log);
     }
 
     fn majority(&self) -> usize {
@@ -192,10 +211,9 @@ impl Core {
     fn become_leader(&mut self) -> Effects {
         assert_eq!(self.role, Role::Candidate);
         self.role = Role::Leader;
-        let next = self.log.last_index() + 1;
-        self.next_index = vec![next; self.peers];
-        self.match_index = vec![0; self.peers];
-        self.match_index[self.me] = self.log.last_index();
+        let last = self.log.last_index();
+        self.progress.iter_mut().for_each(|p| p.reset(last));
+        self.progress[self.me].acknowledge(last);
         Effects { replicate: true, ..Effects::default() }
     }
 
@@ -207,9 +225,9 @@ impl Core {
             return None;
         }
         let index = self.log.append(Entry { term: self.term, command });
-        self.match_index[self.me] = index;
-        // Saved before it is sent, not now. Counting the leader's unsaved entries in
-        // `match_index` is still safe: no follower acknowledges an entry the leader has not
+        self.progress[self.me].acknowledge(index);
+        // Saved before it is sent, not now. Counting the leader's unsaved entries in its own
+        // matchIndex is still safe: no follower acknowledges an entry the leader has not
         // saved, and a majority needs at least one follower...
         let mut effects = Effects { persist_before_send: true, replicate: true, ..Effects::default() };
         if self.peers == 1 {
@@ -224,7 +242,7 @@ impl Core {
         if self.role != Role::Leader || peer == self.me {
             return None;
         }
-        let next = self.next_index[peer];
+        let next = self.progress[peer].next();
         if next <= self.log.snapshot_index() {
             return Some(Outgoing::Snapshot {
                 term: self.term,
@@ -255,11 +273,9 @@ impl Core {
             return effects;
         }
         if reply.success {
-            // Replies may arrive out of order: only ever move forward.
             let matched = sent.prev_log_index + sent.entries.len() as u64;
-            self.match_index[peer] = self.match_index[peer].max(matched);
-            self.next_index[peer] = self.next_index[peer].max(matched + 1);
-            let more = self.next_index[peer] <= self.log.last_index();
+            self.progress[peer].acknowledge(matched);
+            let more = self.progress[peer].next() <= self.log.last_index();
             let mut e = effects.merge(self.advance_commit());
             e.replicate |= more;
             return e;
@@ -275,7 +291,7 @@ impl Core {
             },
             None => reply.conflict_index,
         };
-        self.next_index[peer] = next.clamp(self.match_index[peer] + 1, self.log.last_index() + 1);
+        self.progress[peer].back_off(next, self.log.last_index());
         Effects { replicate: true, ..effects }
     }
 
@@ -290,9 +306,8 @@ impl Core {
         if self.role != Role::Leader || self.term != term_sent {
             return effects;
         }
-        self.match_index[peer] = self.match_index[peer].max(last_included_index);
-        self.next_index[peer] = self.next_index[peer].max(last_included_index + 1);
-        let more = self.next_index[peer] <= self.log.last_index();
+        self.progress[peer].acknowledge(last_included_index);
+        let more = self.progress[peer].next() <= self.log.last_index();
         Effects { replicate: more, ..effects.merge(self.advance_commit()) }
     }
 
@@ -302,7 +317,7 @@ impl Core {
         let mut index = self.log.last_index();
         while index > self.commit_index {
             if self.log.term(index) == Some(self.term) {
-                let replicas = self.match_index.iter().filter(|&&m| m >= index).count();
+                let replicas = self.progress.iter().filter(|p| p.matched() >= index).count();
                 if replicas >= self.majority() {
                     self.set_commit(index);
                     return Effects { apply: true, replicate: true, ..Effects::default() };
@@ -425,16 +440,66 @@ impl Core {
         true
     }
 
+    /// Whether anything committed waits to be handed to the service (or a snapshot does).
+    pub fn has_to_apply(&self) -> bool {
+        self.snapshot_pending || self.last_applied < self.commit_index
+    }
+
+    /// What the service gets next, now counted as applied (Figure 2: "if commitIndex >
+    /// lastApplied: increment lastApplied, apply log[lastApplied]"): a snapshot waiting in the
+    /// persister first, else every committed entry not applied yet; None when nothing waits.
+    pub fn take_to_apply(&mut self) -> Option<ToApply> {
+        if self.snapshot_pending {
+            self.snapshot_pending = false;
+            self.last_applied = self.log.snapshot_index();
+            return Some(ToApply::Snapshot { index: self.log.snapshot_index(), term: self.log.snapshot_term() });
+        }
+        if self.last_applied >= self.commit_index {
+            return None;
+        }
+        let (from, to) = (self.last_applied + 1, self.commit_index);
+        let commands = (from..=to)
+            .map(|index| {
+                let entry = self.log.entry(index).expect("committed entry missing from the log");
+                ApplyMsg::Command { index, term: entry.term, command: entry.command.clone() }
+            })
+            .collect();
+        self.last_applied = to;
+        Some(ToApply::Commands(commands))
+    }
+
+    // ----- not Figure 2: what the driver keeps here for its own use -----------------------
+
+    /// The messages in flight to `peer` (the driver's flow control, kept with its progress).
+    pub fn in_flight(&mut self, peer: usize) -> &mut InFlight {
+        &mut self.progress[peer].in_flight
+    }
+
+    /// Turns `state` into the persistent state (term, vote, log), editing only what changed
+    /// when `state` holds what the last call left in it (see `persist.rs`).
+    pub fn persist_into(&mut self, state: &mut Vec<u8>) {
+        let header = Header::new(self.term, self.voted_for, &self.log);
+        self.saved.rewrite(state, &header, &mut self.log);
+    }
+
     pub fn check_invariants(&self) {
         assert!(self.last_applied <= self.commit_index || self.snapshot_pending);
         assert!(self.commit_index <= self.log.last_index());
         assert!(self.log.snapshot_index() <= self.commit_index);
         if self.role == Role::Leader {
             assert_eq!(self.voted_for, Some(self.me));
-            assert_eq!(self.match_index[self.me], self.log.last_index());
+            assert_eq!(self.progress[self.me].matched(), self.log.last_index());
         }
     }
 }
+
+// ----- not Figure 2: batching --------------------------------------------------------------
+
+/// An AppendEntries carries at most this many entries...
+pub const MAX_APPEND_ENTRIES: usize = 512;
+/// ...and at most this many encoded entry bytes (but always one entry), so catching up a far
+/// follower takes a few bounded round trips instead of one huge message per heartbeat.
+pub const MAX_APPEND_BYTES: usize = 256 * 1024;
 
 #[cfg(test)]
 mod tests {
@@ -545,6 +610,39 @@ mod tests {
         assert!(reply.granted && effects.persist);
         let other = RequestVoteArgs { term: 3, candidate: 0, last_log_index: 9, last_log_term: 3 };
         assert!(!c.handle_request_vote(&other).0.granted, "two votes in one term");
+    }
+
+    #[test]
+    fn committed_entries_are_handed_out_once_in_order_and_an_installed_snapshot_first() {
+        let (mut leader, mut follower) = (leader_of(3), Core::new(1, 3));
+        for k in 0..3u8 {
+            let _ = leader.start(vec![k]);
+        }
+        assert!(!leader.has_to_apply(), "nothing is committed yet");
+        let Some(Outgoing::Append(args)) = leader.outgoing(1) else { panic!() };
+        let (reply, _) = follower.handle_append_entries(&args);
+        assert!(leader.handle_append_reply(1, &args, &reply).apply);
+        let Some(ToApply::Commands(commands)) = leader.take_to_apply() else { panic!() };
+        let got: Vec<(u64, u64, Vec<u8>)> = commands
+            .into_iter()
+            .map(|m| match m {
+                ApplyMsg::Command { index, term, command } => (index, term, command),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(got, vec![(1, 1, vec![0]), (2, 1, vec![1]), (3, 1, vec![2])]);
+        assert!(!leader.has_to_apply() && leader.take_to_apply().is_none(), "an entry handed out twice");
+        // The follower learns the commit from the next append, then installs a snapshot beyond
+        // it: the snapshot goes first, and the entries it covers are never handed out.
+        let Some(Outgoing::Append(args)) = leader.outgoing(1) else { panic!() };
+        let _ = follower.handle_append_entries(&args);
+        assert!(follower.has_to_apply());
+        let install =
+            InstallSnapshotArgs { term: 1, leader: 0, last_included_index: 5, last_included_term: 1, data: vec![] };
+        let (_, effects, installed) = follower.handle_install_snapshot(&install);
+        assert!(installed && effects.apply);
+        assert!(matches!(follower.take_to_apply(), Some(ToApply::Snapshot { index: 5, term: 1 })));
+        assert!(follower.take_to_apply().is_none());
     }
 
     #[test]

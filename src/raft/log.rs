@@ -1,56 +1,18 @@
 //! The Raft log with a snapshot offset: entries before `snapshot_index` live only in the snapshot.
 //! Indices are 1-based as in the paper; index 0 (term 0) is the empty log's sentinel.
 //!
-//! The log keeps each entry's postcard encoding next to it. Raft persists its log before most
-//! replies, and re-encoding thousands of entries each time was most of a long run's cost; with
-//! the cache, a persist writes only the bytes that changed since the last one (`persist`), and
-//! the entries an AppendEntries carries are one slice of the cache (`EntryBatch`), not a clone
-//! of each entry.
+//! The log also keeps its entries encoded (`encoded.rs`), which is what persisting and sending
+//! them copy.
 
 use serde::{Deserialize, Serialize};
+
+use super::encoded::{EncodedEntries, EntryBatch};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     pub term: u64,
     #[serde(with = "serde_bytes")]
     pub command: Vec<u8>,
-}
-
-/// An entry read in place from encoded bytes; encodes exactly as `Entry` does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-pub struct EntryRef<'a> {
-    pub term: u64,
-    pub command: &'a [u8],
-}
-
-/// Consecutive entries as they travel in an AppendEntries: their encodings back to back.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EntryBatch {
-    count: usize,
-    #[serde(with = "serde_bytes")]
-    bytes: Vec<u8>,
-}
-
-impl EntryBatch {
-    pub fn len(&self) -> usize {
-        self.count
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.count == 0
-    }
-
-    /// The entries in order. Panics on bytes that are not `len()` encoded entries: batches come
-    /// only from another peer's `Log::batch_from`.
-    pub fn iter(&self) -> impl Iterator<Item = EntryRef<'_>> {
-        let mut rest = &self.bytes[..];
-        (0..self.count).map(move |k| {
-            let (entry, tail) = postcard::take_from_bytes::<EntryRef>(rest)
-                .unwrap_or_else(|e| panic!("raft: entry {k} of a batch of {} does not decode: {e}", self.count));
-            rest = tail;
-            entry
-        })
-    }
 }
 
 /// The log as it is decoded on a restart (`persist` writes it).
@@ -68,12 +30,8 @@ pub struct Log {
     snapshot_term: u64,
     /// `entries[k]` has index `snapshot_index + 1 + k`.
     entries: Vec<Entry>,
-    /// The entries' encodings back to back; entry k is `encoded[ends[k-1]..ends[k]]`.
-    encoded: Vec<u8>,
-    ends: Vec<usize>,
-    /// The shortest `encoded` has been since `take_unchanged_prefix` (0 after a compaction,
-    /// which moves every byte): the bytes before it are as they were then.
-    unchanged_prefix: usize,
+    /// The same entries, encoded (not Figure 2: a cache).
+    encoded: EncodedEntries,
 }
 
 /// Two logs are equal when they hold the same entries after the same snapshot point.
@@ -98,15 +56,13 @@ impl Log {
     /// The entries' encodings back to back: a `LogData` encodes as its header
     /// (`snapshot_index`, `snapshot_term`, the number of entries) followed by these bytes.
     pub fn encoded_entries(&self) -> &[u8] {
-        &self.encoded
+        self.encoded.bytes()
     }
 
     /// How many bytes at the start of `encoded_entries` are as they were at the last call (none
     /// at the first); from now on, changes are counted from the current encoding.
     pub fn take_unchanged_prefix(&mut self) -> usize {
-        let unchanged = self.unchanged_prefix.min(self.encoded.len());
-        self.unchanged_prefix = self.encoded.len();
-        unchanged
+        self.encoded.take_unchanged_prefix()
     }
 
     /// Entries after the snapshot.
@@ -151,29 +107,15 @@ impl Log {
         assert!(index > self.snapshot_index, "entries_from({index}) is inside the snapshot");
         assert!(max_entries > 0, "an append must be able to carry an entry");
         let start = ((index - self.snapshot_index - 1) as usize).min(self.entries.len());
-        let mut end = (start + max_entries).min(self.entries.len());
-        let base = self.end_of(start);
-        while end > start + 1 && self.end_of(end) - base > max_bytes {
-            end -= 1;
-        }
-        EntryBatch { count: end - start, bytes: self.encoded[base..self.end_of(end)].to_vec() }
-    }
-
-    /// Where entry k's encoding ends (0 for k = 0: the start of the first).
-    fn end_of(&self, k: usize) -> usize {
-        if k == 0 {
-            0
-        } else {
-            self.ends[k - 1]
-        }
+        let end = (start + max_entries).min(self.entries.len());
+        self.encoded.batch(start, end, max_bytes)
     }
 
     pub fn append(&mut self, entry: Entry) -> u64 {
         assert!(entry.term >= self.last_term(), "log terms must not decrease");
-        postcard::to_io(&entry, &mut self.encoded).expect("an entry encodes");
-        self.ends.push(self.encoded.len());
+        self.encoded.push(&entry);
         self.entries.push(entry);
-        debug_assert_eq!(self.ends.len(), self.entries.len());
+        debug_assert_eq!(self.encoded.count(), self.entries.len());
         self.last_index()
     }
 
@@ -181,10 +123,8 @@ impl Log {
     pub fn truncate_from(&mut self, index: u64) {
         assert!(index > self.snapshot_index, "truncating into the snapshot at {index}");
         let keep = ((index - self.snapshot_index - 1) as usize).min(self.entries.len());
-        self.encoded.truncate(self.end_of(keep));
-        self.unchanged_prefix = self.unchanged_prefix.min(self.encoded.len());
         self.entries.truncate(keep);
-        self.ends.truncate(keep);
+        self.encoded.truncate(keep);
     }
 
     /// First index holding `term`, searching back from `index` (for the follower's fast-backup hint).
@@ -212,17 +152,12 @@ impl Log {
         let keep_suffix = self.term(index) == Some(term);
         if keep_suffix {
             let drop = (index - self.snapshot_index) as usize;
-            let dropped_bytes = self.end_of(drop);
             self.entries.drain(..drop);
-            self.encoded.drain(..dropped_bytes);
-            self.ends.drain(..drop);
-            self.ends.iter_mut().for_each(|end| *end -= dropped_bytes);
+            self.encoded.drop_front(drop);
         } else {
             self.entries.clear();
-            self.encoded.clear();
-            self.ends.clear();
+            self.encoded.drop_front(self.encoded.count());
         }
-        self.unchanged_prefix = 0;
         self.snapshot_index = index;
         self.snapshot_term = term;
     }

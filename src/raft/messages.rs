@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::log::EntryBatch;
+use super::encoded::EntryBatch;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RequestVoteArgs {
