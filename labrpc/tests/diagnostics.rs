@@ -240,3 +240,19 @@ fn replay_line_comes_before_the_backtrace() {
     let last_replay = lines.iter().rposition(|l| *l == replay_line).unwrap();
     assert!(last_replay > backtrace, "{stdout}");
 }
+
+/// A `todo!()` (the lab's skeleton is full of them) says first what is missing, then where.
+#[test]
+fn todo_names_what_is_missing_first() {
+    let failure = fail_with("todo_names_what_is_missing_first", Config::default(), || {
+        let n = node::create("server-0");
+        thread::Builder::new().name("ticker").node(n).spawn(|| todo!("Raft::ticker"));
+        time::sleep(Duration::from_secs(1));
+    });
+    let report = failure.to_string();
+    let first = report.lines().next().unwrap();
+    assert!(
+        first.starts_with("simulation failed (seed 42, virtual time 0.000s): not yet implemented: Raft::ticker (reached by thread 'ticker' (#1) on node 'server-0' at labrpc/tests/diagnostics.rs:"),
+        "{report}"
+    );
+}

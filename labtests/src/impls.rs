@@ -8,17 +8,23 @@
 //! write `pub struct Mine; impl labapi::Lab for Mine { type Raft = mine::Raft; ... }`, and add one
 //! `Impl` line to `registry()` below; then `scripts/dstest --impl reference,mine 3a` sweeps both
 //! side by side, each row and failure naming its implementation.
+// skeleton: omit begin (reference-b wraps the reference's Raft)
 //!
 //! "reference-b" (`reference_b.rs`) is the reference's Raft behind a wrapper of another type, so
 //! the generic harness is exercised with a second implementation.
+// skeleton: omit end
 
+// skeleton: omit begin (reference-b wraps the reference's Raft)
 mod reference_b;
+// skeleton: omit end
 
 use labapi::Lab;
 
 use crate::scenario::{self, Scenario};
 
+// skeleton: omit begin (reference-b wraps the reference's Raft)
 pub use reference_b::ReferenceB;
+// skeleton: omit end
 
 /// The implementation the test files and a plain `scripts/dstest` run.
 pub const DEFAULT: &str = "reference";
@@ -36,7 +42,10 @@ pub struct Impl {
 pub fn registry() -> Vec<Impl> {
     vec![
         Impl { name: DEFAULT, scenarios: scenario::table::<Reference> },
+        // skeleton: omit begin (reference-b wraps the reference's Raft)
         Impl { name: "reference-b", scenarios: scenario::table::<ReferenceB> },
+        // skeleton: omit end
+        // Another implementation: Impl { name: "mine", scenarios: scenario::table::<Mine> },
     ]
 }
 
