@@ -45,6 +45,7 @@ pub const RULES: &[Rule] = &[
     rule("src/bin/", Policy::Keep, "the raftkv binary: runs the student's servers as a real cluster"),
     rule("src/cli/", Policy::Keep, "the real-cluster CLI: uses only the servers' public API"),
     rule("src/*/api.rs", Policy::Keep, "glue from labapi's traits to the servers' own methods, not the solution"),
+    rule("src/*/tests.rs", Policy::Drop, "the reference's unit tests (their `mod tests;` goes with its #[cfg(test)])"),
     rule("src/", Policy::Stub, "the solution: signatures and docs stay, bodies go"),
 ];
 
@@ -78,6 +79,7 @@ mod tests {
         assert_eq!(policy("src/raft/core.rs"), Policy::Stub);
         assert_eq!(policy("src/kvsrv/api.rs"), Policy::Keep);
         assert_eq!(policy("src/api.rs"), Policy::Stub, "`*` is exactly one segment");
+        assert_eq!(policy("src/shardctrler/tests.rs"), Policy::Drop);
         assert_eq!(policy("src/cli/tests/raftkv_binary.rs"), Policy::Keep);
         assert_eq!(policy("src/lib.rs"), Policy::Keep);
         assert_eq!(policy("labtests/mutants/double_vote.patch"), Policy::Drop);
