@@ -23,6 +23,7 @@ pub mod alloc;
 pub mod channel;
 pub mod net;
 pub mod node;
+pub mod observe;
 pub mod persister;
 pub mod rand;
 mod sched;

@@ -24,11 +24,13 @@ pub fn current_node() -> NodeId {
 /// finishes later). Crashing the caller's own node unwinds the caller too.
 pub fn crash(node: NodeId) {
     assert!(node != NodeId::MAIN, "labrpc: the main node (the test's own thread) cannot be crashed");
+    crate::observe::record(|| crate::observe::Observed::NodeCrashed { node: name(node) });
     current("node::crash").crash_node(node);
 }
 
 /// Lets a crashed node run threads again.
 pub fn restart(node: NodeId) {
+    crate::observe::record(|| crate::observe::Observed::NodeRestarted { node: name(node) });
     current("node::restart").restart_node(node);
 }
 
@@ -36,6 +38,10 @@ pub fn restart(node: NodeId) {
 /// it runs, timers that fall due meanwhile fire when the pause ends, messages queue up.
 pub fn pause(node: NodeId, duration: Duration) {
     assert!(node != NodeId::MAIN, "labrpc: the main node (the test's own thread) cannot be paused");
+    crate::observe::record(|| crate::observe::Observed::NodePaused {
+        node: name(node),
+        duration_ms: duration.as_millis().min(u64::MAX as u128) as u64,
+    });
     current("node::pause").pause_node(node, duration.as_nanos().min(u64::MAX as u128) as u64);
 }
 

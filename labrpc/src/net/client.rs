@@ -8,6 +8,8 @@ use serde::Serialize;
 use super::faults::{crash_here, SERVER_CHECK_INTERVAL};
 use super::{Network, Route};
 use crate::channel::{self, RecvTimeoutError};
+use crate::node::{current_node, name as node_name};
+use crate::observe::{self, Observed};
 use crate::thread;
 use crate::time::sleep;
 
@@ -82,6 +84,11 @@ impl ClientEnd {
         let faults = self.net.faults();
         let (server, server_name, node, generation, owner) = match self.net.route(&self.name, request.len()) {
             Route::Unreachable => {
+                observe::record(|| Observed::CallUnreachable {
+                    from: node_name(current_node()),
+                    end: self.name.clone(),
+                    method: method.to_string(),
+                });
                 sleep(faults.unreachable_delay());
                 return Err(RpcError::Unreachable);
             }
@@ -89,8 +96,17 @@ impl ClientEnd {
                 (server, server_name, node, generation, owner)
             }
         };
+        let call = observe::next_call();
+        observe::record(|| Observed::CallSent {
+            call,
+            from: node_name(owner),
+            to: node_name(node),
+            server: server_name.to_string(),
+            method: method.to_string(),
+        });
         sleep(faults.latency() + faults.request_delay());
         if faults.drop_request() {
+            observe::record(|| Observed::RequestDropped { call });
             return Err(RpcError::Lost);
         }
         let (handler, thread_name) = match server.handler(method) {
@@ -98,6 +114,9 @@ impl ClientEnd {
             Err(e) => panic!("rpc to server {server_name:?}: {e}"),
         };
         let copies = if faults.duplicate() { 2 } else { 1 };
+        if copies > 1 {
+            observe::record(|| Observed::RequestDuplicated { call });
+        }
         // Each handler copy sends its reply and whether its node crashes right after (rule 9).
         let (reply_tx, reply_rx) = channel::bounded::<(Vec<u8>, bool)>(copies);
         for _ in 0..copies {
@@ -106,6 +125,7 @@ impl ClientEnd {
             let (name, server_name, net) = (thread_name.clone(), server_name.clone(), self.net.clone());
             thread::Builder::new().shared_name(thread_name.clone()).node(node).spawn(move || {
                 // The thread's name is "rpc Service.Method".
+                observe::record(|| Observed::Handled { call });
                 let reply = handler(&request).unwrap_or_else(|e| panic!("{name} on server {server_name:?}: {e}"));
                 net.count_answer(&server_name, generation);
                 let crash = faults.crash_after_reply();
@@ -118,6 +138,7 @@ impl ClientEnd {
         }
         drop(reply_tx);
         if let Some(delay) = faults.late_duplicate() {
+            observe::record(|| Observed::LateDuplicate { call, delay_ms: delay.as_millis() as u64 });
             self.net.deliver_late(&self.name, method, request, delay);
         }
         let (reply, sender_crashed) = loop {
@@ -131,11 +152,15 @@ impl ClientEnd {
                 }
                 Err(RecvTimeoutError::Timeout) => {
                     if self.net.server_dead(&self.name, &server_name, generation) {
+                        observe::record(|| Observed::ReplyLost { call, why: "server gone" });
                         return Err(RpcError::Lost);
                     }
                 }
                 // Every handler copy died with its node.
-                Err(RecvTimeoutError::Disconnected) => return Err(RpcError::Lost),
+                Err(RecvTimeoutError::Disconnected) => {
+                    observe::record(|| Observed::ReplyLost { call, why: "server crashed" });
+                    return Err(RpcError::Lost);
+                }
             }
         };
         // A reply sent just before its server crashed at rule 9 was already on the wire.
@@ -145,9 +170,14 @@ impl ClientEnd {
             self.net.server_dead(&self.name, &server_name, generation)
         };
         if server_gone || self.net.is_cut(node, owner) {
+            observe::record(|| Observed::ReplyLost {
+                call,
+                why: if server_gone { "server gone" } else { "reply path cut" },
+            });
             return Err(RpcError::Lost);
         }
         if faults.drop_reply() {
+            observe::record(|| Observed::ReplyLost { call, why: "reply dropped" });
             return Err(RpcError::Lost);
         }
         if let Some(hold) = faults.reorder_delay() {
@@ -158,6 +188,7 @@ impl ClientEnd {
         }
         self.net.wait_while_held(node, owner);
         self.net.count_reply(reply.len());
+        observe::record(|| Observed::ReplyDelivered { call });
         Ok(reply)
     }
 }

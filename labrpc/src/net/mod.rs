@@ -204,14 +204,19 @@ impl Network {
     /// Cuts the link from `from` to `to` in that direction only: requests from `from`'s ends to
     /// servers on `to` find no route, and replies from `from`'s servers to callers on `to` are lost.
     pub fn cut(&self, from: NodeId, to: NodeId) {
+        crate::observe::record(|| crate::observe::Observed::LinkCut { from: node::name(from), to: node::name(to) });
         self.state.lock().cuts.insert((from, to));
     }
 
     pub fn heal(&self, from: NodeId, to: NodeId) {
+        crate::observe::record(|| crate::observe::Observed::LinkHealed {
+            link: Some((node::name(from), node::name(to))),
+        });
         self.state.lock().cuts.remove(&(from, to));
     }
 
     pub fn heal_all(&self) {
+        crate::observe::record(|| crate::observe::Observed::LinkHealed { link: None });
         self.state.lock().cuts.clear();
     }
 
