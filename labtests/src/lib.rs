@@ -13,6 +13,7 @@ pub mod scenario;
 pub mod shardkv;
 pub mod shrink;
 pub mod skeleton;
+pub mod timeline;
 
 use std::cell::Cell;
 

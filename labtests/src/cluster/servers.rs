@@ -50,6 +50,7 @@ impl<M: Members> Servers<'_, M> {
     /// Attaches server `i` to the network: its ends to and from every connected server in its group.
     pub fn connect(&self, i: usize) {
         self.fabric.journal.connect(i);
+        crate::timeline::event::connected(self.node(i), true);
         let mut st = self.state.lock();
         st.slots_mut()[i].connected = true;
         self.apply_links(&st);
@@ -58,6 +59,7 @@ impl<M: Members> Servers<'_, M> {
     /// Detaches server `i`: every end from it and to it is disabled.
     pub fn disconnect(&self, i: usize) {
         self.fabric.journal.disconnect(i);
+        crate::timeline::event::connected(self.node(i), false);
         let mut st = self.state.lock();
         st.slots_mut()[i].connected = false;
         self.apply_links(&st);
@@ -70,6 +72,8 @@ impl<M: Members> Servers<'_, M> {
     /// Every server connected, in one group (Go's kvraft `ConnectAll`); ends a partition.
     pub fn connect_all(&self) {
         self.fabric.journal.connect_all();
+        (0..self.fabric.n).for_each(|i| crate::timeline::event::connected(self.node(i), true));
+        crate::timeline::event::partition(Vec::new);
         let mut st = self.state.lock();
         for slot in st.slots_mut() {
             slot.connected = true;
@@ -91,6 +95,9 @@ impl<M: Members> Servers<'_, M> {
         }
         assert!(seen.iter().all(|&s| s), "partition {groups:?} leaves a server out");
         self.fabric.journal.partition(groups);
+        crate::timeline::event::partition(|| {
+            groups.iter().map(|g| g.iter().map(|&i| self.node(i)).collect()).collect()
+        });
         let mut st = self.state.lock();
         for (g, group) in groups.iter().enumerate() {
             for &i in group {
@@ -105,6 +112,7 @@ impl<M: Members> Servers<'_, M> {
     /// Ends any partition: every connected server reaches every other.
     pub fn heal_partition(&self) {
         self.fabric.journal.heal_partition();
+        crate::timeline::event::partition(Vec::new);
         let mut st = self.state.lock();
         st.slots_mut().iter_mut().for_each(|p| p.group = 0);
         self.apply_links(&st);

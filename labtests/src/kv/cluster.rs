@@ -369,6 +369,7 @@ impl<L: Lab> KvCluster<L> {
                     continue;
                 }
                 let (term, leader) = server.raft().state();
+                crate::timeline::event::peer_state(self.node(i), term, leader);
                 if leader && best.is_none_or(|(_, t)| term > t) {
                     best = Some((i, term));
                 }

@@ -135,13 +135,16 @@ impl Recorder {
         let input = to_input(op);
         let mut rec = self.inner.lock();
         let stamp = rec.stamp();
-        rec.history.invoke_at(client, stamp, input)
+        let id = rec.history.invoke_at(client, stamp, input);
+        crate::timeline::event::client_call(client, id.0 as u64, || format!("{op:?}"));
+        id
     }
 
     /// Records the return of `id` now. An ErrMaybe returns with its output unknown: it still
     /// precedes the client's later operations.
     pub fn finish(&self, id: OpId, op: &Op, outcome: &Outcome) {
         let output = to_output(op, outcome);
+        crate::timeline::event::client_return(id.0 as u64, || format!("{outcome:?}"));
         let mut rec = self.inner.lock();
         let stamp = rec.stamp();
         rec.history.finish_at(id, stamp, output).expect("virtual time and the sequence never go back");

@@ -200,6 +200,7 @@ impl<R: RaftPeer> Cluster<R> {
                 if let Err(e) = st.applied.record(i, index, command) {
                     panic!("apply error: {e}");
                 }
+                crate::timeline::event::applied(self.node(i), index, false);
                 if snapshots && snapshot_due(i, index) {
                     let bytes = st.applied.encode_snapshot(i, index);
                     let raft = st.peers[i].server.clone().expect("checked above");
@@ -224,7 +225,10 @@ impl<R: RaftPeer> Cluster<R> {
                     );
                 }
                 match st.applied.ingest(i, &snapshot, Some(index)) {
-                    Ok(restored) => Some(restored),
+                    Ok(restored) => {
+                        crate::timeline::event::applied(self.node(i), restored, true);
+                        Some(restored)
+                    }
                     Err(e) => panic!("apply error: {e}"),
                 }
             }

@@ -122,6 +122,7 @@ impl<R: RaftPeer> Cluster<R> {
                     .into_iter()
                     .map(|(peer, raft)| {
                         let (term, leader) = raft.state();
+                        crate::timeline::event::peer_state(cluster.node(peer), term, leader);
                         let dispatched = cluster.rpc_count(peer);
                         let answered = cluster.answered_count(peer);
                         (Seen { peer, term, leader }, dispatched, answered)
