@@ -65,6 +65,9 @@ pub struct Args {
     /// Run one seed of SCENARIO (with --seed) with its trace on stdout
     #[arg(long, value_name = "SCENARIO")]
     pub replay: Option<String>,
+    /// With --replay: also write the run's timeline (one self-contained HTML page) to FILE
+    #[arg(long, value_name = "FILE", requires = "replay")]
+    pub html: Option<PathBuf>,
     /// Implementations to run, side by side (registered in labtests/src/impls.rs)
     #[arg(long = "impl", value_name = "NAME,...", value_delimiter = ',', default_value = crate::impls::DEFAULT)]
     pub impls: Vec<String>,
@@ -143,7 +146,7 @@ pub fn run(args: Args, cases: Vec<Case>) -> ExitCode {
         return shrink::shrink_command(&cases, name, args.seed, &args.output, options);
     }
     if let Some(name) = &args.replay {
-        return replay(&cases, name, args.seed, args.faults.as_deref());
+        return replay(&cases, name, args.seed, args.faults.as_deref(), args.html.as_deref());
     }
     let selected = match filter::select(&cases, &args.filters) {
         Ok(selected) => selected,
@@ -217,6 +220,14 @@ fn write_artifacts(args: &Args, cases: &[Case], summary: &report::Summary) -> Ve
                     eprintln!("error: cannot write the log of {} seed {seed} in {}: {e}", t.name, args.output.display())
                 }
             }
+            match crate::timeline::write_artifact(&args.output, case, seed) {
+                Ok(path) => written.push((t.name.clone(), seed, path.display().to_string())),
+                Err(e) => eprintln!(
+                    "error: cannot write the timeline of {} seed {seed} in {}: {e}",
+                    t.name,
+                    args.output.display()
+                ),
+            }
         }
     }
     written
@@ -249,7 +260,13 @@ pub fn for_implementations(cases: Vec<Case>, impls: &[String]) -> Result<Vec<Cas
         .collect())
 }
 
-fn replay(cases: &[Case], name: &str, seed: u64, faults: Option<&std::path::Path>) -> ExitCode {
+fn replay(
+    cases: &[Case],
+    name: &str,
+    seed: u64,
+    faults: Option<&std::path::Path>,
+    html: Option<&std::path::Path>,
+) -> ExitCode {
     let mut case = match filter::replay_target(cases, name) {
         Ok(case) => case.clone(),
         Err(message) => {
@@ -265,6 +282,16 @@ fn replay(cases: &[Case], name: &str, seed: u64, faults: Option<&std::path::Path
         }
     };
     case.config.fault_plan = schedule.as_ref().map(|(plan, _)| plan.clone());
+    if let Some(path) = html {
+        // A separate, untraced run of the same seed (under the same fault schedule): recording
+        // does not move its schedule.
+        let (_, timeline) = crate::timeline::record(&case, seed);
+        if let Err(e) = crate::timeline::write(path, &timeline) {
+            eprintln!("error: --html {}: cannot write the timeline: {e}", path.display());
+            return ExitCode::from(2);
+        }
+        eprintln!("timeline: {} ({} items drawn)", path.display(), timeline.items());
+    }
     let (outcome, trace) = labrpc::trace::capture(tracing::Level::DEBUG, || case.run_seed(seed, false));
     if std::io::stdout().is_terminal() {
         let width = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(160);

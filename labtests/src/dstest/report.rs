@@ -122,13 +122,14 @@ pub fn render(
             let _ = writeln!(out, "{what} {} seed {seed}: {}", t.name, case.replay_command(seed, check_determinism));
             for (name, s, path) in artifacts {
                 if *name == t.name && *s == seed {
-                    let _ = writeln!(out, "  log: {path}");
+                    let what = if path.ends_with(".html") { "timeline" } else { "log" };
+                    let _ = writeln!(out, "  {what}: {path}");
                 }
             }
         }
         let unlisted = (t.failed_seeds.len() + t.unknown_seeds.len()).saturating_sub(MAX_LISTED_PER_SCENARIO);
         if unlisted > 0 {
-            let logs = artifacts.iter().filter(|(name, _, _)| *name == t.name).count();
+            let logs = artifacts.iter().filter(|(name, _, path)| *name == t.name && path.ends_with(".log")).count();
             let dir = artifacts
                 .iter()
                 .find_map(|(_, _, path)| std::path::Path::new(path).parent())
