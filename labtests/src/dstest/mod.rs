@@ -353,6 +353,14 @@ mod tests {
     }
 
     #[test]
+    fn html_goes_with_replay() {
+        let err = Args::try_parse_from(["dstest", "--html", "t.html"]).unwrap_err().to_string();
+        assert!(err.contains("--replay"), "{err}");
+        let args = Args::try_parse_from(["dstest", "--replay", "figure8_3c", "--html", "t.html"]).unwrap();
+        assert_eq!(args.html.as_deref(), Some(std::path::Path::new("t.html")));
+    }
+
+    #[test]
     fn help_says_which_knobs_are_refused_and_the_flag_for_each() {
         use clap::CommandFactory;
         let help = Args::command().render_help().to_string();

@@ -17,7 +17,8 @@ const ctx = canvas.getContext("2d");
 const tip = document.getElementById("tip");
 const nLanes = D.lanes.length;
 const t0All = D.window ? D.window.from_us : 0;
-const t1All = Math.max(D.window ? D.window.to_us : D.end_us, t0All + 1000, D.failure ? D.failure.at_us + 1000 : 0);
+const tEnd = Math.max(D.window ? D.window.to_us : D.end_us, t0All + 1000, D.failure ? D.failure.at_us : 0);
+const t1All = tEnd + (tEnd - t0All) * 0.08; // room after the failure for its label
 let view = { t0: t0All, t1: t1All };
 const methodOn = D.methods.map(() => true);
 const markOn = {}; Object.keys(MARK_GLYPH).forEach(k => markOn[k] = k !== "unreachable");
@@ -214,9 +215,10 @@ function drawFailure() {
   canvas.dataset.failureX = px; // where the mark is, for the browser check
   ctx.fillStyle = FAIL;
   ctx.fillRect(px - 1, 2, 3, TOP + nLanes * LANE_H - 2);
-  ctx.fillRect(px + 2, 2, 96, 18);
+  const left = px + 100 > width() ? px - 98 : px + 2; // the label stays on the canvas
+  ctx.fillRect(left, 2, 96, 18);
   ctx.fillStyle = "#fff"; ctx.font = "bold 11px sans-serif";
-  ctx.fillText("\u2716 check failed", px + 6, 15);
+  ctx.fillText("\u2716 check failed", left + 4, 15);
 }
 
 function draw() {

@@ -4,12 +4,13 @@
 //! what led to a failure matters more than what followed), plus the items that started earlier
 //! and are still going on when the window opens (each lane's state then, bands, messages and
 //! operations in flight). The page says how many items it left out and which virtual time span
-//! it covers, so its size is bounded (about 60 bytes per item) whatever the run's length.
+//! it covers, so its size is bounded (70 to 85 bytes per item) whatever the run's length.
 
 use super::model::{Timeline, Window};
 
-/// Items drawn at most by default: a page of about 3 MB that opens in well under 2 s.
-pub const MAX_ITEMS: usize = 50_000;
+/// Items drawn at most by default: a page of at most about 1.7 MB, which a browser parses and
+/// draws at once (the report of issue 14 gives the measured open times).
+pub const MAX_ITEMS: usize = 20_000;
 
 /// Cuts `t` down to about `max_items` items around its failure (or its end).
 pub fn bound(t: &mut Timeline, max_items: usize) {
