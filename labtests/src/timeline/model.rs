@@ -194,6 +194,14 @@ fn client_lane(client: u64) -> String {
     format!("client {client}")
 }
 
+/// The position of `name` in `names`, appended if new (`index` maps names to positions).
+fn intern(names: &mut Vec<String>, index: &mut BTreeMap<String, usize>, name: &str) -> usize {
+    *index.entry(name.to_string()).or_insert_with(|| {
+        names.push(name.to_string());
+        names.len() - 1
+    })
+}
+
 struct Builder {
     t: Timeline,
     lane_index: BTreeMap<String, usize>,
@@ -208,21 +216,11 @@ struct Builder {
 
 impl Builder {
     fn lane(&mut self, name: &str) -> usize {
-        if let Some(&i) = self.lane_index.get(name) {
-            return i;
-        }
-        self.t.lanes.push(name.to_string());
-        self.lane_index.insert(name.to_string(), self.t.lanes.len() - 1);
-        self.t.lanes.len() - 1
+        intern(&mut self.t.lanes, &mut self.lane_index, name)
     }
 
     fn method(&mut self, name: &str) -> usize {
-        if let Some(&i) = self.method_index.get(name) {
-            return i;
-        }
-        self.t.methods.push(name.to_string());
-        self.method_index.insert(name.to_string(), self.t.methods.len() - 1);
-        self.t.methods.len() - 1
+        intern(&mut self.t.methods, &mut self.method_index, name)
     }
 
     fn mark(&mut self, lane: usize, at_us: u64, kind: &'static str, text: String) {
