@@ -9,3 +9,4 @@ pub mod kvsrv;
 pub mod raft;
 pub mod rsm;
 pub mod shardctrler;
+pub mod shardkv;

@@ -67,4 +67,6 @@ impl Lab for Reference {
     type KvraftClerk = raftkv::kvraft::Clerk;
     type ShardCtrler = raftkv::shardctrler::ShardCtrler;
     type ShardCtrlerClerk = raftkv::shardctrler::Clerk;
+    type ShardKvServer = raftkv::shardkv::ShardKv;
+    type ShardKvClerk = raftkv::shardkv::Clerk;
 }

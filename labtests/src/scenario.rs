@@ -21,7 +21,7 @@ use crate::raft::{
     scenarios_chaos as xc, scenarios_commit as cm, scenarios_constructed as k, scenarios_install as si,
     scenarios_leads_twice as lt, scenarios_stale as st, scenarios_timers as tm,
 };
-use crate::shardkv::scenarios_5a as s5a;
+use crate::shardkv::{scenarios_5a as s5a, scenarios_5b as s5b};
 
 /// A named scenario. `run` is a simulation's main thread and keeps no global state, so any
 /// number of seeds may run side by side.
@@ -221,6 +221,13 @@ pub fn sharded<L: Lab>() -> Vec<Scenario> {
         scenario("ctrler_partitions_crashes_5a", "5a", "shardkv_5a", s5a::ctrler_partitions_crashes_5a::<L>),
         scenario("ctrler_leader_change_5a", "5a", "shardkv_5a", s5a::ctrler_leader_change_5a::<L>),
         scenario("ctrler_minimal_moves_5a", "5a", "shardkv_5a", s5a::ctrler_minimal_moves_5a::<L>),
+        scenario("static_shards_5b", "5b", "shardkv_5b", s5b::static_shards_5b::<L>),
+        scenario("join_leave_5b", "5b", "shardkv_5b", s5b::join_leave_5b::<L>),
+        scenario("join_leave_snapshots_5b", "5b", "shardkv_5b", s5b::join_leave_snapshots_5b::<L>),
+        scenario("concurrent_5b", "5b", "shardkv_5b", s5b::concurrent_5b::<L>),
+        scenario("unreliable_5b", "5b", "shardkv_5b", s5b::unreliable_5b::<L>),
+        scenario("migration_crashes_5b", "5b", "shardkv_5b", s5b::migration_crashes_5b::<L>),
+        scenario("unreliable_snapshots_crashes_5b", "5b", "shardkv_5b", s5b::unreliable_snapshots_crashes_5b::<L>),
     ]
 }
 

@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use labapi::shard::{Config, Gid};
 use labrpc::net::ClientEnd;
-use labrpc::{channel, thread, time};
+use labrpc::time;
 
 use super::machine::{CtrlOp, CtrlOutcome, CtrlRequest};
 use super::server::{CtrlReply, CTRL_METHOD};
+use crate::shardkv::rpc::call_within;
 
 /// A clerk pauses this long after every replica in turn failed to answer.
 pub const RETRY_PAUSE: Duration = Duration::from_millis(20);
@@ -34,24 +35,14 @@ impl Clerk {
         Clerk { servers, leader, client: labrpc::rand::next_u64(), seq: 0 }
     }
 
-    /// One call, abandoned after [`CALL_TIMEOUT`] (None: no answer). The call runs in a thread of
-    /// its own, which finishes on its own if abandoned.
-    fn call(&self, server: usize, request: &CtrlRequest) -> Option<CtrlReply> {
-        let (tx, rx) = channel::bounded(1);
-        let (end, request) = (self.servers[server].clone(), request.clone());
-        thread::Builder::new().name("ctrler-call").spawn(move || {
-            let _ = tx.send(end.call::<_, CtrlReply>(CTRL_METHOD, &request));
-        });
-        rx.recv_timeout(CALL_TIMEOUT).ok().and_then(Result::ok)
-    }
-
     /// Runs `op` until a leader answers it.
     pub fn execute(&mut self, op: CtrlOp) -> CtrlOutcome {
         self.seq += 1;
         let request = CtrlRequest { client: self.client, seq: self.seq, op };
         let mut failures = 0;
         loop {
-            match self.call(self.leader, &request) {
+            let end = &self.servers[self.leader];
+            match call_within::<CtrlRequest, CtrlReply>(end, CTRL_METHOD, &request, CALL_TIMEOUT) {
                 Some(CtrlReply::Ok(outcome)) => return outcome,
                 Some(CtrlReply::WrongLeader | CtrlReply::Timeout) | None => {
                     self.leader = (self.leader + 1) % self.servers.len();

@@ -3,7 +3,7 @@
 use crate::raft::RaftPeer;
 use crate::rsm::{Rsm, StateMachine};
 use crate::services::{KvraftClerk, KvraftServer, KvsrvClerk, KvsrvServer};
-use crate::shard_services::{ShardCtrlerClerk, ShardCtrlerServer};
+use crate::shard_services::{ShardCtrlerClerk, ShardCtrlerServer, ShardKvClerk, ShardKvServer};
 
 /// Names the types of one solution. The harness's clusters, scenarios, sweeper and benches are
 /// generic over it; `labtests/src/impls.rs` registers each implementation under a name.
@@ -22,4 +22,7 @@ pub trait Lab: 'static {
     /// Lab 5A: the shard controller.
     type ShardCtrler: ShardCtrlerServer;
     type ShardCtrlerClerk: ShardCtrlerClerk;
+    /// Lab 5B: the shard groups' servers and the store's clerk.
+    type ShardKvServer: ShardKvServer;
+    type ShardKvClerk: ShardKvClerk;
 }

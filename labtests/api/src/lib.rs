@@ -7,6 +7,7 @@
 //! | 4A replicated state machine | [`Rsm`] over a service's [`StateMachine`] | [`rsm`] |
 //! | 4A-4B kvraft | [`KvraftServer`], [`KvraftClerk`] | [`services`] |
 //! | 5A shard controller | [`ShardCtrlerServer`], [`ShardCtrlerClerk`] over [`shard::Config`] | [`shard`] |
+//! | 5B shard groups | [`ShardKvServer`], [`ShardKvClerk`] | [`shard`] |
 //!
 //! Both clerks are [`KvClient`]s: they run one [`Op`] at a time to its [`Outcome`] (module
 //! [`kv`], the vocabulary the services share and the harness records for its linearizability
@@ -30,4 +31,4 @@ pub use lab::Lab;
 pub use raft::{ApplyMsg, RaftPeer};
 pub use rsm::{Rsm, StateMachine, SubmitError};
 pub use services::{KvraftClerk, KvraftServer, KvsrvClerk, KvsrvServer};
-pub use shard_services::{ShardCtrlerClerk, ShardCtrlerServer};
+pub use shard_services::{MakeEnd, ShardCtrlerClerk, ShardCtrlerServer, ShardKvClerk, ShardKvServer};

@@ -44,3 +44,38 @@ pub trait ShardCtrlerClerk: Send + 'static {
     /// Configuration `num`, or the latest when `num` is None or beyond it.
     fn query(&mut self, num: Option<u64>) -> Config;
 }
+
+/// Makes a client end, owned by the calling thread's node, to the labrpc server named `name`
+/// (the names a configuration lists for each group). 6.5840's `make_end`.
+pub type MakeEnd = std::sync::Arc<dyn Fn(&str) -> ClientEnd + Send + Sync>;
+
+/// Lab 5B: one server of a shard group (a replica group serving the shards the controller gives
+/// it). A handle: clones share it.
+pub trait ShardKvServer: Clone + Send + Sync + 'static {
+    type Raft: RaftPeer;
+
+    /// Starts server `me` of group `gid` and its Raft peer on the calling thread's node,
+    /// recovering from `persister` (`peers` as in [`RaftPeer::make`], `maxraftstate` as for
+    /// kvraft). `ctrlers[i]` reaches controller replica i; `make_end` reaches other groups'
+    /// servers by name.
+    fn start(
+        peers: Vec<ClientEnd>,
+        me: usize,
+        persister: Persister,
+        maxraftstate: Option<usize>,
+        gid: Gid,
+        ctrlers: Vec<ClientEnd>,
+        make_end: MakeEnd,
+    ) -> Self;
+
+    fn raft(&self) -> &Self::Raft;
+
+    /// The RPC service clerks and other groups call.
+    fn service(&self) -> Service;
+}
+
+/// Lab 5B: a client of the sharded store: finds a key's group from the latest configuration,
+/// retries with a newer one when told "wrong group", exactly once across migrations.
+pub trait ShardKvClerk: crate::kv::KvClient + Send + 'static {
+    fn new(ctrlers: Vec<ClientEnd>, make_end: MakeEnd) -> Self;
+}

@@ -47,4 +47,6 @@ impl Lab for ReferenceB {
     type KvraftClerk = raftkv::kvraft::Clerk;
     type ShardCtrler = raftkv::shardctrler::ShardCtrler;
     type ShardCtrlerClerk = raftkv::shardctrler::Clerk;
+    type ShardKvServer = raftkv::shardkv::ShardKv;
+    type ShardKvClerk = raftkv::shardkv::Clerk;
 }

@@ -1,7 +1,10 @@
 //! The sharded lab's harness (lab 5): the shard controller's cluster (`ctrler`), the checks of
-//! configuration sequences (`check`), and the scenarios per phase (`scenarios_5a`: the
-//! controller as a replicated service).
+//! configuration sequences (`check`), the store's cluster of shard groups (`groups`), and the
+//! scenarios per phase (`scenarios_5a`: the controller as a replicated service; `scenarios_5b`:
+//! shard groups and migrations, every history checked for linearizability).
 
 pub mod check;
 pub mod ctrler;
+pub mod groups;
 pub mod scenarios_5a;
+pub mod scenarios_5b;

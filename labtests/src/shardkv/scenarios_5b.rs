@@ -1,0 +1,175 @@
+//! Lab 5B scenarios: shard groups serving the controller's configurations, after 6.5840's shardkv
+//! tests (static shards, join then leave, concurrent clients during changes, unreliable network,
+//! snapshots), plus crashes inside migrations. Every client operation is recorded and the whole
+//! history checked for linearizability (`Run::finish`); clients that own keys also check that
+//! every append of theirs is there exactly once, in order.
+
+use std::time::Duration;
+
+use labapi::Lab;
+use labrpc::{thread, time};
+use raftkv::kvsrv::KvClient;
+
+use super::groups::ShardCluster;
+use crate::kv::check::Run;
+use crate::kv::generic::{append_value, check_client_appends};
+use crate::kv::history::Recorder;
+
+/// Servers per group.
+const N: usize = 3;
+
+/// Keys the scenarios use: spread over every shard of the default table.
+fn key(i: usize) -> String {
+    format!("k{i}")
+}
+
+/// Two groups serve; one is shut down: exactly the keys of the other group still answer, and
+/// all of them once it is back (6.5840's TestStaticShards).
+pub fn static_shards_5b<L: Lab>() {
+    const KEYS: usize = 20;
+    let name = "static_shards_5b";
+    let run = Run::start(name);
+    let recorder = Recorder::new();
+    let cluster = ShardCluster::<L>::new(N, true, None, &recorder);
+    let config = {
+        cluster.join(&[1]);
+        cluster.join(&[2])
+    };
+    let mut ck = cluster.make_client();
+    for i in 0..KEYS {
+        ck.put(&key(i), &format!("v{i}"));
+    }
+    for i in 0..KEYS {
+        ck.check(&key(i), &format!("v{i}"));
+    }
+    // The groups have reached the configuration (they answered every key), so it is current.
+    cluster.shutdown_group(1);
+    let handles: Vec<_> = (0..KEYS)
+        .map(|i| {
+            let mut c = cluster.make_client();
+            thread::Builder::new().name(format!("reader-{i}")).spawn(move || c.check(&key(i), &format!("v{i}")))
+        })
+        .collect();
+    time::sleep(Duration::from_secs(2));
+    let done: Vec<usize> = (0..KEYS).filter(|&i| handles[i].is_finished()).collect();
+    let served: Vec<usize> = (0..KEYS).filter(|&i| config.group_of(&key(i)) == 2).collect();
+    assert_eq!(done, served, "{name}: with group 1 down, exactly group 2's keys must answer");
+    assert!(!served.is_empty() && served.len() < KEYS, "{name}: the keys must span both groups");
+    cluster.start_group(1);
+    for h in handles {
+        h.join().unwrap_or_else(|_| panic!("{name}: a reader panicked"));
+    }
+    run.finish(&recorder, 2 * N, cluster.total_rpcs());
+}
+
+/// One client appends to every key while groups join and leave one at a time: every key's value
+/// must hold every append once, in order, through every migration (6.5840's TestJoinLeave).
+pub fn join_leave_5b<L: Lab>() {
+    join_leave::<L>("join_leave_5b", true, None);
+}
+
+/// The same with snapshots (a small `maxraftstate`): shards and duplicate tables must survive
+/// being snapshotted and restored.
+pub fn join_leave_snapshots_5b<L: Lab>() {
+    join_leave::<L>("join_leave_snapshots_5b", true, Some(1000));
+}
+
+fn join_leave<L: Lab>(name: &str, reliable: bool, maxraftstate: Option<usize>) {
+    const KEYS: usize = 10;
+    let run = Run::start(name);
+    let recorder = Recorder::new();
+    let cluster = ShardCluster::<L>::new(N, reliable, maxraftstate, &recorder);
+    let mut ck = cluster.make_client();
+    let id = ck.id();
+    let mut appends = 0;
+    let mut round = |ck: &mut crate::kv::history::Client<L::ShardKvClerk>| {
+        for i in 0..KEYS {
+            ck.append(&key(i), &append_value(id, appends));
+        }
+        appends += 1;
+        for i in 0..KEYS {
+            check_client_appends(id, &ck.get_value(&key(i)), appends);
+        }
+    };
+    // After each change the groups get a second to apply it (as 6.5840's test sleeps), so the
+    // next round runs against the new owners and their migrated data.
+    let settle = Duration::from_secs(1);
+    for (join, gid) in [(true, 1), (true, 2), (true, 3), (false, 1), (false, 2), (true, 1)] {
+        if join {
+            cluster.join(&[gid]);
+        } else {
+            cluster.leave(&[gid]);
+        }
+        time::sleep(settle);
+        round(&mut ck);
+    }
+    run.finish(&recorder, 3 * N, cluster.total_rpcs());
+}
+
+/// Clients append to keys of their own while a reconfigurer joins and leaves groups (and, with
+/// `crashes`, crashes servers of the groups); at the end each key holds its client's appends
+/// exactly once, in order, and the history is linearizable.
+fn concurrent<L: Lab>(name: &str, reliable: bool, maxraftstate: Option<usize>, crashes: bool) {
+    const CLIENTS: usize = 4;
+    const KEYS_PER_CLIENT: usize = 3;
+    const ROUNDS: usize = 12;
+    let run = Run::start(name);
+    let recorder = Recorder::new();
+    let cluster = ShardCluster::<L>::new(N, reliable, maxraftstate, &recorder);
+    cluster.join(&[1]);
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            let mut ck = cluster.make_client();
+            thread::Builder::new().name(format!("appender-{c}")).spawn(move || {
+                let id = ck.id();
+                for j in 0..ROUNDS {
+                    for k in 0..KEYS_PER_CLIENT {
+                        ck.append(&format!("c{c}-{k}"), &append_value(id, j));
+                    }
+                }
+                for k in 0..KEYS_PER_CLIENT {
+                    check_client_appends(id, &ck.get_value(&format!("c{c}-{k}")), ROUNDS);
+                }
+            })
+        })
+        .collect();
+    let steps: [(&str, u64); 6] = [("join", 2), ("join", 3), ("leave", 1), ("join", 1), ("leave", 2), ("leave", 3)];
+    for (what, gid) in steps {
+        time::sleep(Duration::from_millis(labrpc::rand::range(200..900)));
+        if what == "join" {
+            cluster.join(&[gid]);
+        } else {
+            cluster.leave(&[gid]);
+        }
+        if crashes {
+            let victim = 1 + labrpc::rand::range(0..3);
+            let server = labrpc::rand::range(0..N as u64) as usize;
+            cluster.crash_restart(victim, server, Duration::from_millis(labrpc::rand::range(100..1000)));
+        }
+    }
+    for h in clients {
+        h.join().unwrap_or_else(|_| panic!("{name}: an appender panicked"));
+    }
+    run.finish(&recorder, 3 * N, cluster.total_rpcs());
+}
+
+/// Concurrent clients during joins and leaves on a reliable network (6.5840's TestConcurrent1).
+pub fn concurrent_5b<L: Lab>() {
+    concurrent::<L>("concurrent_5b", true, None, false);
+}
+
+/// The same over an unreliable network (TestUnreliable1): retried operations must apply once
+/// even when the retry reaches the shard's new group.
+pub fn unreliable_5b<L: Lab>() {
+    concurrent::<L>("unreliable_5b", false, None, false);
+}
+
+/// Concurrent clients while servers of the groups crash and restart in the middle of migrations.
+pub fn migration_crashes_5b<L: Lab>() {
+    concurrent::<L>("migration_crashes_5b", true, None, true);
+}
+
+/// Concurrent clients over an unreliable network with snapshots and crashes.
+pub fn unreliable_snapshots_crashes_5b<L: Lab>() {
+    concurrent::<L>("unreliable_snapshots_crashes_5b", false, Some(1000), true);
+}

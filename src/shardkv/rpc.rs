@@ -1,0 +1,24 @@
+//! One RPC with a deadline, for the clerks and the groups' migration threads: the call runs in a
+//! thread of its own (which finishes on its own if abandoned), so a paused or far server costs
+//! the caller at most `timeout`.
+
+use std::time::Duration;
+
+use labrpc::net::ClientEnd;
+use labrpc::{channel, thread};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// Calls `method` on `end`; None when there is no answer within `timeout`.
+pub fn call_within<Req, Rep>(end: &ClientEnd, method: &'static str, request: &Req, timeout: Duration) -> Option<Rep>
+where
+    Req: Serialize + Clone + Send + 'static,
+    Rep: DeserializeOwned + Send + 'static,
+{
+    let (tx, rx) = channel::bounded(1);
+    let (end, request) = (end.clone(), request.clone());
+    thread::Builder::new().name("call").spawn(move || {
+        let _ = tx.send(end.call::<_, Rep>(method, &request));
+    });
+    rx.recv_timeout(timeout).ok().and_then(Result::ok)
+}
