@@ -92,6 +92,23 @@ impl Builder {
     }
 }
 
+impl Builder {
+    /// `spawn` for a thread nobody joins (an RPC handler): no join cell is made, and the thread
+    /// runs, is scheduled and dies exactly as a spawned one whose handle was dropped.
+    pub(crate) fn spawn_detached<F>(self, f: F)
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        let Some(rt) = try_current() else {
+            drop(self.spawn(f));
+            return;
+        };
+        let node = self.node.unwrap_or_else(|| rt.current_node());
+        let name: Arc<str> = self.name.unwrap_or_else(|| Arc::from("thread"));
+        rt.spawn(node, name, move |first| run_body(first, f, drop));
+    }
+}
+
 struct JoinState<T> {
     result: Option<Result<T, Payload>>,
     waiters: Vec<Ticket>,

@@ -123,7 +123,7 @@ impl ClientEnd {
             self.net.count_dispatch(&server_name);
             let (handler, request, reply_tx) = (handler.clone(), request.clone(), reply_tx.clone());
             let (name, server_name, net) = (thread_name.clone(), server_name.clone(), self.net.clone());
-            thread::Builder::new().shared_name(thread_name.clone()).node(node).spawn(move || {
+            thread::Builder::new().shared_name(thread_name.clone()).node(node).spawn_detached(move || {
                 // The thread's name is "rpc Service.Method".
                 observe::record(|| Observed::Handled { call });
                 let reply = handler(&request).unwrap_or_else(|e| panic!("{name} on server {server_name:?}: {e}"));
