@@ -80,6 +80,8 @@ pub(crate) struct State {
     runnable: Vec<TaskId>,
     kill_queue: VecDeque<TaskId>,
     timers: Timers,
+    /// Timers in the queue that can wake nothing any more (their park ended another way).
+    stale_timers: usize,
     pub(crate) nodes: Vec<NodeState>,
     sched_rng: ChaCha8Rng,
     world_rng: ChaCha8Rng,
@@ -144,7 +146,35 @@ impl State {
         slot.status = Status::Runnable;
         slot.wake = wake;
         slot.wait = None;
+        let left_a_timer = std::mem::take(&mut slot.timed) && wake != Wake::TimedOut;
         self.runnable.push(id);
+        if left_a_timer {
+            self.timer_went_stale();
+        }
+    }
+
+    /// A park with a deadline ended before it: its timer stays in the queue until it surfaces or
+    /// a sweep removes it. Sweeps run when stale timers are over half of the queue, so the heap
+    /// stays within twice the timed parks in progress and each timer is swept at most once.
+    fn timer_went_stale(&mut self) {
+        const SWEEP_ABOVE: usize = 64;
+        self.stale_timers += 1;
+        if self.stale_timers > SWEEP_ABOVE && 2 * self.stale_timers > self.timers.len() {
+            let (slots, nodes) = (&self.slots, &self.nodes);
+            alloc::untracked(|| self.timers.retain(|kind| timer_is_live(slots, nodes, kind)));
+            self.stale_timers = 0;
+        }
+    }
+}
+
+/// The timer can still do something when it fires: its park or its pause is still on.
+fn timer_is_live(slots: &[Slot], nodes: &[NodeState], kind: &TimerKind) -> bool {
+    match *kind {
+        TimerKind::Wake { task, token } => slots.get(task.index as usize).is_some_and(|slot| {
+            slot.generation == task.generation
+                && slot.task.as_ref().is_some_and(|t| t.status == Status::Parked && t.park_token == token)
+        }),
+        TimerKind::Unpause { node, generation } => nodes[node.index()].pause_generation == generation,
     }
 }
 
@@ -190,6 +220,7 @@ impl Runtime {
                 runnable: Vec::new(),
                 kill_queue: VecDeque::new(),
                 timers: Timers::default(),
+                stale_timers: 0,
                 nodes: vec![main_node],
                 sched_rng,
                 world_rng,
@@ -325,6 +356,7 @@ impl Runtime {
             wait: None,
             wake: Wake::Notified,
             park_token: 0,
+            timed: false,
             dying: born_dead,
             kill_sent: false,
             yielder: std::ptr::null(),
@@ -362,6 +394,7 @@ impl Runtime {
             slot.status = Status::Parked;
             slot.wait = Some(wait);
             slot.wake = Wake::Pending;
+            slot.timed = deadline_ns.is_some();
             let (token, serial, node) = (slot.park_token, slot.serial, slot.node);
             st.record(EventKind::Park, serial, node, deadline_ns.unwrap_or(u64::MAX));
             if let Some(deadline) = deadline_ns {
@@ -655,6 +688,15 @@ impl Runtime {
     /// Jumps to the earliest timer and fires every timer due then. False when there is none.
     fn advance_time(&self, shutdown: bool) -> bool {
         let mut st = self.st.borrow_mut();
+        // Stale timers at the head are dropped first, so time never jumps to a deadline where
+        // nothing is due.
+        while let Some(head) = st.timers.peek() {
+            if timer_is_live(&st.slots, &st.nodes, &head.kind) {
+                break;
+            }
+            st.timers.pop();
+            st.stale_timers = st.stale_timers.saturating_sub(1);
+        }
         let Some(deadline) = st.timers.peek_deadline() else {
             return false;
         };
@@ -681,6 +723,8 @@ impl Runtime {
                     let due = st.slot(task).is_some_and(|s| s.status == Status::Parked && s.park_token == token);
                     if due {
                         st.make_runnable(task, Wake::TimedOut);
+                    } else {
+                        st.stale_timers = st.stale_timers.saturating_sub(1);
                     }
                 }
                 TimerKind::Unpause { node, generation } => {
@@ -863,6 +907,11 @@ fn next_kill(st: &mut State) -> Option<TaskId> {
             Status::Running => unreachable!("kill queue holds the running task"),
             Status::Runnable => st.remove_from_queues(id),
             Status::Parked => {}
+        }
+        let slot = st.slot_mut(id).unwrap();
+        // The park (if any) ends here: its deadline can wake nothing any more.
+        if std::mem::take(&mut slot.timed) {
+            st.timer_went_stale();
         }
         let slot = st.slot_mut(id).unwrap();
         if slot.kill_sent {

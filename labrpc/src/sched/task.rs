@@ -83,6 +83,9 @@ pub(crate) struct TaskSlot {
     pub(crate) wake: Wake,
     /// Bumped at every park; a timer carrying an older token is stale.
     pub(crate) park_token: u64,
+    /// The park in progress has a deadline timer in the queue (which goes stale if the park ends
+    /// another way).
+    pub(crate) timed: bool,
     pub(crate) dying: bool,
     pub(crate) kill_sent: bool,
     pub(crate) yielder: *const corosensei::Yielder<Resume, ()>,
