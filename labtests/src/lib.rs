@@ -9,6 +9,7 @@ pub mod kv;
 pub mod mutants;
 // skeleton: omit end
 pub mod raft;
+pub mod rsm;
 pub mod scenario;
 pub mod shardkv;
 pub mod shrink;

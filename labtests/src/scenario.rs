@@ -21,6 +21,7 @@ use crate::raft::{
     scenarios_chaos as xc, scenarios_commit as cm, scenarios_constructed as k, scenarios_install as si,
     scenarios_leads_twice as lt, scenarios_stale as st, scenarios_timers as tm,
 };
+use crate::rsm::scenarios as rsm;
 use crate::shardkv::{scenarios_5a as s5a, scenarios_5b as s5b};
 
 /// A named scenario. `run` is a simulation's main thread and keeps no global state, so any
@@ -87,6 +88,7 @@ pub fn all() -> Vec<Scenario> {
 pub fn table<L: Lab>() -> Vec<Scenario> {
     let mut all = raft::<L::Raft>();
     all.extend(kv::<L>());
+    all.extend(rsm::<L>());
     all.extend(sharded::<L>());
     all
 }
@@ -228,6 +230,20 @@ pub fn sharded<L: Lab>() -> Vec<Scenario> {
         scenario("unreliable_5b", "5b", "shardkv_5b", s5b::unreliable_5b::<L>),
         scenario("migration_crashes_5b", "5b", "shardkv_5b", s5b::migration_crashes_5b::<L>),
         scenario("unreliable_snapshots_crashes_5b", "5b", "shardkv_5b", s5b::unreliable_snapshots_crashes_5b::<L>),
+    ]
+}
+
+/// The state machine layer alone (6.5840's lab 4A), run with `L`'s layer over the harness's probe
+/// machine.
+pub fn rsm<L: Lab>() -> Vec<Scenario> {
+    vec![
+        scenario("basic_rsm", "rsm", "rsm_4", rsm::basic_rsm::<L>),
+        scenario("concurrent_rsm", "rsm", "rsm_4", rsm::concurrent_rsm::<L>),
+        scenario("leader_failure_rsm", "rsm", "rsm_4", rsm::leader_failure_rsm::<L>),
+        scenario("partition_rsm", "rsm", "rsm_4", rsm::partition_rsm::<L>),
+        scenario("restart_rsm", "rsm", "rsm_4", rsm::restart_rsm::<L>),
+        scenario("snapshot_rsm", "rsm", "rsm_4", rsm::snapshot_rsm::<L>),
+        scenario("unreliable_rsm", "rsm", "rsm_4", rsm::unreliable_rsm::<L>),
     ]
 }
 

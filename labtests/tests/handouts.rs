@@ -23,7 +23,7 @@ fn handout_of(s: &Scenario) -> &'static str {
         ("2", _) => "lab2-kvsrv.md",
         (_, "kv_beyond" | "kv_api") if s.name.starts_with("kvsrv_") => "lab2-kvsrv.md",
         ("3a" | "3b" | "3c" | "3d", _) | (_, "raft_beyond" | "raft_chaos") => "lab3-raft.md",
-        ("4a" | "4b", _) | (_, "kv_beyond" | "kv_chaos" | "kv_api") => "lab4-kvraft.md",
+        ("rsm" | "4a" | "4b", _) | (_, "kv_beyond" | "kv_chaos" | "kv_api") => "lab4-kvraft.md",
         ("5a" | "5b", _) => "lab5-shardkv.md",
         _ => panic!(
             "scenario {} (phase {:?}, file {:?}) belongs to no handout: give it a line in its lab's handout \

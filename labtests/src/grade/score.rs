@@ -24,6 +24,7 @@ pub const PHASES: &[(&str, &str)] = &[
     ("3b", "Lab 3B: log"),
     ("3c", "Lab 3C: persistence"),
     ("3d", "Lab 3D: log compaction"),
+    ("rsm", "Lab 4 rsm (6.5840's 4A): replicated state machine layer"),
     ("4a", "Lab 4A: key/value service without snapshots"),
     ("4b", "Lab 4B: key/value service with snapshots"),
 ];
