@@ -63,6 +63,8 @@ pub fn write_artifact(dir: &Path, case: &Case, seed: u64) -> std::io::Result<Pat
     write(&path, &timeline)?;
     Ok(path)
 }
+// skeleton: omit begin (its tests replay a failing run of the reference)
 
 #[cfg(test)]
 mod tests;
+// skeleton: omit end
