@@ -1,5 +1,6 @@
 //! Harness config, scenarios per lab phase and the CLIs (the linearizability checker is the
 //! `lincheck` crate, labtests/lincheck/).
+pub mod cli_args;
 pub mod cluster;
 pub mod dstest;
 pub mod grade;

@@ -89,12 +89,9 @@ pub struct Args {
 /// The command-line entry point over a scenario table. Exit status: 0 nothing failed, 1 a run
 /// failed or ended with an unknown linearizability verdict, 2 bad arguments.
 pub fn main(cases: Vec<Case>) -> ExitCode {
-    let args = match Args::try_parse() {
+    let args = match crate::cli_args::parse::<Args>() {
         Ok(args) => args,
-        Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
-        }
+        Err(code) => return code,
     };
     let env = |var: &str| std::env::var_os(var).map(|v| v.to_string_lossy().into_owned());
     let cases = match knobs::apply(cases, env) {
