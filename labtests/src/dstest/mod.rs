@@ -11,7 +11,7 @@ pub mod report;
 pub mod shrink;
 pub mod sweep;
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -133,8 +133,12 @@ pub fn run(args: Args, cases: Vec<Case>) -> ExitCode {
         }
     };
     if args.list {
+        // A closed pipe (`dstest --list | head`) ends the listing quietly instead of panicking.
+        let mut out = std::io::stdout().lock();
         for c in &cases {
-            println!("{:<8} {:<12} {}", c.phase, c.file, c.label());
+            if writeln!(out, "{:<8} {:<12} {}", c.phase, c.file, c.label()).is_err() {
+                break;
+            }
         }
         return ExitCode::SUCCESS;
     }
