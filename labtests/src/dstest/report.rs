@@ -23,6 +23,10 @@ pub struct TestSummary {
     pub mean_virtual_s: f64,
     pub std_virtual_s: f64,
     pub mean_wall_ms: f64,
+    /// One hash over the (seed, determinism hash) of every passing run, in seed order: two trees
+    /// whose sweeps of the same seeds print the same fingerprint ran the same schedules, random
+    /// draws and virtual timestamps, so a sweep of one stands for the other.
+    pub fingerprint: String,
 }
 
 #[derive(Serialize, Debug, Clone)]
@@ -74,6 +78,7 @@ pub fn summarize(cases: &[Case], results: &[RunResult], wall_s: f64) -> Summary 
                 mean_virtual_s,
                 std_virtual_s: var.sqrt(),
                 mean_wall_ms: mean(&|r| r.wall_ms),
+                fingerprint: fingerprint(&mine),
             }
         })
         .collect();
@@ -84,6 +89,19 @@ pub fn summarize(cases: &[Case], results: &[RunResult], wall_s: f64) -> Summary 
         wall_s,
         tests,
     }
+}
+
+/// FNV-1a over the (seed, hash) pairs of the passing runs, sorted by seed (workers finish in
+/// any order).
+fn fingerprint(runs: &[&RunResult]) -> String {
+    let mut passed: Vec<(u64, u64)> = runs.iter().filter_map(|r| Some((r.seed, r.hash?))).collect();
+    passed.sort_unstable();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in passed.iter().flat_map(|&(seed, h)| seed.to_le_bytes().into_iter().chain(h.to_le_bytes())) {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{hash:#018x}")
 }
 
 /// A failure report in one line: what failed, without the "simulation failed (seed, time): "
@@ -193,7 +211,22 @@ mod tests {
 
     fn result(case: usize, seed: u64, failed: bool) -> RunResult {
         let failure = failed.then(|| "simulation failed (seed 1, virtual time 1s): lost".to_string());
-        RunResult { case, seed, virtual_s: 1.0, wall_ms: 1.0, failure, unknown: false }
+        let hash = (!failed).then_some(seed * 7);
+        RunResult { case, seed, virtual_s: 1.0, wall_ms: 1.0, failure, unknown: false, hash }
+    }
+
+    #[test]
+    fn the_fingerprint_ignores_arrival_order_and_sees_any_changed_run() {
+        let cases = vec![case("figure8_3c")];
+        let results: Vec<RunResult> = (1..=20).map(|seed| result(0, seed, seed == 5)).collect();
+        let print = |results: &[RunResult]| summarize(&cases, results, 1.0).tests[0].fingerprint.clone();
+        let first = print(&results);
+        let mut reversed = results.clone();
+        reversed.reverse();
+        assert_eq!(print(&reversed), first, "workers finish in any order");
+        let mut changed = results.clone();
+        changed[11].hash = Some(1);
+        assert_ne!(print(&changed), first, "one run with another schedule changes the fingerprint");
     }
 
     #[test]

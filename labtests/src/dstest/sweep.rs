@@ -26,6 +26,9 @@ pub struct RunResult {
     /// The run failed because its linearizability check ran out of budget: no verdict, counted
     /// apart from real failures.
     pub unknown: bool,
+    /// The run's determinism hash (every scheduling choice, random draw and virtual timestamp),
+    /// when it passed.
+    pub hash: Option<u64>,
 }
 
 /// Receives results as they arrive (progress display).
@@ -85,6 +88,7 @@ pub fn run_one(cases: &[Case], case: usize, seed: u64, check_determinism: bool) 
             wall_ms,
             failure: None,
             unknown: false,
+            hash: Some(report.hash),
         },
         Err(failure) => {
             // The backtrace (RUST_BACKTRACE) goes into the failure's log, not the summary.
@@ -92,7 +96,7 @@ pub fn run_one(cases: &[Case], case: usize, seed: u64, check_determinism: bool) 
             let virtual_s = failure.virtual_time.as_secs_f64();
             let failure = failure.to_string();
             let unknown = failure.contains(crate::kv::check::UNKNOWN_VERDICT);
-            RunResult { case, seed, virtual_s, wall_ms, failure: Some(failure), unknown }
+            RunResult { case, seed, virtual_s, wall_ms, failure: Some(failure), unknown, hash: None }
         }
     }
 }
