@@ -10,7 +10,15 @@
 //! gained from group g  -> Pulling --Insert (data + dedup state from g)--> Notifying
 //!                      --Notified (g deleted its copy)--> Serving
 //! lost to another group -> Leaving --Delete (the receiver has it)--> gone
+//! lost to group 0 (every group left) -> Parked --Delete (a later owner has it)--> gone
+//! gained from group 0, parked at g -> Pulling (from g) -> Notifying -> Serving, as above
+//! gained from group 0, parked here -> Serving (with the parked data)
 //! ```
+//!
+//! When every group leaves, the shards' owner becomes group 0, which no server runs: the last
+//! owner keeps each shard Parked (not served, not blocking later configurations) until a later
+//! configuration gives it to a group, which pulls it from there. Every group applies every
+//! configuration, so every group knows where each shard at group 0 is parked (`parked`).
 //!
 //! The group applies the next configuration only when every shard is Serving, so migrations of
 //! one configuration finish (both sides) before the next starts; it serves a shard only while it
@@ -33,6 +41,18 @@ pub enum ShardState {
     Pulling,
     Notifying,
     Leaving,
+    /// Held while the shard belongs to no group, since configuration `since` (see the module doc).
+    Parked {
+        since: u64,
+    },
+}
+
+/// Where a shard's data is handed over: by group `gid` (`servers`), for configuration `num`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    pub gid: Gid,
+    pub servers: Vec<String>,
+    pub num: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,7 +70,8 @@ pub enum GroupOp {
     Reconfigure(Config),
     /// Data (and duplicate tables) of shards pulled for configuration `num`.
     Insert { num: u64, shards: BTreeMap<u32, KvMachine> },
-    /// The new owners have these shards of configuration `num`: drop our copies.
+    /// The new owners have these shards of configuration `num` (or parked since `num`): drop our
+    /// copies.
     Delete { num: u64, shards: Vec<u32> },
     /// The previous owners dropped these shards of configuration `num`.
     Notified { num: u64, shards: Vec<u32> },
@@ -75,12 +96,23 @@ pub struct GroupMachine {
     /// The configuration before `config` (who owned each shard before).
     prev: Config,
     shards: BTreeMap<u32, Shard>,
+    /// Shards at group 0 in `config` that some group holds Parked: where.
+    parked: BTreeMap<u32, Source>,
+    /// Our Pulling and Notifying shards whose data comes from a Parked copy: from where.
+    unparking: BTreeMap<u32, Source>,
 }
 
 impl GroupMachine {
     pub fn new(gid: Gid) -> GroupMachine {
         assert_ne!(gid, NO_GROUP, "shardkv: gid {NO_GROUP} is not a group");
-        GroupMachine { gid, config: Config::initial(), prev: Config::initial(), shards: BTreeMap::new() }
+        GroupMachine {
+            gid,
+            config: Config::initial(),
+            prev: Config::initial(),
+            shards: BTreeMap::new(),
+            parked: BTreeMap::new(),
+            unparking: BTreeMap::new(),
+        }
     }
 
     pub fn config(&self) -> &Config {
@@ -91,34 +123,55 @@ impl GroupMachine {
         &self.prev
     }
 
-    /// Whether every shard here is Serving (ready for the next configuration).
+    /// Whether every shard here is Serving or Parked (ready for the next configuration).
     pub fn settled(&self) -> bool {
-        self.shards.values().all(|s| s.state == ShardState::Serving)
+        self.shards.values().all(|s| matches!(s.state, ShardState::Serving | ShardState::Parked { .. }))
     }
 
-    /// The shards in `state`, grouped by the group that owned them in the previous configuration.
+    /// The shards in `state`, grouped by the group that owned them in the previous configuration
+    /// (shards coming from a Parked copy are in `unparking`).
     pub fn by_previous_owner(&self, state: ShardState) -> BTreeMap<Gid, Vec<u32>> {
         let mut out: BTreeMap<Gid, Vec<u32>> = BTreeMap::new();
         for (&s, shard) in &self.shards {
-            if shard.state == state {
+            if shard.state == state && !self.unparking.contains_key(&s) {
                 out.entry(self.prev.shards[s as usize]).or_default().push(s);
             }
         }
         out
     }
 
-    /// Copies of our Leaving shards of configuration `num`, if we are there and hold every one.
-    pub fn leaving(&self, num: u64, shards: &[u32]) -> Option<BTreeMap<u32, KvMachine>> {
-        if self.config.num != num {
-            return None;
+    /// Our shards in `state` whose data comes from a Parked copy, grouped by where it is.
+    pub fn unparking(&self, state: ShardState) -> Vec<(Source, Vec<u32>)> {
+        let mut out: Vec<(Source, Vec<u32>)> = Vec::new();
+        for (&s, source) in &self.unparking {
+            if self.shards.get(&s).is_some_and(|x| x.state == state) {
+                match out.iter_mut().find(|(src, _)| src == source) {
+                    Some((_, shards)) => shards.push(s),
+                    None => out.push((source.clone(), vec![s])),
+                }
+            }
         }
+        out
+    }
+
+    /// Copies of `shards` if we hold every one ready to hand over for configuration `num`: Leaving
+    /// while we are at `num`, or Parked since `num`.
+    pub fn leaving(&self, num: u64, shards: &[u32]) -> Option<BTreeMap<u32, KvMachine>> {
         shards
             .iter()
             .map(|s| match self.shards.get(s) {
-                Some(shard) if shard.state == ShardState::Leaving => Some((*s, shard.kv.clone())),
+                Some(shard) if self.hands_over(shard, num) => Some((*s, shard.kv.clone())),
                 _ => None,
             })
             .collect()
+    }
+
+    fn hands_over(&self, shard: &Shard, num: u64) -> bool {
+        match shard.state {
+            ShardState::Leaving => self.config.num == num,
+            ShardState::Parked { since } => since == num,
+            _ => false,
+        }
     }
 
     pub fn apply(&mut self, op: GroupOp) -> GroupOutput {
@@ -140,9 +193,21 @@ impl GroupMachine {
                 for (s, &new_owner) in next.shards.iter().enumerate() {
                     let s = s as u32;
                     let old_owner = self.config.shards.get(s as usize).copied().unwrap_or(NO_GROUP);
-                    if new_owner == self.gid && old_owner != self.gid {
-                        let state = if old_owner == NO_GROUP { ShardState::Serving } else { ShardState::Pulling };
-                        self.shards.insert(s, Shard { state, kv: KvMachine::new() });
+                    if old_owner != NO_GROUP && new_owner == NO_GROUP {
+                        let servers = self.config.groups.get(&old_owner).cloned().unwrap_or_default();
+                        self.parked.insert(s, Source { gid: old_owner, servers, num: next.num });
+                        if old_owner == self.gid {
+                            let shard = self.shards.get_mut(&s).expect("a shard we owned is here");
+                            shard.state = ShardState::Parked { since: next.num };
+                        }
+                    } else if old_owner == NO_GROUP && new_owner != NO_GROUP {
+                        // Every group forgets where it was parked: from now on its owner knows.
+                        let source = self.parked.remove(&s);
+                        if new_owner == self.gid {
+                            self.gain_unowned(s, source);
+                        }
+                    } else if new_owner == self.gid && old_owner != self.gid {
+                        self.shards.insert(s, Shard { state: ShardState::Pulling, kv: KvMachine::new() });
                     } else if old_owner == self.gid && new_owner != self.gid {
                         let shard = self.shards.get_mut(&s).expect("a shard we owned is here");
                         shard.state = ShardState::Leaving;
@@ -166,11 +231,9 @@ impl GroupMachine {
                 if num > self.config.num {
                     return GroupOutput::Stale;
                 }
-                if num == self.config.num {
-                    for s in shards {
-                        if self.shards.get(&s).is_some_and(|x| x.state == ShardState::Leaving) {
-                            self.shards.remove(&s);
-                        }
+                for s in shards {
+                    if self.shards.get(&s).is_some_and(|x| self.hands_over(x, num)) {
+                        self.shards.remove(&s);
                     }
                 }
                 GroupOutput::Applied
@@ -182,9 +245,29 @@ impl GroupMachine {
                 for s in shards {
                     if let Some(shard) = self.shards.get_mut(&s).filter(|x| x.state == ShardState::Notifying) {
                         shard.state = ShardState::Serving;
+                        self.unparking.remove(&s);
                     }
                 }
                 GroupOutput::Applied
+            }
+        }
+    }
+
+    /// Takes shard `s`, which belonged to no group: new and empty if it never had an owner, our
+    /// Parked copy if we hold it, else to be pulled from where it is parked.
+    fn gain_unowned(&mut self, s: u32, source: Option<Source>) {
+        match source {
+            None => {
+                self.shards.insert(s, Shard { state: ShardState::Serving, kv: KvMachine::new() });
+            }
+            Some(source) if source.gid == self.gid => {
+                let shard = self.shards.get_mut(&s).expect("a shard parked here is here until a later owner has it");
+                assert_eq!(shard.state, ShardState::Parked { since: source.num }, "shardkv: shard {s} parked here");
+                shard.state = ShardState::Serving;
+            }
+            Some(source) => {
+                self.shards.insert(s, Shard { state: ShardState::Pulling, kv: KvMachine::new() });
+                self.unparking.insert(s, source);
             }
         }
     }
@@ -272,6 +355,44 @@ mod tests {
         assert_eq!(g2.apply(GroupOp::Notified { num: 2, shards: vec![3] }), GroupOutput::Applied);
         assert!(g2.settled());
         assert_eq!(g2.apply(GroupOp::Reconfigure(c3)), GroupOutput::Applied);
+    }
+
+    #[test]
+    fn shards_of_a_store_every_group_left_stay_parked_with_their_last_owner_until_a_group_takes_them() {
+        let (mut g1, mut g2) = (GroupMachine::new(1), GroupMachine::new(2));
+        let mut c1 = config(1, vec![1, 1, 1, 1, 1, 2, 2, 2, 2, 2]);
+        c1.groups.insert(1, vec!["g1-0".into()]);
+        let c2 = Config { num: 2, ..Config::initial() };
+        let c3 = config(3, vec![2; 10]);
+        for g in [&mut g1, &mut g2] {
+            assert_eq!(g.apply(GroupOp::Reconfigure(c1.clone())), GroupOutput::Applied);
+        }
+        assert_eq!(g1.apply(put(3, 7, 1, "a")), GroupOutput::Kv(Outcome::Done));
+        assert_eq!(g2.apply(put(6, 7, 2, "b")), GroupOutput::Kv(Outcome::Done));
+        // Every group leaves: each keeps its shards parked, unserved, and may move on.
+        for g in [&mut g1, &mut g2] {
+            assert_eq!(g.apply(GroupOp::Reconfigure(c2.clone())), GroupOutput::Applied);
+            assert!(g.settled());
+        }
+        assert_eq!(g1.shard_states()[&3], ShardState::Parked { since: 2 });
+        assert_eq!(g1.apply(get(3)), GroupOutput::WrongGroup);
+        // Group 2 alone takes every shard: its own parked ones at once, group 1's by a pull.
+        for g in [&mut g1, &mut g2] {
+            assert_eq!(g.apply(GroupOp::Reconfigure(c3.clone())), GroupOutput::Applied);
+        }
+        assert_eq!(g2.apply(get(6)), GroupOutput::Kv(Outcome::Value { value: Some("b".into()), version: 1 }));
+        assert_eq!(g2.apply(get(3)), GroupOutput::WrongGroup);
+        let source = Source { gid: 1, servers: vec!["g1-0".into()], num: 2 };
+        assert_eq!(g2.unparking(ShardState::Pulling), vec![(source, vec![0, 1, 2, 3, 4])]);
+        assert!(g2.by_previous_owner(ShardState::Pulling).is_empty());
+        assert_eq!(g1.leaving(3, &[3]), None, "parked since configuration 2, not 3");
+        let data = g1.leaving(2, &[0, 1, 2, 3, 4]).expect("group 1 hands over what it parked");
+        assert_eq!(g2.apply(GroupOp::Insert { num: 3, shards: data }), GroupOutput::Applied);
+        assert_eq!(g2.apply(get(3)), GroupOutput::Kv(Outcome::Value { value: Some("a".into()), version: 1 }));
+        assert_eq!(g1.apply(GroupOp::Delete { num: 2, shards: vec![0, 1, 2, 3, 4] }), GroupOutput::Applied);
+        assert!(g1.shard_states().is_empty());
+        assert_eq!(g2.apply(GroupOp::Notified { num: 3, shards: vec![0, 1, 2, 3, 4] }), GroupOutput::Applied);
+        assert!(g2.settled() && g2.unparking(ShardState::Notifying).is_empty());
     }
 
     #[test]

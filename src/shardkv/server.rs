@@ -58,7 +58,8 @@ pub enum ShardReply {
     Timeout,
 }
 
-/// Another group asks for shards it gained in configuration `num`.
+/// Another group asks for shards it gained in configuration `num`, or for shards parked here
+/// since configuration `num` (see `machine`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PullRequest {
     pub num: u64,
@@ -69,8 +70,8 @@ pub struct PullRequest {
 /// with them ready to hand over (the caller retries later or elsewhere).
 pub type PullReply = Option<BTreeMap<u32, KvMachine>>;
 
-/// The new owner has these shards of configuration `num`: answered true once they are deleted
-/// here (through our log), or were already.
+/// The new owner has these shards of configuration `num` (or parked since `num`): answered true
+/// once they are deleted here (through our log), or were already.
 pub type DeleteRequest = PullRequest;
 
 impl StateMachine for GroupMachine {
@@ -188,25 +189,30 @@ impl ShardKv {
             if !self.leads() {
                 continue;
             }
-            let (num, pulling, notifying, prev) = self.rsm.with_machine(|m| {
-                (
-                    m.config().num,
-                    m.by_previous_owner(ShardState::Pulling),
-                    m.by_previous_owner(ShardState::Notifying),
-                    m.prev().groups.clone(),
-                )
+            // Each transfer: the holder's servers, the configuration number it hands over for
+            // (ours, or the one that parked the shards), and the shards.
+            let (num, pulling, notifying) = self.rsm.with_machine(|m| {
+                let num = m.config().num;
+                let transfers = |state| {
+                    let from_prev = m
+                        .by_previous_owner(state)
+                        .into_iter()
+                        .map(|(owner, shards)| (m.prev().groups.get(&owner).cloned().unwrap_or_default(), num, shards));
+                    let from_parked =
+                        m.unparking(state).into_iter().map(|(src, shards)| (src.servers, src.num, shards));
+                    from_prev.chain(from_parked).collect::<Vec<_>>()
+                };
+                (num, transfers(ShardState::Pulling), transfers(ShardState::Notifying))
             });
-            for (owner, shards) in pulling {
-                let request = PullRequest { num, shards };
-                let servers = prev.get(&owner).cloned().unwrap_or_default();
+            for (servers, at, shards) in pulling {
+                let request = PullRequest { num: at, shards };
                 let got = ends.first_answer(&servers, PULL_METHOD, &request, |r: &PullReply| r.is_some());
                 if let Some(Some(data)) = got {
                     let _ = self.rsm.submit(GroupOp::Insert { num, shards: data });
                 }
             }
-            for (owner, shards) in notifying {
-                let request = DeleteRequest { num, shards: shards.clone() };
-                let servers = prev.get(&owner).cloned().unwrap_or_default();
+            for (servers, at, shards) in notifying {
+                let request = DeleteRequest { num: at, shards: shards.clone() };
                 if ends.first_answer(&servers, DELETE_METHOD, &request, |done: &bool| *done) == Some(true) {
                     let _ = self.rsm.submit(GroupOp::Notified { num, shards });
                 }
