@@ -45,6 +45,34 @@ impl Journal for GroupJournal {
     fn crashing(&self, i: usize) {
         self.recorder.event(format!("crash g{}-{i}", self.gid), format!("server {i} of group {} crashed", self.gid));
     }
+
+    fn partitioned(&self, groups: &[Vec<usize>]) {
+        let g = self.gid;
+        self.recorder.begin(
+            &format!("split {g}"),
+            format!("g{g} split {groups:?}"),
+            format!("group {g} split {groups:?}"),
+        );
+    }
+
+    fn partition_healed(&self) {
+        self.recorder.end(&format!("split {}", self.gid));
+    }
+
+    fn paused(&self, i: usize, duration: Duration) {
+        let (g, ms) = (self.gid, duration.as_millis());
+        self.recorder.event(format!("pause g{g}-{i}"), format!("server {i} of group {g} paused for {ms} ms"));
+    }
+
+    fn cut(&self, from: labrpc::NodeId, to: labrpc::NodeId, _servers: Option<(usize, usize)>) {
+        let (from, to) = (node::name(from), node::name(to));
+        self.recorder.event(format!("cut {from}->{to}"), format!("link {from} -> {to} cut one way"));
+    }
+
+    fn heal_cut(&self, from: labrpc::NodeId, to: labrpc::NodeId, _servers: Option<(usize, usize)>) {
+        let (from, to) = (node::name(from), node::name(to));
+        self.recorder.event(format!("heal {from}->{to}"), format!("link {from} -> {to} healed"));
+    }
 }
 
 pub struct GroupState<L: Lab> {
@@ -146,6 +174,22 @@ impl<L: Lab> ShardCluster<L> {
     fn servers(&self, gi: usize) -> Servers<'_, GroupState<L>> {
         let g = &self.shared.groups[gi];
         Servers { fabric: &g.fabric, state: &g.state }
+    }
+
+    /// Links, partitions, one-way cuts and pauses of group `gid`'s servers (the shared cluster
+    /// helpers); `group(gid).node(i)` is server i's node, for cuts between groups.
+    pub fn group(&self, gid: Gid) -> Servers<'_, GroupState<L>> {
+        self.servers(Self::index(gid))
+    }
+
+    /// Some running server of group `gid` that believes it leads, if any.
+    pub fn leader(&self, gid: Gid) -> Option<usize> {
+        self.group(gid).running_awake(false).into_iter().find(|(_, s)| s.raft().state().1).map(|(i, _)| i)
+    }
+
+    /// What group `gid`'s servers persisted (Raft state and snapshots), summed, in bytes.
+    pub fn persisted_bytes(&self, gid: Gid) -> usize {
+        self.group(gid).persisted_bytes()
     }
 
     pub fn n(&self) -> usize {
