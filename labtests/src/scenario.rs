@@ -22,7 +22,7 @@ use crate::raft::{
     scenarios_leads_twice as lt, scenarios_stale as st, scenarios_timers as tm,
 };
 use crate::rsm::scenarios as rsm;
-use crate::shardkv::{scenarios_5a as s5a, scenarios_5b as s5b};
+use crate::shardkv::{scenarios_5a as s5a, scenarios_5b as s5b, scenarios_challenge as s5c, scenarios_faults as s5f};
 
 /// A named scenario. `run` is a simulation's main thread and keeps no global state, so any
 /// number of seeds may run side by side.
@@ -230,6 +230,14 @@ pub fn sharded<L: Lab>() -> Vec<Scenario> {
         scenario("unreliable_5b", "5b", "shardkv_5b", s5b::unreliable_5b::<L>),
         scenario("migration_crashes_5b", "5b", "shardkv_5b", s5b::migration_crashes_5b::<L>),
         scenario("unreliable_snapshots_crashes_5b", "5b", "shardkv_5b", s5b::unreliable_snapshots_crashes_5b::<L>),
+        scenario("delete_moved_shards_5b", "5b", "shardkv_5b", s5c::delete_moved_shards_5b::<L>),
+        scenario("unaffected_shards_5b", "5b", "shardkv_5b", s5c::unaffected_shards_5b::<L>),
+        scenario("all_leave_rejoin_5b", "5b", "shardkv_5b", s5c::all_leave_rejoin_5b::<L>),
+        scenario("migration_partitions_5b", "5b", "shardkv_5b", s5f::migration_partitions_5b::<L>),
+        scenario("migration_group_down_5b", "5b", "shardkv_5b", s5f::migration_group_down_5b::<L>),
+        scenario("migration_one_way_cuts_5b", "5b", "shardkv_5b", s5f::migration_one_way_cuts_5b::<L>),
+        scenario("migration_paused_leaders_5b", "5b", "shardkv_5b", s5f::migration_paused_leaders_5b::<L>),
+        scenario("ctrler_leader_change_5b", "5b", "shardkv_5b", s5f::ctrler_leader_change_5b::<L>),
     ]
 }
 

@@ -36,3 +36,43 @@ fn migration_crashes_5b() {
 fn unreliable_snapshots_crashes_5b() {
     labtests::scenario::run("unreliable_snapshots_crashes_5b");
 }
+
+#[test]
+fn delete_moved_shards_5b() {
+    labtests::scenario::run("delete_moved_shards_5b");
+}
+
+#[test]
+fn unaffected_shards_5b() {
+    labtests::scenario::run("unaffected_shards_5b");
+}
+
+#[test]
+fn all_leave_rejoin_5b() {
+    labtests::scenario::run("all_leave_rejoin_5b");
+}
+
+#[test]
+fn migration_partitions_5b() {
+    labtests::scenario::run("migration_partitions_5b");
+}
+
+#[test]
+fn migration_group_down_5b() {
+    labtests::scenario::run("migration_group_down_5b");
+}
+
+#[test]
+fn migration_one_way_cuts_5b() {
+    labtests::scenario::run("migration_one_way_cuts_5b");
+}
+
+#[test]
+fn migration_paused_leaders_5b() {
+    labtests::scenario::run("migration_paused_leaders_5b");
+}
+
+#[test]
+fn ctrler_leader_change_5b() {
+    labtests::scenario::run("ctrler_leader_change_5b");
+}

@@ -6,20 +6,22 @@
 
 use std::time::Duration;
 
+use labapi::shard::{Config, Gid};
 use labapi::Lab;
 use labrpc::{thread, time};
 use raftkv::kvsrv::KvClient;
 
+use super::check::check_chain;
 use super::groups::ShardCluster;
 use crate::kv::check::Run;
 use crate::kv::generic::{append_value, check_client_appends};
 use crate::kv::history::Recorder;
 
 /// Servers per group.
-const N: usize = 3;
+pub(super) const N: usize = 3;
 
 /// Keys the scenarios use: spread over every shard of the default table.
-fn key(i: usize) -> String {
+pub(super) fn key(i: usize) -> String {
     format!("k{i}")
 }
 
@@ -106,17 +108,40 @@ fn join_leave<L: Lab>(name: &str, reliable: bool, maxraftstate: Option<usize>) {
     run.finish(&recorder, 3 * N, cluster.total_rpcs());
 }
 
-/// Clients append to keys of their own while a reconfigurer joins and leaves groups (and, with
-/// `crashes`, crashes servers of the groups); at the end each key holds its client's appends
-/// exactly once, in order, and the history is linearizable.
-fn concurrent<L: Lab>(name: &str, reliable: bool, maxraftstate: Option<usize>, crashes: bool) {
+/// One configuration change of a concurrent run.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Change {
+    Join(Gid),
+    Leave(Gid),
+}
+
+impl Change {
+    /// Makes the change through the harness's controller clerk; the configuration it made.
+    pub(super) fn apply<L: Lab>(self, cluster: &ShardCluster<L>) -> Config {
+        match self {
+            Change::Join(gid) => cluster.join(&[gid]),
+            Change::Leave(gid) => cluster.leave(&[gid]),
+        }
+    }
+}
+
+/// Clients append to keys of their own while a reconfigurer joins and leaves groups, each change
+/// made by `step` (which may fault the cluster before, during or after it); at the end each key
+/// holds its client's appends exactly once, in order, the history is linearizable, and the
+/// controller made exactly one configuration per change it answered.
+pub(super) fn concurrent<L: Lab>(
+    name: &str,
+    reliable: bool,
+    maxraftstate: Option<usize>,
+    step: impl Fn(&ShardCluster<L>, Change) -> Config,
+) {
     const CLIENTS: usize = 4;
     const KEYS_PER_CLIENT: usize = 3;
     const ROUNDS: usize = 12;
     let run = Run::start(name);
     let recorder = Recorder::new();
     let cluster = ShardCluster::<L>::new(N, reliable, maxraftstate, &recorder);
-    cluster.join(&[1]);
+    let mut answered = vec![cluster.join(&[1])];
     let clients: Vec<_> = (0..CLIENTS)
         .map(|c| {
             let mut ck = cluster.make_client();
@@ -133,43 +158,50 @@ fn concurrent<L: Lab>(name: &str, reliable: bool, maxraftstate: Option<usize>, c
             })
         })
         .collect();
-    let steps: [(&str, u64); 6] = [("join", 2), ("join", 3), ("leave", 1), ("join", 1), ("leave", 2), ("leave", 3)];
-    for (what, gid) in steps {
+    use Change::{Join, Leave};
+    for change in [Join(2), Join(3), Leave(1), Join(1), Leave(2), Leave(3)] {
         time::sleep(Duration::from_millis(labrpc::rand::range(200..900)));
-        if what == "join" {
-            cluster.join(&[gid]);
-        } else {
-            cluster.leave(&[gid]);
-        }
-        if crashes {
-            let victim = 1 + labrpc::rand::range(0..3);
-            let server = labrpc::rand::range(0..N as u64) as usize;
-            cluster.crash_restart(victim, server, Duration::from_millis(labrpc::rand::range(100..1000)));
-        }
+        answered.push(step(&cluster, change));
     }
     for h in clients {
         h.join().unwrap_or_else(|_| panic!("{name}: an appender panicked"));
     }
+    check_chain(&mut cluster.ctrl().make_clerk(), &answered);
     run.finish(&recorder, 3 * N, cluster.total_rpcs());
+}
+
+/// A step that only makes the change.
+fn plain<L: Lab>(cluster: &ShardCluster<L>, change: Change) -> Config {
+    change.apply(cluster)
+}
+
+/// A step that makes the change, then crashes a random server of a random group and restarts it
+/// 100-1000 ms later (in the middle of the change's migrations).
+fn crash_one<L: Lab>(cluster: &ShardCluster<L>, change: Change) -> Config {
+    let config = change.apply(cluster);
+    let victim = 1 + labrpc::rand::range(0..3);
+    let server = labrpc::rand::range(0..N as u64) as usize;
+    cluster.crash_restart(victim, server, Duration::from_millis(labrpc::rand::range(100..1000)));
+    config
 }
 
 /// Concurrent clients during joins and leaves on a reliable network (6.5840's TestConcurrent1).
 pub fn concurrent_5b<L: Lab>() {
-    concurrent::<L>("concurrent_5b", true, None, false);
+    concurrent::<L>("concurrent_5b", true, None, plain);
 }
 
 /// The same over an unreliable network (TestUnreliable1): retried operations must apply once
 /// even when the retry reaches the shard's new group.
 pub fn unreliable_5b<L: Lab>() {
-    concurrent::<L>("unreliable_5b", false, None, false);
+    concurrent::<L>("unreliable_5b", false, None, plain);
 }
 
 /// Concurrent clients while servers of the groups crash and restart in the middle of migrations.
 pub fn migration_crashes_5b<L: Lab>() {
-    concurrent::<L>("migration_crashes_5b", true, None, true);
+    concurrent::<L>("migration_crashes_5b", true, None, crash_one);
 }
 
 /// Concurrent clients over an unreliable network with snapshots and crashes.
 pub fn unreliable_snapshots_crashes_5b<L: Lab>() {
-    concurrent::<L>("unreliable_snapshots_crashes_5b", false, Some(1000), true);
+    concurrent::<L>("unreliable_snapshots_crashes_5b", false, Some(1000), crash_one);
 }
