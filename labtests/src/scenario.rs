@@ -226,6 +226,7 @@ pub fn sharded<L: Lab>() -> Vec<Scenario> {
         scenario("static_shards_5b", "5b", "shardkv_5b", s5b::static_shards_5b::<L>),
         scenario("join_leave_5b", "5b", "shardkv_5b", s5b::join_leave_5b::<L>),
         scenario("join_leave_snapshots_5b", "5b", "shardkv_5b", s5b::join_leave_snapshots_5b::<L>),
+        scenario("miss_change_5b", "5b", "shardkv_5b", s5b::miss_change_5b::<L>),
         scenario("concurrent_5b", "5b", "shardkv_5b", s5b::concurrent_5b::<L>),
         scenario("unreliable_5b", "5b", "shardkv_5b", s5b::unreliable_5b::<L>),
         scenario("migration_crashes_5b", "5b", "shardkv_5b", s5b::migration_crashes_5b::<L>),

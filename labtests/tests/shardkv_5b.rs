@@ -18,6 +18,11 @@ fn join_leave_snapshots_5b() {
 }
 
 #[test]
+fn miss_change_5b() {
+    labtests::scenario::run("miss_change_5b");
+}
+
+#[test]
 fn concurrent_5b() {
     labtests::scenario::run("concurrent_5b");
 }

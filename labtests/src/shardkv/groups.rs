@@ -281,13 +281,23 @@ impl<L: Lab> ShardCluster<L> {
         self.shared.recorder.end(&format!("down {gid}"));
     }
 
-    /// Crashes server `i` of group `gid`, waits `down`, restarts and reconnects it.
-    pub fn crash_restart(&self, gid: Gid, i: usize, down: Duration) {
+    /// Crash-stops server `i` of group `gid` (its persisted state is kept).
+    pub fn shutdown_server(&self, gid: Gid, i: usize) {
+        self.servers(Self::index(gid)).crash(i);
+    }
+
+    /// Restarts server `i` of group `gid` from what it persisted and connects it.
+    pub fn restart_server(&self, gid: Gid, i: usize) {
         let gi = Self::index(gid);
-        self.servers(gi).crash(i);
-        time::sleep(down);
         self.start_server(gi, i);
         self.servers(gi).connect(i);
+    }
+
+    /// Crashes server `i` of group `gid`, waits `down`, restarts and reconnects it.
+    pub fn crash_restart(&self, gid: Gid, i: usize, down: Duration) {
+        self.shutdown_server(gid, i);
+        time::sleep(down);
+        self.restart_server(gid, i);
     }
 
     /// Splits group `gid`'s servers into two sides, each server a coin flip, until `heal`.

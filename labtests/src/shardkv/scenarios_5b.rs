@@ -12,7 +12,7 @@ use labrpc::{thread, time};
 use raftkv::kvsrv::KvClient;
 
 use super::check::check_chain;
-use super::groups::ShardCluster;
+use super::groups::{ShardCluster, GIDS};
 use crate::kv::check::Run;
 use crate::kv::generic::{append_value, check_client_appends};
 use crate::kv::history::Recorder;
@@ -105,6 +105,58 @@ fn join_leave<L: Lab>(name: &str, reliable: bool, maxraftstate: Option<usize>) {
         time::sleep(settle);
         round(&mut ck);
     }
+    run.finish(&recorder, 3 * N, cluster.total_rpcs());
+}
+
+/// One server of every group is down while groups join and leave, so it misses configuration
+/// changes and must catch up through each of them (from its log, or from a snapshot with
+/// `maxraftstate` 1000) when restarted; then a second server of each. One client appends to
+/// every key between the changes and checks what it reads (6.5840's TestMissChange).
+pub fn miss_change_5b<L: Lab>() {
+    const KEYS: usize = 10;
+    let name = "miss_change_5b";
+    let run = Run::start(name);
+    let recorder = Recorder::new();
+    let cluster = ShardCluster::<L>::new(N, true, Some(1000), &recorder);
+    let mut ck = cluster.make_client();
+    let mut values: Vec<String> = (0..KEYS).map(|i| format!("v{i}")).collect();
+    cluster.join(&[1]);
+    for (i, v) in values.iter().enumerate() {
+        ck.put(&key(i), v);
+    }
+    let mut round = |ck: &mut crate::kv::history::Client<L::ShardKvClerk>, tag: &str| {
+        for (i, v) in values.iter_mut().enumerate() {
+            ck.check(&key(i), v);
+            let more = format!(" {tag}");
+            ck.append(&key(i), &more);
+            v.push_str(&more);
+        }
+    };
+    cluster.join(&[2]);
+    for gid in GIDS {
+        cluster.shutdown_server(gid, 0);
+    }
+    cluster.join(&[3]);
+    cluster.leave(&[2]);
+    cluster.leave(&[1]);
+    round(&mut ck, "a");
+    cluster.join(&[2]);
+    round(&mut ck, "b");
+    for gid in GIDS {
+        cluster.restart_server(gid, 0);
+    }
+    round(&mut ck, "c");
+    time::sleep(Duration::from_secs(2));
+    for gid in GIDS {
+        cluster.shutdown_server(gid, 1);
+    }
+    cluster.join(&[1]);
+    cluster.leave(&[3]);
+    round(&mut ck, "d");
+    for gid in GIDS {
+        cluster.restart_server(gid, 1);
+    }
+    round(&mut ck, "e");
     run.finish(&recorder, 3 * N, cluster.total_rpcs());
 }
 
