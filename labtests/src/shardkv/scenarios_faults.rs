@@ -112,9 +112,9 @@ pub fn migration_paused_leaders_5b<L: Lab>() {
     });
 }
 
-/// The controller's leader cut off (or crashed and restarted) 0-100 ms after the change was sent:
-/// the change must be made exactly once (the chain check counts configurations), and groups
-/// polling the controller must find the next configuration at the new leader.
+/// The controller's leader cut off, crashed and restarted, or paused, 0-100 ms after the change
+/// was sent: the change must be made exactly once (the chain check counts configurations), and
+/// groups polling the controller must find the next configuration at the new leader.
 pub fn ctrler_leader_change_5b<L: Lab>() {
     concurrent::<L>("ctrler_leader_change_5b", true, None, |cluster, change| {
         let maker = cluster.clone();
@@ -122,12 +122,14 @@ pub fn ctrler_leader_change_5b<L: Lab>() {
         time::sleep(Duration::from_millis(rand::range(0..100)));
         let ctrl = cluster.ctrl();
         if let Some(l) = ctrl.leader() {
-            if rand::per_mille(500) {
-                ctrl.servers().disconnect(l);
-                time::sleep(hold());
-                ctrl.servers().connect(l);
-            } else {
-                ctrl.crash_restart(l, hold());
+            match rand::range(0..3) {
+                0 => {
+                    ctrl.servers().disconnect(l);
+                    time::sleep(hold());
+                    ctrl.servers().connect(l);
+                }
+                1 => ctrl.crash_restart(l, hold()),
+                _ => ctrl.servers().pause(l, hold()),
             }
         }
         made.join().unwrap_or_else(|_| panic!("ctrler_leader_change_5b: {change:?} panicked"))
