@@ -63,6 +63,7 @@ impl Lab for Reference {
     type Rsm<M: labapi::StateMachine> = raftkv::rsm::Rsm<M>;
     type KvsrvServer = raftkv::kvsrv::KvServer;
     type KvsrvClerk = raftkv::kvsrv::Clerk;
+    type Lock<C: labapi::KvClient + Send + 'static> = raftkv::kvsrv::Lock<C>;
     type KvraftServer = raftkv::kvraft::KvServer;
     type KvraftClerk = raftkv::kvraft::Clerk;
     type ShardCtrler = raftkv::shardctrler::ShardCtrler;

@@ -1,9 +1,9 @@
-//! The reference kvsrv as the harness drives it (`labapi::{KvsrvServer, KvsrvClerk}`), over its
-//! inherent methods.
+//! The reference kvsrv and its lock as the harness drives them (`labapi::{KvsrvServer,
+//! KvsrvClerk, KvLock}`), over their inherent methods.
 
 use labrpc::net::{ClientEnd, Service};
 
-use super::{Clerk, KvServer};
+use super::{Clerk, KvClient, KvServer, Lock};
 
 impl labapi::KvsrvServer for KvServer {
     fn new() -> KvServer {
@@ -18,5 +18,19 @@ impl labapi::KvsrvServer for KvServer {
 impl labapi::KvsrvClerk for Clerk {
     fn new(server: ClientEnd) -> Clerk {
         Clerk::new(server)
+    }
+}
+
+impl<C: KvClient + Send + 'static> labapi::KvLock<C> for Lock<C> {
+    fn new(clerk: C, key: &str) -> Lock<C> {
+        Lock::new(clerk, key)
+    }
+
+    fn acquire(&mut self) {
+        Lock::acquire(self)
+    }
+
+    fn release(&mut self) {
+        Lock::release(self)
     }
 }

@@ -7,9 +7,11 @@
 //! ```text
 //! server: KvServer::new() -> service() ("KVServer.Op") added to a labrpc server
 //! clerk:  Clerk::new(end) -> get / put / append / delete / cput / swap / scan / txn / execute
+//! lock:   Lock::new(clerk, key) -> acquire / release (module `lock`, over any clerk)
 //! ```
 
 mod api;
+pub mod lock;
 /// The operations, outcomes and the clerks' `KvClient` live in the interfaces crate (`labapi`).
 pub use labapi::kv as common;
 /// One-shot transactions (part of the kv vocabulary, in `labapi`).
@@ -22,6 +24,7 @@ use labrpc::sync::Mutex;
 
 pub use crate::kvmachine::KvMachine;
 pub use common::{CPutError, KeyValue, KvClient, Op, Outcome, Request};
+pub use lock::Lock;
 pub use txn::{Cmp, Compare, Target, Txn};
 
 /// The RPC method both services answer.

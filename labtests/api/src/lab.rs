@@ -1,5 +1,7 @@
 //! One implementation of every lab, as the harness takes it.
 
+use crate::kv::KvClient;
+use crate::lock::KvLock;
 use crate::raft::RaftPeer;
 use crate::rsm::{Rsm, StateMachine};
 use crate::services::{KvraftClerk, KvraftServer, KvsrvClerk, KvsrvServer};
@@ -13,6 +15,9 @@ pub trait Lab: 'static {
     /// Lab 2.
     type KvsrvServer: KvsrvServer;
     type KvsrvClerk: KvsrvClerk;
+    /// Lab 2's lock, built by a client over any clerk `C` (the harness hands it a clerk of
+    /// `KvsrvClerk` inside wrappers of its own).
+    type Lock<C: KvClient + Send + 'static>: KvLock<C>;
     /// Lab 4A's replicated state machine layer, over any service's machine `M` (the harness runs
     /// it with a machine of its own; kvraft and the sharded lab may build on it).
     type Rsm<M: StateMachine>: Rsm<M>;

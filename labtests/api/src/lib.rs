@@ -4,6 +4,7 @@
 //! | --- | --- | --- |
 //! | 3A-3D Raft | [`RaftPeer`] (delivering [`ApplyMsg`]s) | [`raft`] |
 //! | 2 kvsrv | [`KvsrvServer`], [`KvsrvClerk`] | [`services`] |
+//! | 2 lock | [`KvLock`] over any [`KvClient`] | [`lock`] |
 //! | 4A replicated state machine | [`Rsm`] over a service's [`StateMachine`] | [`rsm`] |
 //! | 4A-4B kvraft | [`KvraftServer`], [`KvraftClerk`] | [`services`] |
 //! | 5A shard controller | [`ShardCtrlerServer`], [`ShardCtrlerClerk`] over [`shard::Config`] | [`shard`] |
@@ -19,6 +20,7 @@
 
 pub mod kv;
 mod lab;
+pub mod lock;
 pub mod raft;
 pub mod rsm;
 pub mod services;
@@ -28,6 +30,7 @@ mod txn;
 
 pub use kv::{CPutError, KvClient, Op, Outcome, Request};
 pub use lab::Lab;
+pub use lock::KvLock;
 pub use raft::{ApplyMsg, RaftPeer};
 pub use rsm::{Rsm, StateMachine, SubmitError};
 pub use services::{KvraftClerk, KvraftServer, KvsrvClerk, KvsrvServer};

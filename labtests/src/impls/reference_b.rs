@@ -43,6 +43,7 @@ impl Lab for ReferenceB {
     type Rsm<M: labapi::StateMachine> = raftkv::rsm::Rsm<M, WrappedRaft>;
     type KvsrvServer = raftkv::kvsrv::KvServer;
     type KvsrvClerk = raftkv::kvsrv::Clerk;
+    type Lock<C: labapi::KvClient + Send + 'static> = raftkv::kvsrv::Lock<C>;
     type KvraftServer = raftkv::kvraft::KvServer;
     type KvraftClerk = raftkv::kvraft::Clerk;
     type ShardCtrler = raftkv::shardctrler::ShardCtrler;

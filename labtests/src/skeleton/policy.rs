@@ -81,6 +81,7 @@ mod tests {
     fn folders_files_and_wildcards() {
         assert_eq!(policy("src/raft/core.rs"), Policy::Stub);
         assert_eq!(policy("src/kvsrv/api.rs"), Policy::Keep);
+        assert_eq!(policy("src/kvsrv/lock.rs"), Policy::Stub, "lab 2's lock is the student's to write");
         assert_eq!(policy("src/api.rs"), Policy::Stub, "`*` is exactly one segment");
         assert_eq!(policy("src/shardctrler/tests.rs"), Policy::Drop);
         assert_eq!(policy("src/cli/tests/raftkv_binary.rs"), Policy::Keep);
