@@ -14,7 +14,7 @@ use labrpc::sim::{Config, Target};
 use crate::impls::{self, Reference};
 use crate::kv::{
     scenarios_4a as kv4a, scenarios_4b as kv4b, scenarios_api as kvapi, scenarios_beyond as kvx,
-    scenarios_chaos as kvc, scenarios_lab2 as kv2,
+    scenarios_chaos as kvc, scenarios_lab2 as kv2, scenarios_lock as lock2,
 };
 use crate::raft::{
     scenarios_3a as a, scenarios_3b as b, scenarios_3c as c, scenarios_3d as d, scenarios_beyond as x,
@@ -165,6 +165,10 @@ pub fn kv<L: Lab>() -> Vec<Scenario> {
         scenario("mem_put_many_clients_2", "2", "lab2_kvsrv", kv2::mem_put_many_clients_2::<L>),
         scenario("mem_get_many_clients_2", "2", "lab2_kvsrv", kv2::mem_get_many_clients_2::<L>),
         scenario("mem_many_appends_2", "2", "lab2_kvsrv", kv2::mem_many_appends_2::<L>),
+        scenario("lock_reliable_one_client_2", "2", "lab2_lock", lock2::lock_reliable_one_client_2::<L>),
+        scenario("lock_reliable_many_clients_2", "2", "lab2_lock", lock2::lock_reliable_many_clients_2::<L>),
+        scenario("lock_unreliable_one_client_2", "2", "lab2_lock", lock2::lock_unreliable_one_client_2::<L>),
+        scenario("lock_unreliable_many_clients_2", "2", "lab2_lock", lock2::lock_unreliable_many_clients_2::<L>),
         scenario("basic_4a", "4a", "kvraft_4a", kv4a::basic_4a::<L>),
         scenario("speed_4a", "4a", "kvraft_4a", kv4a::speed_4a::<L>),
         scenario("concurrent_4a", "4a", "kvraft_4a", kv4a::concurrent_4a::<L>),

@@ -76,6 +76,7 @@ fault_kinds! {
     HealCuts = "heal-cuts": "Harness: every one-way cut healed.",
     Pause = "pause": "Harness: a server paused.",
     Crash = "crash": "Harness: a server crashed (restarted later).",
+    MaybeAnswer = "maybe-answer": "Harness: a conditional put's answer replaced by ErrMaybe (lab 2's lock scenarios).",
 }
 
 impl FaultKind {

@@ -1,4 +1,4 @@
-//! The key/value harness: kvsrv (lab 2) and kvraft (4A/4B) clusters, clerks whose every
+//! The key/value harness: kvsrv (lab 2, and the lock clients build on it) and kvraft (4A/4B) clusters, clerks whose every
 //! operation is recorded with virtual call and return times, and the check of each run's
 //! history with the linearizability checker's kv model. A violation fails the run with its seed
 //! and writes the HTML view annotated with the run's partitions, crashes, cuts, pauses and
@@ -12,12 +12,15 @@ pub mod check;
 pub mod cluster;
 pub mod generic;
 pub mod history;
+pub mod lock_check;
+pub mod maybe;
 pub mod scenarios_4a;
 pub mod scenarios_4b;
 pub mod scenarios_api;
 pub mod scenarios_beyond;
 pub mod scenarios_chaos;
 pub mod scenarios_lab2;
+pub mod scenarios_lock;
 
 use std::time::Duration;
 
