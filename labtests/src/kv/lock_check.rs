@@ -1,6 +1,6 @@
-//! The lock scenarios' own record of the critical section: each client says when it starts to
-//! acquire, when acquire returned (it entered), when it leaves (before it calls release) and when
-//! release returned. Entering while another client is inside fails the run at once, naming both
+//! The lock scenarios' own record of the critical section: each client (named as its thread,
+//! `client-N`) says when it starts to acquire, when acquire returned (it entered), when it leaves
+//! (before it calls release) and when release returned. Entering while another client is inside fails the run at once, naming both
 //! clients; and the record tells, when the run must end, which clients are stuck and where.
 //!
 //! No false alarm is possible with a correct lock: a client leaves before its release is sent,
@@ -59,11 +59,11 @@ impl Exclusion {
         if let Some(other) = s.inside {
             let since = match s.phases[other] {
                 Phase::Holding(t) => t,
-                phase => panic!("lock record: client {other} is inside in phase {phase:?}"),
+                phase => panic!("lock record: client-{other} is inside in phase {phase:?}"),
             };
             panic!(
-                "mutual exclusion violated (seed {}): client {me}'s acquire of lock {:?} returned at {now} us while \
-                 client {other} held the lock (since {since} us, not yet released)",
+                "mutual exclusion violated (seed {}): client-{me}'s acquire of lock {:?} returned at {now} us while \
+                 client-{other} held the lock (since {since} us, not yet released)",
                 labrpc::sim::current_seed(),
                 self.key
             );
@@ -77,7 +77,7 @@ impl Exclusion {
     /// Client `me` leaves the critical section and is about to release.
     pub fn leaving(&self, me: usize) {
         let mut s = self.state.lock();
-        assert_eq!(s.inside, Some(me), "lock record: client {me} leaves a critical section it is not in");
+        assert_eq!(s.inside, Some(me), "lock record: client-{me} leaves a critical section it is not in");
         s.inside = None;
         s.phases[me] = Phase::Releasing(now_us());
     }
@@ -108,14 +108,14 @@ impl Exclusion {
                 Phase::Releasing(t) => ("in release", Some(t)),
             };
             let sep = if out.is_empty() { "" } else { "; " };
-            let _ = write!(out, "{sep}client {client} {what}");
+            let _ = write!(out, "{sep}client-{client} {what}");
             if let Some(t) = since {
                 let _ = write!(out, " since {t} us");
             }
         }
         match s.last_entry {
             Some((client, t)) => {
-                let _ = write!(out, "; the last to enter the critical section was client {client}, at {t} us");
+                let _ = write!(out, "; the last to enter the critical section was client-{client}, at {t} us");
             }
             None => out.push_str("; no client ever entered the critical section"),
         }

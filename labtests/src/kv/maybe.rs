@@ -24,7 +24,7 @@ pub const MAYBE_EVENT: &str = "ErrMaybe";
 pub struct MaybeAnswers<C> {
     inner: C,
     per_mille: u32,
-    /// The harness client the wrapped clerk records as, for the events.
+    /// The client the wrapped clerk records as in the history (its row in the HTML view).
     client: u64,
     recorder: Recorder,
 }
@@ -47,11 +47,13 @@ impl<C: KvClient> KvClient for MaybeAnswers<C> {
             return outcome;
         }
         let client = self.client;
-        if !allow(FaultKind::MaybeAnswer, || format!("client {client}: {described}")) {
+        if !allow(FaultKind::MaybeAnswer, || format!("history client {client}: {described}")) {
             return outcome;
         }
-        self.recorder
-            .event("ErrMaybe", format!("client {client}: {described} answered {outcome:?}, reported ErrMaybe"));
+        self.recorder.event(
+            MAYBE_EVENT,
+            format!("history client {client}: {described} answered {outcome:?}, reported ErrMaybe"),
+        );
         Outcome::ErrMaybe
     }
 }
