@@ -14,6 +14,7 @@ use labrpc::sync::Mutex;
 use labrpc::{node, time};
 
 use super::ctrler::CtrlerCluster;
+use super::marks;
 use super::scenarios_5a::group;
 use crate::cluster::{Fabric, Journal, Members, Naming, Servers, Slot};
 use crate::kv::history::{Client, Recorder};
@@ -240,13 +241,21 @@ impl<L: Lab> ShardCluster<L> {
     /// Joins groups through the controller; the configuration it made.
     pub fn join(&self, gids: &[Gid]) -> Config {
         let groups = gids.iter().flat_map(|&g| group(g)).map(|(g, _)| (g, self.server_names(g))).collect();
-        self.shared.recorder.event(format!("join {gids:?}"), format!("groups {gids:?} join"));
-        self.shared.admin.lock().0.join(groups).unwrap_or_else(|e| panic!("join of {gids:?} refused: {e}"))
+        let change = format!("join {gids:?}");
+        self.shared.recorder.event(&change, format!("groups {gids:?} join"));
+        let config =
+            self.shared.admin.lock().0.join(groups).unwrap_or_else(|e| panic!("join of {gids:?} refused: {e}"));
+        marks::mark(&self.shared.recorder, &change, &config);
+        config
     }
 
     pub fn leave(&self, gids: &[Gid]) -> Config {
-        self.shared.recorder.event(format!("leave {gids:?}"), format!("groups {gids:?} leave"));
-        self.shared.admin.lock().0.leave(gids).unwrap_or_else(|e| panic!("leave of {gids:?} refused: {e}"))
+        let change = format!("leave {gids:?}");
+        self.shared.recorder.event(&change, format!("groups {gids:?} leave"));
+        let config =
+            self.shared.admin.lock().0.leave(gids).unwrap_or_else(|e| panic!("leave of {gids:?} refused: {e}"));
+        marks::mark(&self.shared.recorder, &change, &config);
+        config
     }
 
     pub fn query(&self) -> Config {
