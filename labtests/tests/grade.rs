@@ -121,6 +121,7 @@ fn phases_and_labs_select_in_lab_order_and_bad_names_are_errors() {
     let names = |v: &[&str]| score::phases(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
     assert_eq!(names(&["4B", "3"]).unwrap(), vec!["3a", "3b", "3c", "3d", "4b"]);
     assert_eq!(names(&["lab2"]).unwrap(), vec!["2"]);
+    assert_eq!(names(&["5", "4"]).unwrap(), vec!["4a", "4b", "5a", "5b"]);
     assert_eq!(names(&[]).unwrap().len(), score::PHASES.len());
     let err = names(&["beyond"]).unwrap_err();
     assert!(err.contains("\"beyond\" is not a graded phase") && err.contains("3a"), "{err}");
@@ -133,6 +134,21 @@ fn phases_and_labs_select_in_lab_order_and_bad_names_are_errors() {
     assert!(err.contains("has no scenario of phase 2"), "{err}");
     let graded: Vec<String> = grade::graded_cases(cases(), &[], default).unwrap().into_iter().map(|c| c.name).collect();
     assert_eq!(graded, vec!["a_3a", "b_3a", "c_3b"]);
+}
+
+#[test]
+fn lab_5_grades_every_scenario_of_phases_5a_and_5b() {
+    let all = labtests::dstest::cases();
+    let graded = grade::graded_cases(all.clone(), &["5".to_string()], labtests::impls::DEFAULT).unwrap();
+    for phase in ["5a", "5b"] {
+        let in_table = all.iter().filter(|c| c.phase == phase && c.implementation == labtests::impls::DEFAULT).count();
+        let chosen = graded.iter().filter(|c| c.phase == phase).count();
+        assert!(in_table > 0 && chosen == in_table, "phase {phase}: {chosen} graded of {in_table}");
+    }
+    assert_eq!(graded.len(), graded.iter().filter(|c| c.phase.starts_with('5')).count());
+    // Naming nothing grades lab 5 too.
+    let every = grade::graded_cases(all, &[], labtests::impls::DEFAULT).unwrap();
+    assert!(every.iter().any(|c| c.phase == "5a") && every.iter().any(|c| c.phase == "5b"));
 }
 
 #[test]

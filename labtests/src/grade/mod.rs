@@ -20,9 +20,9 @@ pub use score::{Grade, PhaseScore, SeedFailure, TestScore};
 #[command(
     name = "grade",
     about = "Grade the lab: run every scenario of each phase over N seeds and score it",
-    after_help = "PHASE: 2, 3a, 3b, 3c, 3d, rsm, 4a, 4b, or a lab (3 is 3a-3d, 4 is 4a-4b); none: every phase.\n\n\
+    after_help = "PHASE: 2, 3a, 3b, 3c, 3d, rsm, 4a, 4b, 5a, 5b, or a lab (3 is 3a-3d, 4 is 4a-4b, 5 is 5a-5b); none: every phase.\n\n\
 POINTS: every part of a lab is worth 50 points (lab 2 is one part, lab 3 four, lab 4 three with \
-rsm: 400 in all); within a phase every test is worth the same share. A test earns its share only when ALL N \
+rsm, lab 5 two: 500 in all); within a phase every test is worth the same share. A test earns its share only when ALL N \
 seeds pass (the table shows how many did); a run whose linearizability check gave no verdict \
 counts as failed. Every failing seed is listed with the command that replays it.\n\n\
 ENVIRONMENT: LAB_TIME_LIMIT, LAB_SPIN_LIMIT, LAB_LINCHECK_BUDGET and LAB_VIS apply to every run, as \

@@ -2,8 +2,8 @@
 //! becomes points.
 //!
 //! Every part of a lab is worth [`PART_POINTS`], as the course hands each part out as its own
-//! assignment (lab 2 is one part; lab 3 has four, 3A-3D; lab 4 has two, 4A and 4B). Within a
-//! phase every scenario is worth the same share of the phase's points, and a scenario earns its
+//! assignment (lab 2 is one part; lab 3 has four, 3A-3D; lab 4 has two, 4A and 4B, plus the rsm
+//! layer; lab 5 has two, 5A and 5B). Within a phase every scenario is worth the same share of the phase's points, and a scenario earns its
 //! share only when every one of the N seeds passed: a Raft bug that shows on one seed in a
 //! hundred is a bug. A run whose linearizability check ended without a verdict (UNKNOWN) counts
 //! as a failure: nothing was shown correct.
@@ -27,10 +27,12 @@ pub const PHASES: &[(&str, &str)] = &[
     ("rsm", "Lab 4 rsm (6.5840's 4A): replicated state machine layer"),
     ("4a", "Lab 4A: key/value service without snapshots"),
     ("4b", "Lab 4B: key/value service with snapshots"),
+    ("5a", "Lab 5A: shard controller"),
+    ("5b", "Lab 5B: sharded key/value service"),
 ];
 
 /// The phases a command line names, in lab order: a phase (`3a`, any case) or a whole lab (`3`
-/// is 3A-3D, `4` is 4A-4B, `2` is lab 2); none names every graded phase.
+/// is 3A-3D, `4` is 4A-4B, `5` is 5A-5B, `2` is lab 2); none names every graded phase.
 pub fn phases(names: &[String]) -> Result<Vec<&'static str>, String> {
     let mut chosen = vec![false; PHASES.len()];
     for name in names {
@@ -45,7 +47,7 @@ pub fn phases(names: &[String]) -> Result<Vec<&'static str>, String> {
         }
         if !any {
             let known: Vec<&str> = PHASES.iter().map(|(p, _)| *p).collect();
-            return Err(format!("{name:?} is not a graded phase; graded: {} (or a lab: 2, 3, 4)", known.join(", ")));
+            return Err(format!("{name:?} is not a graded phase; graded: {} (or a lab: 2, 3, 4, 5)", known.join(", ")));
         }
     }
     let all = names.is_empty();
