@@ -5,8 +5,8 @@
 //! uses), one after another on this one OS thread, and prints per family the virtual seconds
 //! simulated, the wall seconds and the CPU seconds of this thread, and their ratios. Families:
 //! `raft` (3A-3D, comparable with MadRaft's `raft::tests`), `kvraft` (4A+4B, comparable with its
-//! `kvraft::tests`), `lab2` (the key/value server of lab 2) and `beyond` (beyond the labs and
-//! chaos). `scripts/madraft-compare` runs this and MadRaft's suites side by side.
+//! `kvraft::tests`), `lab2` (the key/value server of lab 2), `beyond` (beyond the labs and
+//! chaos), `shardctrler` (5A) and `shardkv` (5B). `scripts/madraft-compare` runs this and MadRaft's suites side by side.
 //!
 //! The last lines, one per family, are for scripts: `family NAME scenarios N virtual_s V wall_s W
 //! cpu_s C`. On a shared machine compare CPU seconds: wall seconds include the time other
@@ -24,11 +24,13 @@ use labtests::scenario::{self, Scenario};
 labrpc::count_allocations!();
 
 /// Family name and the phases it runs.
-const FAMILIES: [(&str, &[&str]); 4] = [
+const FAMILIES: [(&str, &[&str]); 6] = [
     ("raft", &["3a", "3b", "3c", "3d"]),
     ("kvraft", &["4a", "4b"]),
     ("lab2", &["2"]),
     ("beyond", &["beyond", "chaos"]),
+    ("shardctrler", &["5a"]),
+    ("shardkv", &["5b"]),
 ];
 
 /// What one family cost.
@@ -114,7 +116,7 @@ fn main() -> ExitCode {
         assert!(totals.scenarios > 0, "family {family} selects no scenario: the phase names in FAMILIES are stale");
         let (v, w, c) = (totals.virtual_time.as_secs_f64(), totals.wall.as_secs_f64(), totals.cpu.as_secs_f64());
         println!(
-            "{family:<7} {:>3} scenarios: {v:>8.1} virtual s, {w:>7.3} wall s, {c:>7.3} cpu s: \
+            "{family:<11} {:>3} scenarios: {v:>8.1} virtual s, {w:>7.3} wall s, {c:>7.3} cpu s: \
              {:>6.0} virtual s per wall s, {:>6.0} per cpu s",
             totals.scenarios,
             v / w.max(1e-9),

@@ -201,6 +201,11 @@ impl<L: Lab> ShardCluster<L> {
         &self.shared.ctrl
     }
 
+    /// The network every server and client is on (latency rules, benchmarks).
+    pub fn net(&self) -> &Network {
+        &self.shared.net
+    }
+
     pub fn total_rpcs(&self) -> u64 {
         self.shared.net.total_rpcs()
     }
