@@ -36,7 +36,7 @@ pub struct Args {
     /// Seeds per scenario of the Raft phases (raft_*)
     #[arg(short = 'n', long = "seeds", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub seeds: u64,
-    /// Seeds per scenario of the key/value phases (lab2_kvsrv, lab2_lock, kvraft_*, kv_beyond)
+    /// Seeds per scenario of the other phases (lab2_kvsrv, lab2_lock, kvraft_*, kv_*, rsm_4, shardkv_*)
     #[arg(long = "kv-seeds", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub kv_seeds: u64,
     /// First seed of every sweep
