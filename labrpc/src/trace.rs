@@ -22,6 +22,7 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::Layer;
 
+use crate::node::NodeId;
 use crate::sched::try_current;
 
 thread_local! {
@@ -81,6 +82,25 @@ pub fn capture<R>(level: Level, f: impl FnOnce() -> R) -> (R, String) {
     (result, text)
 }
 
+/// Runs `f` (which may block) with the calling thread's trace lines naming `node`: for a call
+/// into another node's code, such as the harness calling a peer's `start`, whose lines belong
+/// to that peer. The thread column still names the caller. Changes nothing else (no draw, no
+/// yield, no event in the determinism hash).
+pub fn as_node<R>(node: NodeId, f: impl FnOnce() -> R) -> R {
+    let Some(rt) = try_current() else { return f() };
+    struct Restore(Option<NodeId>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            // The thread may have unwound (a crash) and the simulation ended: nothing to restore.
+            if let Some(rt) = try_current() {
+                rt.set_trace_node(self.0);
+            }
+        }
+    }
+    let _restore = Restore(rt.set_trace_node(Some(node)));
+    f()
+}
+
 struct CaptureWriter;
 
 struct CaptureSink;
@@ -116,7 +136,7 @@ pub fn line_prefix() -> (f64, String, String) {
     match try_current() {
         Some(rt) => {
             let ms = rt.st.try_borrow().map(|st| st.now_ns as f64 / 1e6).unwrap_or(f64::NAN);
-            match rt.current_names() {
+            match rt.trace_names() {
                 Some((node, thread, serial)) => (ms, node.to_string(), format!("{thread}#{serial}")),
                 None => (ms, "-".to_string(), "scheduler".to_string()),
             }

@@ -272,6 +272,23 @@ impl Runtime {
         Some((st.nodes[slot.node.index()].name.clone(), slot.name.clone(), slot.serial))
     }
 
+    /// Like `current_names`, but naming the node set by `trace::as_node` when there is one.
+    pub(crate) fn trace_names(&self) -> Option<(Arc<str>, Arc<str>, u64)> {
+        let id = self.current.get()?;
+        let st = self.st.borrow();
+        let slot = st.slot(id)?;
+        let node = slot.trace_node.unwrap_or(slot.node);
+        Some((st.nodes[node.index()].name.clone(), slot.name.clone(), slot.serial))
+    }
+
+    /// Sets the node the running thread's trace lines name (None: its own); returns the last.
+    pub(crate) fn set_trace_node(&self, node: Option<NodeId>) -> Option<NodeId> {
+        let id = self.current.get()?;
+        let mut st = self.st.borrow_mut();
+        let slot = st.slot_mut(id)?;
+        std::mem::replace(&mut slot.trace_node, node)
+    }
+
     pub(crate) fn next_object_id(&self) -> u64 {
         let mut st = self.st.borrow_mut();
         let id = st.next_object_id;
@@ -361,6 +378,7 @@ impl Runtime {
             kill_sent: false,
             yielder: std::ptr::null(),
             ledger,
+            trace_node: None,
         });
         st.live_tasks += 1;
         if born_dead {

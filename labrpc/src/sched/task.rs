@@ -91,4 +91,6 @@ pub(crate) struct TaskSlot {
     pub(crate) yielder: *const corosensei::Yielder<Resume, ()>,
     /// The node's memory ledger, made current while the thread runs.
     pub(crate) ledger: *const crate::alloc::NodeLedger,
+    /// The node its trace lines name while it runs another node's code (`trace::as_node`).
+    pub(crate) trace_node: Option<NodeId>,
 }

@@ -207,7 +207,8 @@ impl<R: RaftPeer> Cluster<R> {
                     // Raft is called without the harness lock: Raft never waits for the harness,
                     // and the harness should not wait for Raft while holding it.
                     drop(st);
-                    raft.snapshot(index, bytes);
+                    // The service is the peer's: its snapshot's trace lines name the peer's node.
+                    labrpc::trace::as_node(self.node(i), || raft.snapshot(index, bytes));
                 }
                 Some(index)
             }

@@ -88,7 +88,13 @@ impl<R: RaftPeer> Cluster<R> {
     /// Asks peer `i` to start `command`; fails the run if it is crashed. Returns (index, term)
     /// when it believes it leads.
     pub fn propose(&self, i: usize, command: &Command) -> Option<(u64, u64)> {
-        self.raft(i).start(command.encode())
+        self.start_on(i, &self.raft(i), command.encode())
+    }
+
+    /// `raft.start(command)` on peer `i`, its trace lines attributed to the peer's node (not to
+    /// the calling harness thread's).
+    pub(crate) fn start_on(&self, i: usize, raft: &R, command: Vec<u8>) -> Option<(u64, u64)> {
+        labrpc::trace::as_node(self.node(i), || raft.start(command))
     }
 
     /// (term, leader?) of peer `i`; fails the run if it is crashed.
@@ -111,7 +117,7 @@ impl<R: RaftPeer> Cluster<R> {
             for _ in 0..self.shared.n {
                 starts = (starts + 1) % self.shared.n;
                 if let Some((_, raft)) = live.iter().find(|(i, _)| *i == starts) {
-                    if let Some((at, _term)) = raft.start(encoded.clone()) {
+                    if let Some((at, _term)) = self.start_on(starts, raft, encoded.clone()) {
                         index = Some(at);
                         break;
                     }

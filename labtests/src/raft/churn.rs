@@ -69,8 +69,8 @@ pub(crate) fn churn_client<R: RaftPeer>(cfg: Cluster<R>, me: u64, stop: Arc<Atom
         let x = labrpc::rand::next_u64() >> 1;
         let mut index = None;
         // Try them all, maybe one of them is a leader.
-        for (_, raft) in cfg.awake() {
-            if let Some((at, _)) = raft.start(Command::Value(x).encode()) {
+        for (i, raft) in cfg.awake() {
+            if let Some((at, _)) = cfg.start_on(i, &raft, Command::Value(x).encode()) {
                 index = Some(at);
             }
         }

@@ -113,7 +113,7 @@ impl<R: RaftPeer> Cluster<R> {
             if let Some((i, term)) = leader {
                 if submitted.is_none_or(|(_, _, t, _)| t != term) {
                     let at = submitted.map_or(time::now(), |(_, _, _, at)| at);
-                    if let Some((index, term)) = self.try_raft(i).and_then(|r| r.start(encoded.clone())) {
+                    if let Some((index, term)) = self.try_raft(i).and_then(|r| self.start_on(i, &r, encoded.clone())) {
                         submitted = Some((i, index, term, at));
                     }
                 }

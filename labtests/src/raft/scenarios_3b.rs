@@ -204,9 +204,10 @@ pub fn concurrent_starts_3b<R: RaftPeer>() {
         let (index_tx, index_rx) = channel::unbounded::<u64>();
         let starters: Vec<_> = (0..iters)
             .map(|ii| {
-                let (raft, index_tx) = (cfg.raft(leader), index_tx.clone());
+                let (raft, node, index_tx) = (cfg.raft(leader), cfg.node(leader), index_tx.clone());
                 thread::Builder::new().name(format!("start-{ii}")).spawn(move || {
-                    if let Some((index, term1)) = raft.start(Command::Value(100 + ii).encode()) {
+                    let command = Command::Value(100 + ii).encode();
+                    if let Some((index, term1)) = labrpc::trace::as_node(node, || raft.start(command)) {
                         if term1 == term {
                             let _ = index_tx.send(index);
                         }

@@ -149,7 +149,7 @@ pub fn figure8_3c<R: RaftPeer>() {
         let mut leader = None;
         for i in 0..servers {
             if let Some(raft) = cfg.try_raft(i) {
-                if raft.start(Command::random().encode()).is_some() {
+                if cfg.start_on(i, &raft, Command::random().encode()).is_some() {
                     leader = Some(i);
                 }
             }
