@@ -13,6 +13,7 @@ use super::log::{Entry, Log};
 use super::messages::*;
 use super::persist::{Header, Persistent, Saved};
 use super::progress::{InFlight, Progress};
+use super::trace::{Entries, Pos};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
@@ -139,6 +140,8 @@ impl Core {
         self.commit_index = snapshot_index;
         self.last_applied = snapshot_index;
         self.snapshot_pending = snapshot_index > 0;
+        let (last, snapshot) = (Pos(self.log.last_index(), self.log.last_term()), snapshot_index);
+        tracing::debug!(term = self.term, voted_for = ?self.voted_for, %last, snapshot, "restored persisted state");
         self.check_invariants();
     }
 
@@ -146,11 +149,13 @@ impl Core {
         self.peers / 2 + 1
     }
 
-    /// Moves to a newer term as a follower (a higher term seen in any message).
-    fn observe_term(&mut self, term: u64) -> Effects {
+    /// Moves to a newer term as a follower (a higher term seen in any message: `seen_in`, from
+    /// peer `from`).
+    fn observe_term(&mut self, term: u64, seen_in: &'static str, from: usize) -> Effects {
         if term <= self.term {
             return Effects::default();
         }
+        tracing::debug!(term, old_term = self.term, was = ?self.role, %seen_in, from, "higher term seen: now follower");
         self.term = term;
         self.voted_for = None;
         self.role = Role::Follower;
@@ -181,7 +186,7 @@ impl Core {
     }
 
     pub fn handle_request_vote(&mut self, args: &RequestVoteArgs) -> (RequestVoteReply, Effects) {
-        let mut effects = self.observe_term(args.term);
+        let mut effects = self.observe_term(args.term, "RequestVote", args.candidate);
         let up_to_date = (args.last_log_term, args.last_log_index) >= (self.log.last_term(), self.log.last_index());
         let free = self.voted_for.is_none() || self.voted_for == Some(args.candidate);
         let granted = args.term == self.term && free && up_to_date;
@@ -193,16 +198,31 @@ impl Core {
             self.voted_for = Some(args.candidate);
             effects.reset_election = true;
         }
+        let (theirs, ours) =
+            (Pos(args.last_log_index, args.last_log_term), Pos(self.log.last_index(), self.log.last_term()));
+        let why = if args.term < self.term {
+            "stale term"
+        } else if !free {
+            "voted for another"
+        } else if !up_to_date {
+            "candidate's log is behind"
+        } else {
+            "log up to date"
+        };
+        let verdict = if granted { "granted" } else { "refused" };
+        tracing::debug!(candidate = args.candidate, term = args.term, %why, %theirs, %ours, voted_for = ?self.voted_for, "vote {verdict}");
         (RequestVoteReply { term: self.term, granted }, effects)
     }
 
     pub fn handle_vote_reply(&mut self, from: usize, asked_in_term: u64, reply: &RequestVoteReply) -> Effects {
-        let effects = self.observe_term(reply.term);
+        let effects = self.observe_term(reply.term, "RequestVote reply", from);
         if self.role != Role::Candidate || self.term != asked_in_term || !reply.granted {
             return effects;
         }
         self.votes[from] = true;
-        if self.votes.iter().filter(|&&v| v).count() >= self.majority() {
+        let votes = self.votes.iter().filter(|&&v| v).count();
+        tracing::debug!(from, term = self.term, votes, majority = self.majority(), "vote received");
+        if votes >= self.majority() {
             return effects.merge(self.become_leader());
         }
         effects
@@ -244,6 +264,8 @@ impl Core {
         }
         let next = self.progress[peer].next();
         if next <= self.log.snapshot_index() {
+            let last_included = Pos(self.log.snapshot_index(), self.log.snapshot_term());
+            tracing::debug!(to = peer, next, %last_included, "InstallSnapshot sent: follower needs compacted entries");
             return Some(Outgoing::Snapshot {
                 term: self.term,
                 last_included_index: self.log.snapshot_index(),
@@ -252,14 +274,22 @@ impl Core {
         }
         let prev = next - 1;
         let prev_term = self.log.term(prev).expect("next_index beyond the log");
-        Some(Outgoing::Append(AppendEntriesArgs {
+        let args = AppendEntriesArgs {
             term: self.term,
             leader: self.me,
             prev_log_index: prev,
             prev_log_term: prev_term,
             entries: self.log.batch_from(next, MAX_APPEND_ENTRIES, MAX_APPEND_BYTES),
             leader_commit: self.commit_index,
-        }))
+        };
+        let (prev, commit) = (Pos(prev, prev_term), self.commit_index);
+        if args.entries.is_empty() {
+            tracing::trace!(to = peer, %prev, commit, "heartbeat sent");
+        } else {
+            let entries = Entries(next, args.entries.len());
+            tracing::debug!(to = peer, %prev, %entries, commit, "AppendEntries sent");
+        }
+        Some(Outgoing::Append(args))
     }
 
     pub fn handle_append_reply(
@@ -268,12 +298,15 @@ impl Core {
         sent: &AppendEntriesArgs,
         reply: &AppendEntriesReply,
     ) -> Effects {
-        let effects = self.observe_term(reply.term);
+        let effects = self.observe_term(reply.term, "AppendEntries reply", peer);
         if self.role != Role::Leader || self.term != sent.term {
             return effects;
         }
         if reply.success {
             let matched = sent.prev_log_index + sent.entries.len() as u64;
+            if !sent.entries.is_empty() {
+                tracing::debug!(from = peer, matched, "AppendEntries reply: accepted");
+            }
             self.progress[peer].acknowledge(matched);
             let more = self.progress[peer].next() <= self.log.last_index();
             let mut e = effects.merge(self.advance_commit());
@@ -291,6 +324,9 @@ impl Core {
             },
             None => reply.conflict_index,
         };
+        let prev = Pos(sent.prev_log_index, sent.prev_log_term);
+        let (conflict_term, conflict_index) = (reply.conflict_term, reply.conflict_index);
+        tracing::debug!(from = peer, %prev, ?conflict_term, conflict_index, next, "AppendEntries reply: rejected, backing up");
         self.progress[peer].back_off(next, self.log.last_index());
         Effects { replicate: true, ..effects }
     }
@@ -302,10 +338,11 @@ impl Core {
         last_included_index: u64,
         reply: &InstallSnapshotReply,
     ) -> Effects {
-        let effects = self.observe_term(reply.term);
+        let effects = self.observe_term(reply.term, "InstallSnapshot reply", peer);
         if self.role != Role::Leader || self.term != term_sent {
             return effects;
         }
+        tracing::debug!(from = peer, matched = last_included_index, "InstallSnapshot reply: acknowledged");
         self.progress[peer].acknowledge(last_included_index);
         let more = self.progress[peer].next() <= self.log.last_index();
         Effects { replicate: more, ..effects.merge(self.advance_commit()) }
@@ -319,6 +356,7 @@ impl Core {
             if self.log.term(index) == Some(self.term) {
                 let replicas = self.progress.iter().filter(|p| p.matched() >= index).count();
                 if replicas >= self.majority() {
+                    tracing::debug!(commit = index, replicas, term = self.term, "commit: stored on a majority");
                     self.set_commit(index);
                     return Effects { apply: true, replicate: true, ..Effects::default() };
                 }
@@ -339,14 +377,16 @@ impl Core {
     // ----- replication: follower side -----------------------------------------------------
 
     pub fn handle_append_entries(&mut self, args: &AppendEntriesArgs) -> (AppendEntriesReply, Effects) {
-        let mut effects = self.observe_term(args.term);
+        let mut effects = self.observe_term(args.term, "AppendEntries", args.leader);
         let reject = |term, conflict_term, conflict_index| AppendEntriesReply {
             term,
             success: false,
             conflict_term,
             conflict_index,
         };
+        let (leader, prev) = (args.leader, Pos(args.prev_log_index, args.prev_log_term));
         if args.term < self.term {
+            tracing::debug!(leader, term = args.term, own_term = self.term, "AppendEntries refused: stale term");
             return (reject(self.term, None, 0), effects);
         }
         assert!(self.role != Role::Leader, "two leaders in term {}: {} and {}", self.term, self.me, args.leader);
@@ -357,11 +397,14 @@ impl Core {
         let snapshot_index = self.log.snapshot_index();
         if args.prev_log_index >= snapshot_index {
             if args.prev_log_index > self.log.last_index() {
+                let last_index = self.log.last_index();
+                tracing::debug!(leader, %prev, last_index, conflict_index = last_index + 1, "AppendEntries refused: log too short");
                 return (reject(self.term, None, self.log.last_index() + 1), effects);
             }
             let have = self.log.term(args.prev_log_index).expect("prev within the log");
             if have != args.prev_log_term {
                 let first = self.log.first_index_of_term(have, args.prev_log_index);
+                tracing::debug!(leader, %prev, conflict_term = have, conflict_index = first, "AppendEntries refused: prev term differs");
                 return (reject(self.term, Some(have), first), effects);
             }
         }
@@ -384,6 +427,7 @@ impl Core {
                             "overwriting committed entry {index} (commit {})",
                             self.commit_index
                         );
+                        tracing::debug!(leader, from = index, "log truncated: conflicts with the leader's");
                         self.log.truncate_from(index);
                     }
                     None => {}
@@ -394,9 +438,14 @@ impl Core {
             self.log.append(Entry { term: entry.term, command: entry.command.to_vec() });
         }
         let last_new = args.prev_log_index + args.entries.len() as u64;
+        if !args.entries.is_empty() {
+            let entries = Entries(args.prev_log_index + 1, args.entries.len());
+            tracing::debug!(leader, %prev, %entries, appended = appending, "AppendEntries accepted");
+        }
         if args.leader_commit > self.commit_index {
             let commit = args.leader_commit.min(last_new);
             if commit > self.commit_index {
+                tracing::debug!(commit, leader_commit = args.leader_commit, last_new, "commit: the leader's");
                 self.set_commit(commit);
                 effects.apply = true;
             }
@@ -407,8 +456,10 @@ impl Core {
 
     /// Returns whether the snapshot was taken (the caller then persists state and snapshot).
     pub fn handle_install_snapshot(&mut self, args: &InstallSnapshotArgs) -> (InstallSnapshotReply, Effects, bool) {
-        let mut effects = self.observe_term(args.term);
+        let mut effects = self.observe_term(args.term, "InstallSnapshot", args.leader);
+        let (leader, last_included) = (args.leader, Pos(args.last_included_index, args.last_included_term));
         if args.term < self.term {
+            tracing::debug!(leader, term = args.term, own_term = self.term, "InstallSnapshot refused: stale term");
             return (InstallSnapshotReply { term: self.term }, effects, false);
         }
         assert!(self.role != Role::Leader, "two leaders in term {}", self.term);
@@ -416,12 +467,14 @@ impl Core {
         effects.reset_election = true;
         if args.last_included_index <= self.commit_index {
             // Already have (and will apply or did apply) all of it.
+            tracing::debug!(leader, %last_included, commit = self.commit_index, "InstallSnapshot refused: stale");
             return (InstallSnapshotReply { term: self.term }, effects, false);
         }
         self.log.compact(args.last_included_index, args.last_included_term);
         self.commit_index = args.last_included_index;
         self.snapshot_pending = true;
         effects.apply = true;
+        tracing::debug!(leader, %last_included, "InstallSnapshot installed");
         self.check_invariants();
         (InstallSnapshotReply { term: self.term }, effects, true)
     }
@@ -431,10 +484,12 @@ impl Core {
     /// The service snapshotted through `index`: drop the log up to it. Returns whether it did.
     pub fn compact(&mut self, index: u64) -> bool {
         if index <= self.log.snapshot_index() {
+            tracing::debug!(index, snapshot = self.log.snapshot_index(), "snapshot refused: not newer");
             return false;
         }
         assert!(index <= self.commit_index, "snapshot at {index} beyond commit {}", self.commit_index);
         let term = self.log.term(index).expect("snapshot index within the log");
+        tracing::debug!(through = %Pos(index, term), "snapshot taken: log compacted");
         self.log.compact(index, term);
         self.check_invariants();
         true
@@ -452,12 +507,14 @@ impl Core {
         if self.snapshot_pending {
             self.snapshot_pending = false;
             self.last_applied = self.log.snapshot_index();
+            tracing::debug!(through = %Pos(self.log.snapshot_index(), self.log.snapshot_term()), "apply: snapshot");
             return Some(ToApply::Snapshot { index: self.log.snapshot_index(), term: self.log.snapshot_term() });
         }
         if self.last_applied >= self.commit_index {
             return None;
         }
         let (from, to) = (self.last_applied + 1, self.commit_index);
+        tracing::debug!(entries = %Entries(from, (to - from + 1) as usize), "apply");
         let commands = (from..=to)
             .map(|index| {
                 let entry = self.log.entry(index).expect("committed entry missing from the log");

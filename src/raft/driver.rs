@@ -24,6 +24,7 @@ use labrpc::{rand, thread};
 
 use super::core::{Core, Effects, Outgoing, ToApply};
 use super::messages::*;
+use super::trace::Pos;
 
 /// Trace events name the Raft module, whichever of its files sends them (`RUST_LOG=raftkv::raft=debug`).
 const TRACE: &str = "raftkv::raft";
@@ -219,7 +220,8 @@ impl Inner {
                 let mut st = self.state.lock();
                 if !st.core.is_leader() && time::now() >= st.election_deadline {
                     let (args, effects) = st.core.start_election();
-                    tracing::info!(target: TRACE, term = args.term, "election timeout: starting election");
+                    let last = Pos(args.last_log_index, args.last_log_term);
+                    tracing::info!(target: TRACE, term = args.term, %last, "election timeout: starting election");
                     self.apply_effects(&mut st, effects);
                     for peer in (0..self.peers.len()).filter(|&p| p != self.me) {
                         let (inner, args) = (self.clone(), args.clone());

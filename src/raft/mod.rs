@@ -10,6 +10,7 @@
 //! | `messages.rs` | RPC arguments and replies | the arguments and results of each RPC |
 //! | `driver.rs` | runs the core: election ticker, a replicator per follower, the applier, RPC handlers, the persister | the timing: election timeouts, heartbeats |
 //! | `api.rs` | `labapi::RaftPeer` over `Raft`'s methods | |
+//! | `trace.rs` | how trace lines read: one per decision, `key=value` fields | |
 //!
 //! What is not in Figure 2 but keeps long runs cheap is set apart, so the protocol reads
 //! first: `persist.rs` (a persist writes only what changed), `encoded.rs` (the log keeps its
@@ -24,6 +25,7 @@ pub mod log;
 pub mod messages;
 mod persist;
 pub mod progress;
+pub mod trace;
 
 /// What a peer delivers on its apply channel (defined with the interfaces, `labapi`).
 pub use labapi::ApplyMsg;
