@@ -107,6 +107,7 @@ impl ClientEnd {
         sleep(faults.latency() + faults.request_delay());
         if faults.drop_request() {
             observe::record(|| Observed::RequestDropped { call });
+            tracing::trace!(%method, to = %server_name, "labrpc: request dropped");
             return Err(RpcError::Lost);
         }
         let (handler, thread_name) = match server.handler(method) {
@@ -116,6 +117,7 @@ impl ClientEnd {
         let copies = if faults.duplicate() { 2 } else { 1 };
         if copies > 1 {
             observe::record(|| Observed::RequestDuplicated { call });
+            tracing::trace!(%method, to = %server_name, "labrpc: request duplicated");
         }
         // Each handler copy sends its reply and whether its node crashes right after (rule 9).
         let (reply_tx, reply_rx) = channel::bounded::<(Vec<u8>, bool)>(copies);
@@ -139,6 +141,7 @@ impl ClientEnd {
         drop(reply_tx);
         if let Some(delay) = faults.late_duplicate() {
             observe::record(|| Observed::LateDuplicate { call, delay_ms: delay.as_millis() as u64 });
+            tracing::trace!(%method, to = %server_name, delay_ms = delay.as_millis() as u64, "labrpc: late duplicate sent");
             self.net.deliver_late(&self.name, method, request, delay);
         }
         let (reply, sender_crashed) = loop {
@@ -178,6 +181,7 @@ impl ClientEnd {
         }
         if faults.drop_reply() {
             observe::record(|| Observed::ReplyLost { call, why: "reply dropped" });
+            tracing::trace!(%method, from = %server_name, "labrpc: reply dropped");
             return Err(RpcError::Lost);
         }
         if let Some(hold) = faults.reorder_delay() {

@@ -69,10 +69,39 @@ fn pause_key(i: usize) -> String {
     format!("pause {i}")
 }
 
-/// Annotates the run's history with the cluster's partitions, cuts, pauses and crashes.
+/// Annotates the run's history with the cluster's partitions, cuts, pauses and crashes, and
+/// traces each (INFO, as the Raft harness does).
 struct HistoryJournal(Recorder);
 
 impl Journal for HistoryJournal {
+    fn connect(&self, i: usize) {
+        tracing::info!(server = i, "harness: connect");
+    }
+
+    fn disconnect(&self, i: usize) {
+        tracing::info!(server = i, "harness: disconnect");
+    }
+
+    fn connect_all(&self) {
+        tracing::info!("harness: connect all");
+    }
+
+    fn partition(&self, groups: &[Vec<usize>]) {
+        tracing::info!(?groups, "harness: partition");
+    }
+
+    fn heal_partition(&self) {
+        tracing::info!("harness: heal partition");
+    }
+
+    fn heal_all_cuts(&self) {
+        tracing::info!("harness: heal all cuts");
+    }
+
+    fn crashing(&self, i: usize) {
+        tracing::info!(server = i, "harness: crash server");
+    }
+
     fn partitioned(&self, groups: &[Vec<usize>]) {
         let sides: Vec<String> = groups.iter().map(|g| format!("{g:?}")).collect();
         let label = format!("partition {}", sides.join(" | "));
@@ -85,14 +114,17 @@ impl Journal for HistoryJournal {
 
     fn cut(&self, from: NodeId, to: NodeId, _servers: Option<(usize, usize)>) {
         let (a, b) = (node::name(from), node::name(to));
+        tracing::info!(from = %a, to = %b, "harness: one-way cut");
         self.0.begin(&format!("cut {a}->{b}"), format!("cut {a}->{b}"), format!("{a} cannot send to {b}"));
     }
 
     fn heal_cut(&self, from: NodeId, to: NodeId, _servers: Option<(usize, usize)>) {
+        tracing::info!(from = %node::name(from), to = %node::name(to), "harness: heal one-way cut");
         self.0.end(&format!("cut {}->{}", node::name(from), node::name(to)));
     }
 
     fn pause(&self, i: usize, duration: Duration) {
+        tracing::info!(server = i, duration_ms = duration.as_millis() as u64, "harness: pause");
         self.0.begin(&pause_key(i), format!("server {i} paused"), format!("server {i} stopped for {duration:?}"));
     }
 
@@ -184,6 +216,7 @@ impl<L: Lab> KvCluster<L> {
     /// disconnected from the other servers until `connect`.
     pub fn start_server(&self, i: usize) {
         self.shared.fabric.revive_node(i);
+        tracing::info!(server = i, "harness: start server");
         let (persister, _) = {
             let mut st = self.shared.state.lock();
             assert!(st.servers[i].server.is_none(), "server {i} is already running");

@@ -45,6 +45,21 @@ impl Recorded {
     }
 }
 
+/// A value's `Debug` cut to `BRIEF_CHARS` for a trace line (values of long appends).
+struct Brief<'a, T: std::fmt::Debug>(&'a T);
+
+const BRIEF_CHARS: usize = 80;
+
+impl<T: std::fmt::Debug> std::fmt::Display for Brief<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = format!("{:?}", self.0);
+        match text.char_indices().nth(BRIEF_CHARS) {
+            Some((cut, _)) => write!(f, "{}… ({} chars)", &text[..cut], text.chars().count()),
+            None => f.write_str(&text),
+        }
+    }
+}
+
 /// The run's history and events. Cheap to clone; clones share the record.
 #[derive(Clone)]
 pub struct Recorder {
@@ -136,6 +151,7 @@ impl Recorder {
         let mut rec = self.inner.lock();
         let stamp = rec.stamp();
         let id = rec.history.invoke_at(client, stamp, input);
+        tracing::debug!(client, op = id.0, call = %Brief(op), "client: call");
         crate::timeline::event::client_call(client, id.0 as u64, || format!("{op:?}"));
         id
     }
@@ -145,6 +161,7 @@ impl Recorder {
     pub fn finish(&self, id: OpId, op: &Op, outcome: &Outcome) {
         let output = to_output(op, outcome);
         crate::timeline::event::client_return(id.0 as u64, || format!("{outcome:?}"));
+        tracing::debug!(op = id.0, outcome = %Brief(outcome), "client: return");
         let mut rec = self.inner.lock();
         let stamp = rec.stamp();
         rec.history.finish_at(id, stamp, output).expect("virtual time and the sequence never go back");
