@@ -12,7 +12,15 @@
 //!
 //! A batch of entries prints as one range (`entries=5..=9`), a log position as `index@tterm`
 //! (`last=7@t3`: entry 7, of term 3). Peers are numbered as in `peers[]` (`to=1`, `from=2`); the
-//! line's node column names the peer that decided.
+//! line's node column names the peer that decided. The RequestVote receiver's line, for example:
+//!
+//! ```text
+//! let (theirs, ours) = (Pos(args.last_log_index, args.last_log_term), Pos(my_last_index, my_last_term));
+//! tracing::debug!(candidate = args.candidate, term = args.term, %why, %theirs, %ours, "vote {verdict}");
+//! ```
+//!
+//! reads `vote refused candidate=1 term=4 why=candidate's log is behind theirs=48@t2 ours=61@t3`.
+//! (The skeleton keeps this file: trace your own decisions the same way.)
 
 use std::fmt;
 

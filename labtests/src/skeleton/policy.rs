@@ -48,6 +48,11 @@ pub const RULES: &[Rule] = &[
     rule("src/bin/", Policy::Keep, "the raftkv binary: runs the student's servers as a real cluster"),
     rule("src/cli/", Policy::Keep, "the real-cluster CLI: uses only the servers' public API"),
     rule("src/*/api.rs", Policy::Keep, "glue from labapi's traits to the servers' own methods, not the solution"),
+    rule(
+        "src/raft/trace.rs",
+        Policy::Keep,
+        "how the Raft's trace lines read (positions, ranges): a helper, not the exercise",
+    ),
     rule("src/*/tests.rs", Policy::Drop, "the reference's unit tests (their `mod tests;` goes with its #[cfg(test)])"),
     rule("src/", Policy::Stub, "the solution: signatures and docs stay, bodies go"),
 ];
@@ -82,6 +87,7 @@ mod tests {
         assert_eq!(policy("src/raft/core.rs"), Policy::Stub);
         assert_eq!(policy("src/kvsrv/api.rs"), Policy::Keep);
         assert_eq!(policy("src/kvsrv/lock.rs"), Policy::Stub, "lab 2's lock is the student's to write");
+        assert_eq!(policy("src/raft/trace.rs"), Policy::Keep, "students trace with the same helpers");
         assert_eq!(policy("src/api.rs"), Policy::Stub, "`*` is exactly one segment");
         assert_eq!(policy("src/shardctrler/tests.rs"), Policy::Drop);
         assert_eq!(policy("src/cli/tests/raftkv_binary.rs"), Policy::Keep);
