@@ -200,17 +200,8 @@ impl Core {
         }
         let (theirs, ours) =
             (Pos(args.last_log_index, args.last_log_term), Pos(self.log.last_index(), self.log.last_term()));
-        let why = if args.term < self.term {
-            "stale term"
-        } else if !free {
-            "voted for another"
-        } else if !up_to_date {
-            "candidate's log is behind"
-        } else {
-            "log up to date"
-        };
         let verdict = if granted { "granted" } else { "refused" };
-        tracing::debug!(candidate = args.candidate, term = args.term, %why, %theirs, %ours, voted_for = ?self.voted_for, "vote {verdict}");
+        tracing::debug!(candidate = args.candidate, term = args.term, own_term = self.term, free, up_to_date, %theirs, %ours, "vote {verdict}");
         (RequestVoteReply { term: self.term, granted }, effects)
     }
 

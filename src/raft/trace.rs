@@ -16,10 +16,11 @@
 //!
 //! ```text
 //! let (theirs, ours) = (Pos(args.last_log_index, args.last_log_term), Pos(my_last_index, my_last_term));
-//! tracing::debug!(candidate = args.candidate, term = args.term, %why, %theirs, %ours, "vote {verdict}");
+//! tracing::debug!(candidate = args.candidate, term = args.term, own_term, free, up_to_date, %theirs, %ours, "vote {verdict}");
 //! ```
 //!
-//! reads `vote refused candidate=1 term=4 why=candidate's log is behind theirs=48@t2 ours=61@t3`.
+//! reads `vote refused candidate=1 term=4 own_term=4 free=true up_to_date=false theirs=48@t2 ours=61@t3`: the
+//! values of the predicates that decided, as the code names them.
 //! (The skeleton keeps this file: trace your own decisions the same way.)
 
 use std::fmt;
