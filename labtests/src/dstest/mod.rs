@@ -313,7 +313,11 @@ fn replay(
             }
             ExitCode::SUCCESS
         }
-        Err(failure) => {
+        Err(mut failure) => {
+            if let Some(path) = faults {
+                // The unshrunk seed's replay line would drop the schedule this run failed under.
+                failure.replay = Some(shrink::replay_command(&case, seed, path));
+            }
             println!("{failure}");
             if let Some((plan, schedule)) = &schedule {
                 println!("{}", shrink::describe_replay(schedule, plan, Some(&failure)));

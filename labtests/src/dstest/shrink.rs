@@ -43,8 +43,7 @@ pub fn shrink_command(cases: &[Case], name: &str, seed: u64, dir: &Path, options
         eprintln!("error: cannot write {}: {e}", path.display());
         return ExitCode::from(2);
     }
-    let impl_flag = if case.show_implementation { format!(" --impl {}", case.implementation) } else { String::new() };
-    println!("replay: scripts/dstest{impl_flag} --replay {} --seed {seed} --faults {}", case.name, path.display());
+    println!("replay: {}", replay_command(case, seed, &path));
     println!(
         "shrunk {} seed {seed}: {} ({} runs, {:.1} s virtual in all, {:.1} s wall){}",
         case.label(),
@@ -62,6 +61,17 @@ pub fn shrink_command(cases: &[Case], name: &str, seed: u64, dir: &Path, options
     }
     println!("{}", shrunk.shrunk.failure);
     ExitCode::SUCCESS
+}
+
+/// The command that replays `seed` of `case` under the fault schedule in `faults` (only dstest
+/// reads schedules, so never the `cargo test` line of an unshrunk failure).
+pub fn replay_command(case: &Case, seed: u64, faults: &Path) -> String {
+    let impl_flag = if case.show_implementation || case.implementation != crate::impls::DEFAULT {
+        format!(" --impl {}", case.implementation)
+    } else {
+        String::new()
+    };
+    format!("scripts/dstest{impl_flag} --replay {} --seed {seed} --faults {}", case.name, faults.display())
 }
 
 /// The plan of `--faults FILE` for replaying `case` at `seed`, and the schedule it came from.
@@ -97,4 +107,18 @@ pub fn describe_replay(schedule: &Schedule, plan: &FaultPlan, failure: Option<&l
 /// The bounds given on the command line.
 pub fn options(max_attempts: u32, max_virtual_s: u64) -> shrink::Options {
     shrink::Options { max_attempts, max_virtual: Duration::from_secs(max_virtual_s) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_schedule_replays_with_dstest_and_its_file() {
+        let case = super::super::case::for_tests("figure8_3c", "3c", "raft_3c");
+        let command = replay_command(&case, 7, Path::new("out/figure8_3c-seed7.faults"));
+        assert_eq!(command, "scripts/dstest --replay figure8_3c --seed 7 --faults out/figure8_3c-seed7.faults");
+        let other = Case { implementation: "reference-b".into(), ..case };
+        assert!(replay_command(&other, 7, Path::new("f")).starts_with("scripts/dstest --impl reference-b --replay"));
+    }
 }
