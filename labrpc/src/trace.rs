@@ -5,19 +5,23 @@
 //! - `RUST_LOG` (tracing's EnvFilter syntax, e.g. `debug` or `raftkv::raft=trace`) sends lines to
 //!   the test harness's captured output (shown for failing tests, or with `--nocapture`);
 //! - [`capture`] collects the lines of one call on the current thread into a string, whatever
-//!   `RUST_LOG` says: the sweep runner replays a failing seed this way. Elsewhere it costs one
-//!   thread-local check per event, so sweeps pay no logging cost.
+//!   `RUST_LOG` says: the sweep runner replays a failing seed this way. While no thread
+//!   captures (and `RUST_LOG` is unset), every callsite is disabled: a trace line costs a sweep
+//!   one atomic load, so the reference's DEBUG trace is free to be detailed.
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::io;
 use std::sync::Once;
 
-use tracing::{Event, Level, Subscriber};
-use tracing_subscriber::filter::{self, EnvFilter};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tracing::subscriber::Interest;
+use tracing::{Event, Level, Metadata, Subscriber};
+use tracing_subscriber::filter::{EnvFilter, LevelFilter};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter};
-use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::layer::{Context, Filter, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::Layer;
@@ -53,13 +57,9 @@ pub fn init_from_env() {
             .event_format(SimFormat)
             .with_test_writer()
             .with_filter(env_filter);
-        let to_capture = tracing_subscriber::fmt::layer()
-            .with_ansi(false)
-            .event_format(SimFormat)
-            .with_writer(CaptureWriter)
-            .with_filter(filter::dynamic_filter_fn(|meta, _| {
-                CAPTURE_LEVEL.with(Cell::get).is_some_and(|level| *meta.level() <= level)
-            }));
+        let to_capture =
+            tracing_subscriber::fmt::layer().with_ansi(false).event_format(SimFormat).with_writer(CaptureWriter);
+        let to_capture = to_capture.with_filter(CaptureFilter);
         let _ = tracing_subscriber::registry().with(to_test_output).with(to_capture).try_init();
     });
 }
@@ -71,10 +71,16 @@ pub fn capture<R>(level: Level, f: impl FnOnce() -> R) -> (R, String) {
     impl Drop for Reset {
         fn drop(&mut self) {
             CAPTURE_LEVEL.with(|l| l.set(None));
+            if CAPTURING_THREADS.fetch_sub(1, Ordering::SeqCst) == 1 {
+                tracing::callsite::rebuild_interest_cache();
+            }
         }
     }
     CAPTURE.with(|c| *c.borrow_mut() = Some(String::new()));
     CAPTURE_LEVEL.with(|l| l.set(Some(level)));
+    if CAPTURING_THREADS.fetch_add(1, Ordering::SeqCst) == 0 {
+        tracing::callsite::rebuild_interest_cache();
+    }
     let reset = Reset;
     let result = f();
     drop(reset);
@@ -99,6 +105,36 @@ pub fn as_node<R>(node: NodeId, f: impl FnOnce() -> R) -> R {
     }
     let _restore = Restore(rt.set_trace_node(Some(node)));
     f()
+}
+
+/// Threads inside `capture` now (sweeps run seeds on several threads).
+static CAPTURING_THREADS: AtomicUsize = AtomicUsize::new(0);
+
+/// The capture sink's filter: while no thread captures, it is interested in nothing, so (with
+/// `RUST_LOG` off) tracing's global max level is OFF and every callsite is skipped at once;
+/// while one does, each event asks the thread-local level of its own thread.
+struct CaptureFilter;
+
+impl<S> Filter<S> for CaptureFilter {
+    fn enabled(&self, meta: &Metadata<'_>, _: &Context<'_, S>) -> bool {
+        CAPTURE_LEVEL.with(Cell::get).is_some_and(|level| *meta.level() <= level)
+    }
+
+    fn callsite_enabled(&self, _: &'static Metadata<'static>) -> Interest {
+        if CAPTURING_THREADS.load(Ordering::SeqCst) > 0 {
+            Interest::sometimes()
+        } else {
+            Interest::never()
+        }
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        if CAPTURING_THREADS.load(Ordering::SeqCst) > 0 {
+            Some(LevelFilter::TRACE)
+        } else {
+            Some(LevelFilter::OFF)
+        }
+    }
 }
 
 struct CaptureWriter;

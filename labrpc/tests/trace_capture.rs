@@ -32,3 +32,35 @@ fn capture_collects_one_runs_lines_with_time_node_and_thread() {
     let (_, empty) = trace::capture(tracing::Level::DEBUG, || ());
     assert!(empty.is_empty());
 }
+
+#[test]
+fn as_node_names_another_node_while_the_call_runs_even_across_blocking() {
+    let (report, text) = trace::capture(tracing::Level::INFO, || {
+        sim::run(6, &Config::default(), || {
+            let peer = node::create("peer-1");
+            let other = thread::Builder::new().name("other").spawn(|| {
+                time::sleep(Duration::from_millis(5));
+                tracing::info!("mine");
+            });
+            trace::as_node(peer, || {
+                time::sleep(Duration::from_millis(10)); // the other thread logs meanwhile
+                tracing::info!("start");
+            });
+            tracing::info!("back");
+            other.join().unwrap();
+        })
+    });
+    report.unwrap();
+    let heads: Vec<(String, String)> = text
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f[1].to_string(), f.last().unwrap().to_string())
+        })
+        .collect();
+    let want = [("main", "mine"), ("peer-1", "start"), ("main", "back")];
+    let want: Vec<(String, String)> = want.iter().map(|(n, m)| (n.to_string(), m.to_string())).collect();
+    assert_eq!(heads, want, "{text}");
+    // The thread column still names the caller.
+    assert!(text.lines().nth(1).unwrap().contains(" main#0 "), "{text}");
+}
