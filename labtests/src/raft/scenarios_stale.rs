@@ -74,9 +74,13 @@ pub fn stale_append_reply_3c<R: RaftPeer>() {
     let (t0, _) = cfg.state(l);
     let f = (l + 1) % n;
     let ghi: Vec<usize> = (2..n).map(|k| (l + k) % n).collect();
+    // G, H, I are also cut from L until one of them leads: L, never deposed, keeps leading T0 and
+    // never campaigns (hearing their split votes, it could reach a higher term than their winner
+    // and refuse Y).
     for &p in &ghi {
         cfg.cut(l, p);
         cfg.cut(p, f);
+        cfg.cut(p, l);
     }
 
     // L's appends of X2..X4 reach F only; every reply sent in this short window is held.
@@ -94,6 +98,9 @@ pub fn stale_append_reply_3c<R: RaftPeer>() {
 
     // G wins T1 and replaces X2 on L with Y (committed by G, H, I and L), then gives Y' to L only.
     let (g, t1) = leader_among(&cfg, &ghi, t0);
+    for &p in &ghi {
+        cfg.heal_cut(p, l);
+    }
     let hi: Vec<usize> = ghi.iter().copied().filter(|&p| p != g).collect();
     let (y_index, _) = cfg.propose(g, &Command::Value(5)).expect("G no longer leads");
     assert_eq!(y_index, 2, "G put Y at index {y_index}");
