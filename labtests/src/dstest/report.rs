@@ -96,12 +96,9 @@ pub fn summarize(cases: &[Case], results: &[RunResult], wall_s: f64) -> Summary 
 fn fingerprint(runs: &[&RunResult]) -> String {
     let mut passed: Vec<(u64, u64)> = runs.iter().filter_map(|r| Some((r.seed, r.hash?))).collect();
     passed.sort_unstable();
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in passed.iter().flat_map(|&(seed, h)| seed.to_le_bytes().into_iter().chain(h.to_le_bytes())) {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("{hash:#018x}")
+    let bytes: Vec<u8> =
+        passed.iter().flat_map(|&(seed, h)| seed.to_le_bytes().into_iter().chain(h.to_le_bytes())).collect();
+    format!("{:#018x}", labapi::shard::fnv1a_64(&bytes))
 }
 
 /// A failure report in one line: what failed, without the "simulation failed (seed, time): "
