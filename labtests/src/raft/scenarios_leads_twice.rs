@@ -7,6 +7,10 @@ use std::time::Duration;
 use labrpc::time;
 
 use super::scenarios_constructed::{leader_among, ELECTION_BOUND, SETTLE};
+
+/// Long enough for the calls a peer sent before its links were cut to be handled and answered
+/// (latency is off: they are on the wire for no virtual time).
+const DRAIN: Duration = Duration::from_millis(10);
 use super::{ApplierKind, Cluster, Command, Reliability};
 use labapi::RaftPeer;
 
@@ -44,11 +48,14 @@ pub fn same_leader_twice_3b<R: RaftPeer>() {
     // must learn of T2 from M's appends (which reset its election timer), not from answers to
     // its own heartbeats: a leader that steps down that way may campaign at once (its timer
     // expired while it led), and its higher term would depose M before Y commits. So L's
-    // messages are cut until it follows M.
+    // messages are cut until it follows M, and what L sent F before the cut is answered while
+    // F is still in T1 (a heartbeat F handled after M's append drew F's T2 reply: seed 2857).
     let (m, t2) = leader_among(&cfg, &mab, t1);
     let ab: Vec<usize> = mab.iter().copied().filter(|&p| p != m).collect();
     cfg.cut(l, m);
     cfg.cut(l, f);
+    time::sleep(DRAIN);
+    assert_eq!(cfg.state(l), (t1, true), "peer {l} stopped leading T1 while only F heard it");
     cfg.partition(&[vec![m, l, f], ab.clone()]);
     let (y_index, _) = cfg.propose(m, &Command::Value(5)).expect("M no longer leads");
     assert_eq!(y_index, 2, "M put Y at index {y_index}");
