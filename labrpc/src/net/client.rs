@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::faults::{crash_here, SERVER_CHECK_INTERVAL};
-use super::{Network, Route};
+use super::{Dispatch, Network, Route};
 use crate::channel::{self, RecvTimeoutError};
 use crate::node::{current_node, name as node_name};
 use crate::observe::{self, Observed};
@@ -40,18 +40,21 @@ impl std::error::Error for RpcError {}
 pub struct ClientEnd {
     net: Network,
     name: String,
+    /// Its index in the network's ends (calls look it up by this, not by name).
+    id: usize,
     /// Set for an end made by `tcp::connect`: its calls go over a real socket instead.
     tcp: Option<std::sync::Arc<super::tcp::TcpEnd>>,
 }
 
 impl ClientEnd {
-    pub(crate) fn new(net: Network, name: String) -> ClientEnd {
-        ClientEnd { net, name, tcp: None }
+    pub(crate) fn new(net: Network, name: String, id: usize) -> ClientEnd {
+        ClientEnd { net, name, id, tcp: None }
     }
 
     pub(crate) fn over_tcp(end: super::tcp::TcpEnd) -> ClientEnd {
         let name = end.addr().to_string();
-        ClientEnd { net: Network::new(), name, tcp: Some(std::sync::Arc::new(end)) }
+        // The id is never used: a TCP end's calls do not go through a simulated network.
+        ClientEnd { net: Network::new(), name, id: usize::MAX, tcp: Some(std::sync::Arc::new(end)) }
     }
 
     pub fn name(&self) -> &str {
@@ -81,8 +84,8 @@ impl ClientEnd {
 
     #[track_caller]
     fn call_bytes(&self, method: &str, request: Vec<u8>) -> Result<Vec<u8>, RpcError> {
-        let faults = self.net.faults();
-        let (server, server_name, node, generation, owner) = match self.net.route(&self.name, request.len()) {
+        let (faults, route) = self.net.route(self.id, request.len());
+        let to = match route {
             Route::Unreachable => {
                 observe::record(|| Observed::CallUnreachable {
                     from: node_name(current_node()),
@@ -92,10 +95,9 @@ impl ClientEnd {
                 sleep(faults.unreachable_delay());
                 return Err(RpcError::Unreachable);
             }
-            Route::Deliver { server, server_name, node, generation, owner } => {
-                (server, server_name, node, generation, owner)
-            }
+            Route::Deliver(to) => to,
         };
+        let Dispatch { server, server_name, slot, node, generation, owner } = to;
         let call = observe::next_call();
         observe::record(|| Observed::CallSent {
             call,
@@ -122,14 +124,14 @@ impl ClientEnd {
         // Each handler copy sends its reply and whether its node crashes right after (rule 9).
         let (reply_tx, reply_rx) = channel::bounded::<(Vec<u8>, bool)>(copies);
         for _ in 0..copies {
-            self.net.count_dispatch(&server_name);
+            self.net.count_dispatch(slot);
             let (handler, request, reply_tx) = (handler.clone(), request.clone(), reply_tx.clone());
             let (name, server_name, net) = (thread_name.clone(), server_name.clone(), self.net.clone());
             thread::Builder::new().shared_name(thread_name.clone()).node(node).spawn_detached(move || {
                 // The thread's name is "rpc Service.Method".
                 observe::record(|| Observed::Handled { call });
                 let reply = handler(&request).unwrap_or_else(|e| panic!("{name} on server {server_name:?}: {e}"));
-                net.count_answer(&server_name, generation);
+                net.count_answer(slot, generation);
                 let crash = faults.crash_after_reply();
                 // The caller may have given up; then the reply has nowhere to go.
                 let _ = reply_tx.send((reply, crash));
@@ -142,7 +144,7 @@ impl ClientEnd {
         if let Some(delay) = faults.late_duplicate() {
             observe::record(|| Observed::LateDuplicate { call, delay_ms: delay.as_millis() as u64 });
             trace_fate("late duplicate sent", method, &server_name);
-            self.net.deliver_late(&self.name, method, request, delay);
+            self.net.deliver_late(self.id, method, request, delay);
         }
         let (reply, sender_crashed) = loop {
             match reply_rx.recv_timeout(SERVER_CHECK_INTERVAL) {
@@ -154,7 +156,7 @@ impl ClientEnd {
                     break reply;
                 }
                 Err(RecvTimeoutError::Timeout) => {
-                    if self.net.server_dead(&self.name, &server_name, generation) {
+                    if self.net.server_dead(self.id, slot, generation) {
                         observe::record(|| Observed::ReplyLost { call, why: "server gone" });
                         return Err(RpcError::Lost);
                     }
@@ -166,17 +168,8 @@ impl ClientEnd {
                 }
             }
         };
-        // A reply sent just before its server crashed at rule 9 was already on the wire.
-        let server_gone = if sender_crashed {
-            !self.net.end_reaches(&self.name, &server_name)
-        } else {
-            self.net.server_dead(&self.name, &server_name, generation)
-        };
-        if server_gone || self.net.is_cut(node, owner) {
-            observe::record(|| Observed::ReplyLost {
-                call,
-                why: if server_gone { "server gone" } else { "reply path cut" },
-            });
+        if let Some(why) = self.net.reply_lost(self.id, slot, generation, (node, owner), sender_crashed) {
+            observe::record(|| Observed::ReplyLost { call, why });
             return Err(RpcError::Lost);
         }
         if faults.drop_reply() {
@@ -190,8 +183,7 @@ impl ClientEnd {
         if let Some(hold) = faults.held_reply() {
             sleep(hold);
         }
-        self.net.wait_while_held(node, owner);
-        self.net.count_reply(reply.len());
+        self.net.deliver_reply(node, owner, reply.len());
         observe::record(|| Observed::ReplyDelivered { call });
         Ok(reply)
     }

@@ -29,9 +29,18 @@ use faults::{Faults, HeldLinks};
 
 struct EndEntry {
     owner: NodeId,
-    /// Shared, so routing a call copies no name.
-    server: Option<Arc<str>>,
+    /// The slot of the server name it is connected to.
+    server: Option<usize>,
     enabled: bool,
+}
+
+/// A server name and the server now added under it, if any. A name keeps its slot for the
+/// network's life, so a call resolves its end and server once, by name, and every later check
+/// (dispatch, answer, the server still there, the end still reaching it) is an index.
+struct ServerSlot {
+    /// Shared, so routing a call copies no name.
+    name: Arc<str>,
+    entry: Option<ServerEntry>,
 }
 
 struct ServerEntry {
@@ -55,8 +64,12 @@ impl ServerEntry {
 
 struct NetState {
     faults: Faults,
-    ends: BTreeMap<String, EndEntry>,
-    servers: BTreeMap<String, ServerEntry>,
+    /// Client ends by name (an index into `ends`); an end is never removed.
+    end_ids: BTreeMap<String, usize>,
+    ends: Vec<EndEntry>,
+    /// Server names ever added or connected to (an index into `slots`).
+    slot_ids: BTreeMap<String, usize>,
+    slots: Vec<ServerSlot>,
     /// Directed cuts: messages from the first node to the second are lost.
     cuts: BTreeSet<(NodeId, NodeId)>,
     /// Rule 13: links whose replies wait for the scenario to release them.
@@ -80,8 +93,19 @@ impl Default for Network {
 
 /// Where a call goes, decided when it is made.
 pub(crate) enum Route {
-    Deliver { server: Arc<Server>, server_name: Arc<str>, node: NodeId, generation: u64, owner: NodeId },
+    Deliver(Dispatch),
     Unreachable,
+}
+
+/// A routed call's server: its handlers, its name and slot, the node it runs on and the
+/// generation it was added as; and the caller's node.
+pub(crate) struct Dispatch {
+    pub(crate) server: Arc<Server>,
+    pub(crate) server_name: Arc<str>,
+    pub(crate) slot: usize,
+    pub(crate) node: NodeId,
+    pub(crate) generation: u64,
+    pub(crate) owner: NodeId,
 }
 
 impl Network {
@@ -90,8 +114,10 @@ impl Network {
         Network {
             state: Arc::new(Mutex::new(NetState {
                 faults: Faults::default(),
-                ends: BTreeMap::new(),
-                servers: BTreeMap::new(),
+                end_ids: BTreeMap::new(),
+                ends: Vec::new(),
+                slot_ids: BTreeMap::new(),
+                slots: Vec::new(),
                 cuts: BTreeSet::new(),
                 held: HeldLinks::default(),
                 total_rpcs: 0,
@@ -105,27 +131,23 @@ impl Network {
     /// which link cuts apply). It starts unconnected and enabled.
     pub fn make_end(&self, name: &str, owner: NodeId) -> ClientEnd {
         let mut st = self.state.lock();
-        let previous = st.ends.insert(name.to_string(), EndEntry { owner, server: None, enabled: true });
+        let id = st.ends.len();
+        let previous = st.end_ids.insert(name.to_string(), id);
         assert!(previous.is_none(), "labrpc: client end {name:?} made twice");
-        ClientEnd::new(self.clone(), name.to_string())
+        st.ends.push(EndEntry { owner, server: None, enabled: true });
+        ClientEnd::new(self.clone(), name.to_string(), id)
     }
 
     /// Connects end `end` to the server named `server` (which may be added later).
     pub fn connect(&self, end: &str, server: &str) {
-        self.with_end(end, |e| e.server = Some(Arc::from(server)));
+        let mut st = self.state.lock();
+        let slot = st.slot_of(server);
+        st.end_mut(end).server = Some(slot);
     }
 
     /// Enables or disables an end: a disabled end's calls find no route.
     pub fn enable(&self, end: &str, enabled: bool) {
-        self.with_end(end, |e| e.enabled = enabled);
-    }
-
-    fn with_end(&self, end: &str, f: impl FnOnce(&mut EndEntry)) {
-        let mut st = self.state.lock();
-        match st.ends.get_mut(end) {
-            Some(e) => f(e),
-            None => panic!("labrpc: no client end named {end:?}"),
-        }
+        self.state.lock().end_mut(end).enabled = enabled;
     }
 
     /// Adds (or replaces) the server `name`, running its handlers on `node`. Replies from a
@@ -135,15 +157,17 @@ impl Network {
         let mut st = self.state.lock();
         st.next_generation += 1;
         let generation = st.next_generation;
-        st.servers.insert(
-            name.to_string(),
-            ServerEntry { node, incarnation, generation, server: Arc::new(server), rpc_count: 0, answered: 0 },
-        );
+        let slot = st.slot_of(name);
+        st.slots[slot].entry =
+            Some(ServerEntry { node, incarnation, generation, server: Arc::new(server), rpc_count: 0, answered: 0 });
     }
 
     /// Removes the server `name`: calls to it find no route, replies still in flight are lost.
     pub fn delete_server(&self, name: &str) {
-        self.state.lock().servers.remove(name);
+        let mut st = self.state.lock();
+        if let Some(&slot) = st.slot_ids.get(name) {
+            st.slots[slot].entry = None;
+        }
     }
 
     pub fn set_reliable(&self, reliable: bool) {
@@ -247,29 +271,35 @@ impl Network {
         self.state.lock().held.is_held(from, to)
     }
 
-    /// Rule 13 for one reply from `server` to `caller`: returns at once unless the link is held,
-    /// else when it is released. Makes no simulator call while no link is held.
-    pub(crate) fn wait_while_held(&self, server: NodeId, caller: NodeId) {
-        if !self.replies_held(server, caller) {
-            return;
+    /// Rule 13 for one reply of `bytes` from `server` to `caller`, then counts its bytes: returns
+    /// at once unless the link is held, else when it is released. Makes no simulator call while
+    /// no link is held.
+    pub(crate) fn deliver_reply(&self, server: NodeId, caller: NodeId, bytes: usize) {
+        {
+            let mut st = self.state.lock();
+            if !st.held.is_held(server, caller) {
+                st.total_bytes += bytes as u64;
+                return;
+            }
         }
         let (wake, woken) = crate::channel::bounded(1);
         if self.state.lock().held.enqueue(server, caller, wake) {
             // Err: the network is gone with the hold; deliver.
             let _ = woken.recv();
         }
+        self.state.lock().total_bytes += bytes as u64;
     }
 
     /// Requests dispatched to the server `name` since it was added.
     pub fn rpc_count(&self, name: &str) -> u64 {
-        self.state.lock().servers.get(name).map_or(0, |s| s.rpc_count)
+        self.state.lock().server(name).map_or(0, |s| s.rpc_count)
     }
 
     /// Requests the server `name` has answered (its handler returned) since it was added. With
     /// `rpc_count` read earlier, more answers than that count prove that a request dispatched
     /// after that read was answered.
     pub fn answered_count(&self, name: &str) -> u64 {
-        self.state.lock().servers.get(name).map_or(0, |s| s.answered)
+        self.state.lock().server(name).map_or(0, |s| s.answered)
     }
 
     /// Calls made on every end, routed or not.
@@ -282,68 +312,76 @@ impl Network {
         self.state.lock().total_bytes
     }
 
-    pub(crate) fn faults(&self) -> Faults {
-        self.state.lock().faults
-    }
-
-    /// Counts a call and decides its route.
-    pub(crate) fn route(&self, end: &str, request_bytes: usize) -> Route {
+    /// Counts a call on end `end` (its id) and decides its route, with the fault rules it meets.
+    pub(crate) fn route(&self, end: usize, request_bytes: usize) -> (Faults, Route) {
         let mut st = self.state.lock();
         st.total_rpcs += 1;
         st.total_bytes += request_bytes as u64;
-        st.route(end)
+        (st.faults, st.route(end))
     }
 
     /// Rule 8: delivers a copy of a request after `delay`, by a thread of the main node (the
-    /// network itself), to the server the end reaches then; the copy's reply is discarded.
-    pub(crate) fn deliver_late(&self, end: &str, method: &str, request: Vec<u8>, delay: Duration) {
-        let (net, end, method) = (self.clone(), end.to_string(), method.to_string());
+    /// network itself), to the server the end (its id) reaches then; the copy's reply is discarded.
+    pub(crate) fn deliver_late(&self, end: usize, method: &str, request: Vec<u8>, delay: Duration) {
+        let (net, method) = (self.clone(), method.to_string());
         thread::Builder::new().name(format!("late {method}")).node(NodeId::MAIN).spawn(move || {
             sleep(delay);
-            let Route::Deliver { server, server_name, node, generation, .. } = net.state.lock().route(&end) else {
+            let Route::Deliver(to) = net.state.lock().route(end) else {
                 return;
             };
-            let Ok((handler, _)) = server.handler(&method) else { return };
-            net.count_dispatch(&server_name);
-            tracing::debug!(%method, server = %server_name, "labrpc: late duplicate delivered");
-            thread::Builder::new().name(format!("rpc {method} (late)")).node(node).spawn(move || {
+            let Ok((handler, _)) = to.server.handler(&method) else { return };
+            net.count_dispatch(to.slot);
+            tracing::debug!(%method, server = %to.server_name, "labrpc: late duplicate delivered");
+            thread::Builder::new().name(format!("rpc {method} (late)")).node(to.node).spawn(move || {
                 if handler(&request).is_ok() {
-                    net.count_answer(&server_name, generation);
+                    net.count_answer(to.slot, to.generation);
                 }
             });
         });
     }
 
-    pub(crate) fn count_dispatch(&self, server_name: &str) {
-        if let Some(s) = self.state.lock().servers.get_mut(server_name) {
+    /// A request was handed to whatever server is now in `slot`.
+    pub(crate) fn count_dispatch(&self, slot: usize) {
+        if let Some(s) = self.state.lock().slots[slot].entry.as_mut() {
             s.rpc_count += 1;
         }
     }
 
-    /// A handler of server `server_name` (added as `generation`) returned its reply.
-    pub(crate) fn count_answer(&self, server_name: &str, generation: u64) {
-        if let Some(s) = self.state.lock().servers.get_mut(server_name).filter(|s| s.generation == generation) {
+    /// A handler of the server in `slot` (added as `generation`) returned its reply.
+    pub(crate) fn count_answer(&self, slot: usize, generation: u64) {
+        if let Some(s) = self.state.lock().slots[slot].entry.as_mut().filter(|s| s.generation == generation) {
             s.answered += 1;
         }
     }
 
-    pub(crate) fn count_reply(&self, bytes: usize) {
-        self.state.lock().total_bytes += bytes as u64;
+    /// Rule 4: the server a call on end `end` was dispatched to (in `slot`, as `generation`) is
+    /// gone, or the caller's end was disabled.
+    pub(crate) fn server_dead(&self, end: usize, slot: usize, generation: u64) -> bool {
+        self.state.lock().server_dead(end, slot, generation)
     }
 
-    /// Rule 4: the server a call was dispatched to is gone, or the caller's end was disabled.
-    pub(crate) fn server_dead(&self, end: &str, server_name: &str, generation: u64) -> bool {
-        let server_ok = {
-            let st = self.state.lock();
-            st.servers.get(server_name).is_some_and(|s| s.generation == generation && s.is_up())
-        };
-        !(server_ok && self.end_reaches(end, server_name))
-    }
-
-    /// The caller's end is still enabled and connected to `server_name`.
-    pub(crate) fn end_reaches(&self, end: &str, server_name: &str) -> bool {
+    /// Rules 4 and 5 for a reply on its way from the server in `slot` (added as `generation`)
+    /// over `link` (server's node, caller's node) to a caller on end `end`: why it is lost, if it
+    /// is. A reply sent just before its server crashed at rule 9 (`sender_crashed`) was already
+    /// on the wire, so then only the caller's end matters.
+    pub(crate) fn reply_lost(
+        &self,
+        end: usize,
+        slot: usize,
+        generation: u64,
+        link: (NodeId, NodeId),
+        sender_crashed: bool,
+    ) -> Option<&'static str> {
         let st = self.state.lock();
-        st.ends.get(end).is_some_and(|e| e.enabled && e.server.as_deref() == Some(server_name))
+        let server_gone =
+            if sender_crashed { !st.end_reaches(end, slot) } else { st.server_dead(end, slot, generation) };
+        if server_gone {
+            Some("server gone")
+        } else if st.cuts.contains(&link) {
+            Some("reply path cut")
+        } else {
+            None
+        }
     }
 }
 
@@ -357,19 +395,61 @@ fn wake(woken: Vec<crate::channel::Sender<()>>) {
 }
 
 impl NetState {
-    /// Where a call on `end` goes now.
-    fn route(&self, end: &str) -> Route {
-        let Some(e) = self.ends.get(end) else { panic!("labrpc: client end {end:?} is not on this network") };
+    /// Where a call on end `end` (its id) goes now.
+    fn route(&self, end: usize) -> Route {
+        let e = &self.ends[end];
         let owner = e.owner;
-        let Some(server_name) = e.server.clone().filter(|_| e.enabled) else {
+        let Some(slot) = e.server.filter(|_| e.enabled) else {
             return Route::Unreachable;
         };
-        let Some(s) = self.servers.get(&*server_name) else {
+        let ServerSlot { name, entry: Some(s) } = &self.slots[slot] else {
             return Route::Unreachable;
         };
         if !s.is_up() || self.cuts.contains(&(owner, s.node)) {
             return Route::Unreachable;
         }
-        Route::Deliver { server: s.server.clone(), server_name, node: s.node, generation: s.generation, owner }
+        Route::Deliver(Dispatch {
+            server: s.server.clone(),
+            server_name: name.clone(),
+            slot,
+            node: s.node,
+            generation: s.generation,
+            owner,
+        })
+    }
+
+    /// The slot of server name `name`, made if the name is new.
+    fn slot_of(&mut self, name: &str) -> usize {
+        if let Some(&slot) = self.slot_ids.get(name) {
+            return slot;
+        }
+        let slot = self.slots.len();
+        self.slots.push(ServerSlot { name: Arc::from(name), entry: None });
+        self.slot_ids.insert(name.to_string(), slot);
+        slot
+    }
+
+    /// The server now added under `name`.
+    fn server(&self, name: &str) -> Option<&ServerEntry> {
+        self.slot_ids.get(name).and_then(|&slot| self.slots[slot].entry.as_ref())
+    }
+
+    fn end_mut(&mut self, end: &str) -> &mut EndEntry {
+        match self.end_ids.get(end) {
+            Some(&id) => &mut self.ends[id],
+            None => panic!("labrpc: no client end named {end:?}"),
+        }
+    }
+
+    /// Rule 4 (see `Network::server_dead`).
+    fn server_dead(&self, end: usize, slot: usize, generation: u64) -> bool {
+        let server_ok = self.slots[slot].entry.as_ref().is_some_and(|s| s.generation == generation && s.is_up());
+        !(server_ok && self.end_reaches(end, slot))
+    }
+
+    /// End `end` is still enabled and connected to the server name of `slot`.
+    fn end_reaches(&self, end: usize, slot: usize) -> bool {
+        let e = &self.ends[end];
+        e.enabled && e.server == Some(slot)
     }
 }
