@@ -18,14 +18,11 @@
 
 mod api;
 
-use std::time::Duration;
-
-use labrpc::channel;
 use labrpc::net::{ClientEnd, Service};
 use labrpc::persister::Persister;
-use labrpc::{thread, time};
 use serde::{Deserialize, Serialize};
 
+use crate::clerk::{call_named, Replicas, RequestIds};
 pub use crate::kvmachine::KvMachine;
 use crate::kvsrv::OP_METHOD;
 pub use crate::kvsrv::{CPutError, KeyValue, KvClient, Op, Outcome, Request, Txn};
@@ -34,11 +31,8 @@ use crate::raft::Raft;
 pub use crate::rsm::WAIT_TIMEOUT;
 use crate::rsm::{Rsm, SubmitError};
 
-/// A clerk pauses this long after every server in turn failed to answer.
-pub const RETRY_PAUSE: Duration = Duration::from_millis(20);
-/// A clerk gives up on a server that has not answered for this long (e.g. a leader stopped by a
-/// long pause) and tries the next one; the request stays the same, so nothing applies twice.
-pub const CALL_TIMEOUT: Duration = Duration::from_secs(1);
+/// The clerk's pause after a round of failed calls, and its deadline for one call.
+pub use crate::clerk::{CALL_TIMEOUT, RETRY_PAUSE};
 
 /// A kvraft server's answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,63 +95,37 @@ fn handle(rsm: &Rsm<KvMachine>, request: Request) -> Reply {
 }
 
 /// A client of a kvraft cluster: finds the leader, remembers it, fails over, and retries each
-/// operation until some server answers it.
+/// operation until some server answers it (the retry core is [`crate::clerk`]'s).
 pub struct Clerk {
-    servers: Vec<ClientEnd>,
-    leader: usize,
-    client: u64,
-    seq: u64,
+    replicas: Replicas,
+    ids: RequestIds,
 }
 
 impl Clerk {
     /// A clerk with a fresh random client id; `servers[i]` reaches server i.
     pub fn new(servers: Vec<ClientEnd>) -> Clerk {
-        assert!(!servers.is_empty(), "kvraft: a clerk needs at least one server");
-        let leader = labrpc::rand::range(0..servers.len() as u64) as usize;
-        Clerk { servers, leader, client: labrpc::rand::next_u64(), seq: 0 }
+        // The leader guess is drawn before the client id: swapping them would change every run.
+        Clerk { replicas: Replicas::new(servers, "kvraft"), ids: RequestIds::new() }
     }
 
     pub fn client_id(&self) -> u64 {
-        self.client
+        self.ids.client()
     }
 
     /// The server this clerk believes is leader.
     pub fn leader_hint(&self) -> usize {
-        self.leader
-    }
-
-    /// One call to server `server`, abandoned after [`CALL_TIMEOUT`] (None: no answer). The
-    /// call runs in a thread of its own, which finishes on its own if abandoned.
-    fn call(&self, server: usize, request: &Request) -> Option<Reply> {
-        let (tx, rx) = channel::bounded(1);
-        let (end, request) = (self.servers[server].clone(), request.clone());
-        thread::Builder::new().name("clerk-call").spawn(move || {
-            let _ = tx.send(end.call::<_, Reply>(OP_METHOD, &request));
-        });
-        match rx.recv_timeout(CALL_TIMEOUT) {
-            Ok(Ok(reply)) => Some(reply),
-            _ => None,
-        }
+        self.replicas.leader()
     }
 }
 
 impl KvClient for Clerk {
     /// Runs `op` until a leader answers it; exactly once for mutations.
     fn execute(&mut self, op: Op) -> Outcome {
-        self.seq += 1;
-        let request = Request { client: self.client, seq: self.seq, op };
-        let mut failures = 0;
-        loop {
-            match self.call(self.leader, &request) {
-                Some(Reply::Ok(outcome)) => return outcome,
-                Some(Reply::WrongLeader) | Some(Reply::Timeout) | None => {
-                    self.leader = (self.leader + 1) % self.servers.len();
-                    failures += 1;
-                    if failures % self.servers.len() == 0 {
-                        time::sleep(RETRY_PAUSE);
-                    }
-                }
-            }
-        }
+        let (client, seq) = self.ids.next_request();
+        let request = Request { client, seq, op };
+        self.replicas.until_answered(|end| match call_named("clerk-call", end, OP_METHOD, &request, CALL_TIMEOUT)? {
+            Reply::Ok(outcome) => Some(outcome),
+            Reply::WrongLeader | Reply::Timeout => None,
+        })
     }
 }

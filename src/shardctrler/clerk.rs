@@ -1,58 +1,40 @@
 //! The controller's clerk: finds the leader, remembers it, fails over, and retries each
 //! operation (same client id and number) until a replica answers it, so every mutation applies
-//! exactly once however often it is resent.
+//! exactly once however often it is resent (the retry core is [`crate::clerk`]'s).
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use labapi::shard::{Config, Gid};
 use labrpc::net::ClientEnd;
-use labrpc::time;
 
 use super::machine::{CtrlOp, CtrlOutcome, CtrlRequest};
 use super::server::{CtrlReply, CTRL_METHOD};
-use crate::shardkv::rpc::call_within;
+use crate::clerk::{call_within, Replicas, RequestIds};
 
-/// A clerk pauses this long after every replica in turn failed to answer.
-pub const RETRY_PAUSE: Duration = Duration::from_millis(20);
-/// A clerk gives up on a replica that has not answered for this long (e.g. a paused leader) and
-/// tries the next one.
-pub const CALL_TIMEOUT: Duration = Duration::from_secs(1);
+/// The clerk's pause after a round of failed calls, and its deadline for one call.
+pub use crate::clerk::{CALL_TIMEOUT, RETRY_PAUSE};
 
 /// A client of the controller.
 pub struct Clerk {
-    servers: Vec<ClientEnd>,
-    leader: usize,
-    client: u64,
-    seq: u64,
+    replicas: Replicas,
+    ids: RequestIds,
 }
 
 impl Clerk {
     /// A clerk with a fresh random client id; `servers[i]` reaches replica i.
     pub fn new(servers: Vec<ClientEnd>) -> Clerk {
-        assert!(!servers.is_empty(), "shardctrler: a clerk needs at least one server");
-        let leader = labrpc::rand::range(0..servers.len() as u64) as usize;
-        Clerk { servers, leader, client: labrpc::rand::next_u64(), seq: 0 }
+        // The leader guess is drawn before the client id: swapping them would change every run.
+        Clerk { replicas: Replicas::new(servers, "shardctrler"), ids: RequestIds::new() }
     }
 
     /// Runs `op` until a leader answers it.
     pub fn execute(&mut self, op: CtrlOp) -> CtrlOutcome {
-        self.seq += 1;
-        let request = CtrlRequest { client: self.client, seq: self.seq, op };
-        let mut failures = 0;
-        loop {
-            let end = &self.servers[self.leader];
-            match call_within::<CtrlRequest, CtrlReply>(end, CTRL_METHOD, &request, CALL_TIMEOUT) {
-                Some(CtrlReply::Ok(outcome)) => return outcome,
-                Some(CtrlReply::WrongLeader | CtrlReply::Timeout) | None => {
-                    self.leader = (self.leader + 1) % self.servers.len();
-                    failures += 1;
-                    if failures % self.servers.len() == 0 {
-                        time::sleep(RETRY_PAUSE);
-                    }
-                }
-            }
-        }
+        let (client, seq) = self.ids.next_request();
+        let request = CtrlRequest { client, seq, op };
+        self.replicas.until_answered(|end| match call_within(end, CTRL_METHOD, &request, CALL_TIMEOUT)? {
+            CtrlReply::Ok(outcome) => Some(outcome),
+            CtrlReply::WrongLeader | CtrlReply::Timeout => None,
+        })
     }
 
     fn mutate(&mut self, op: CtrlOp) -> Result<Config, String> {

@@ -12,15 +12,15 @@ use labapi::MakeEnd;
 use labrpc::net::ClientEnd;
 use labrpc::time;
 
-use super::rpc::call_within;
 use super::server::{Ends, ShardReply, ShardRequest, OP_METHOD};
+use crate::clerk::{call_within, round, RequestIds, Try};
 use crate::kvsrv::{KvClient, Op, Outcome, Request};
 use crate::shardctrler;
 
 /// A clerk waits this long before asking the controller again.
 pub const CONFIG_RETRY: Duration = Duration::from_millis(100);
 /// A clerk gives up on a server that has not answered for this long and tries the next one.
-pub const CALL_TIMEOUT: Duration = Duration::from_secs(1);
+pub use crate::clerk::CALL_TIMEOUT;
 
 pub struct Clerk {
     ctrler: shardctrler::Clerk,
@@ -28,19 +28,19 @@ pub struct Clerk {
     config: Config,
     /// Per group, the server that answered last.
     leaders: BTreeMap<Gid, usize>,
-    client: u64,
-    seq: u64,
+    ids: RequestIds,
 }
 
 impl Clerk {
     pub fn new(ctrlers: Vec<ClientEnd>, make_end: MakeEnd) -> Clerk {
         Clerk {
+            // The controller's clerk draws before this clerk's id: swapping them would change
+            // every run.
             ctrler: shardctrler::Clerk::new(ctrlers),
             ends: Ends::new(make_end),
             config: Config::initial(),
             leaders: BTreeMap::new(),
-            client: labrpc::rand::next_u64(),
-            seq: 0,
+            ids: RequestIds::new(),
         }
     }
 
@@ -51,19 +51,17 @@ impl Clerk {
         let servers = self.config.groups.get(&gid)?.clone();
         let first = self.leaders.get(&gid).copied().unwrap_or(0);
         let call = ShardRequest { shard, request: request.clone() };
-        for k in 0..servers.len() {
-            let i = (first + k) % servers.len();
-            let end = self.ends.get(&servers[i]);
+        let ends = &mut self.ends;
+        let (leader, outcome) = round(servers.len(), first, |i| {
+            let end = ends.get(&servers[i]);
             match call_within::<ShardRequest, ShardReply>(&end, OP_METHOD, &call, CALL_TIMEOUT) {
-                Some(ShardReply::Ok(outcome)) => {
-                    self.leaders.insert(gid, i);
-                    return Some(outcome);
-                }
-                Some(ShardReply::WrongGroup) => return None,
-                Some(ShardReply::WrongLeader | ShardReply::Timeout) | None => {}
+                Some(ShardReply::Ok(outcome)) => Try::Answered(outcome),
+                Some(ShardReply::WrongGroup) => Try::Stop,
+                Some(ShardReply::WrongLeader | ShardReply::Timeout) | None => Try::Next,
             }
-        }
-        None
+        })?;
+        self.leaders.insert(gid, leader);
+        Some(outcome)
     }
 }
 
@@ -74,8 +72,8 @@ impl KvClient for Clerk {
             .key()
             .unwrap_or_else(|| panic!("shardkv: {op:?} spans keys; the sharded store runs single-key operations"))
             .to_string();
-        self.seq += 1;
-        let request = Request { client: self.client, seq: self.seq, op };
+        let (client, seq) = self.ids.next_request();
+        let request = Request { client, seq, op };
         loop {
             if let Some(outcome) = self.try_group(&key, &request) {
                 return outcome;

@@ -11,7 +11,6 @@
 
 pub mod clerk;
 pub mod machine;
-pub(crate) mod rpc;
 pub mod server;
 
 pub use clerk::Clerk;

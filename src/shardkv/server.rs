@@ -23,7 +23,7 @@ use labrpc::{thread, time};
 use serde::{Deserialize, Serialize};
 
 use super::machine::{GroupMachine, GroupOp, GroupOutput, ShardState};
-use super::rpc::call_within;
+use crate::clerk::call_within;
 use crate::kvmachine::KvMachine;
 use crate::kvsrv::{Outcome, Request};
 use crate::raft::Raft;

@@ -87,6 +87,7 @@ mod tests {
         assert_eq!(policy("src/raft/core.rs"), Policy::Stub);
         assert_eq!(policy("src/kvsrv/api.rs"), Policy::Keep);
         assert_eq!(policy("src/kvsrv/lock.rs"), Policy::Stub, "lab 2's lock is the student's to write");
+        assert_eq!(policy("src/clerk/mod.rs"), Policy::Stub, "the clerks' retry core is lab 4's clerk exercise");
         assert_eq!(policy("src/raft/trace.rs"), Policy::Keep, "students trace with the same helpers");
         assert_eq!(policy("src/api.rs"), Policy::Stub, "`*` is exactly one segment");
         assert_eq!(policy("src/shardctrler/tests.rs"), Policy::Drop);

@@ -9,15 +9,31 @@ use labrpc::{channel, thread};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-/// Calls `method` on `end`; None when there is no answer within `timeout`.
+/// Calls `method` on `end` from a thread named "call"; None when there is no answer within
+/// `timeout`.
 pub fn call_within<Req, Rep>(end: &ClientEnd, method: &'static str, request: &Req, timeout: Duration) -> Option<Rep>
+where
+    Req: Serialize + Clone + Send + 'static,
+    Rep: DeserializeOwned + Send + 'static,
+{
+    call_named("call", end, method, request, timeout)
+}
+
+/// [`call_within`] from a thread named `thread` (as traces and failure reports show it).
+pub fn call_named<Req, Rep>(
+    thread: &'static str,
+    end: &ClientEnd,
+    method: &'static str,
+    request: &Req,
+    timeout: Duration,
+) -> Option<Rep>
 where
     Req: Serialize + Clone + Send + 'static,
     Rep: DeserializeOwned + Send + 'static,
 {
     let (tx, rx) = channel::bounded(1);
     let (end, request) = (end.clone(), request.clone());
-    thread::Builder::new().name("call").spawn(move || {
+    thread::Builder::new().name(thread).spawn(move || {
         let _ = tx.send(end.call::<_, Rep>(method, &request));
     });
     rx.recv_timeout(timeout).ok().and_then(Result::ok)
