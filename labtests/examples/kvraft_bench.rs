@@ -8,15 +8,16 @@
 //!
 //! `cargo run --release -p labtests --example kvraft_bench [SEED]`
 
-use raftkv::kvsrv::KvClient;
+mod closed_loop;
+
 use std::time::Duration;
 
 use labapi::Lab;
 use labrpc::sim::{self, Config};
-use labrpc::{rand, thread, time};
+use labrpc::time;
 use labtests::impls::Reference;
 use labtests::kv::{KvCluster, Recorder};
-use raftkv::kvraft::Op;
+use raftkv::kvsrv::KvClient;
 
 const SERVERS: usize = 5;
 const CLIENTS: usize = 10;
@@ -44,36 +45,13 @@ fn bench<L: Lab>(unreliable: bool, latency: Option<(Duration, Duration)>) -> Fig
     let end = start + MEASURE;
     let handles: Vec<_> = (0..CLIENTS)
         .map(|c| {
-            let mut client = cluster.make_client(&cluster.all());
+            let client = cluster.make_client(&cluster.all());
             let node = cluster.client_node(client.id());
-            thread::Builder::new().name(format!("bench-{c}")).node(node).spawn(move || {
-                let mut latencies = Vec::new();
-                while time::now() < end {
-                    let key = rand::range(0..KEYS).to_string();
-                    let op = if rand::per_mille(500) {
-                        Op::Put { key, value: format!("v{c}-{}", latencies.len()) }
-                    } else {
-                        Op::Get { key }
-                    };
-                    let called = time::now();
-                    client.clerk().execute(op);
-                    latencies.push((time::now() - called).as_micros() as u64);
-                }
-                latencies
-            })
+            closed_loop::spawn(c, client, Some(node), KEYS, end)
         })
         .collect();
-    let mut latencies_us: Vec<u64> = handles.into_iter().flat_map(|h| h.join().expect("a bench client ends")).collect();
-    latencies_us.sort_unstable();
+    let latencies_us = closed_loop::latencies_us(handles);
     Figures { ops: latencies_us.len(), latencies_us }
-}
-
-fn percentile(sorted: &[u64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let at = ((sorted.len() - 1) as f64 * p).round() as usize;
-    sorted[at] as f64 / 1000.0
 }
 
 #[allow(clippy::disallowed_methods, clippy::disallowed_types)] // wall time is reported only
@@ -99,8 +77,8 @@ fn main() {
         let throughput = figures.ops as f64 / MEASURE.as_secs_f64();
         println!(
             "{label:<28} throughput {throughput:8.0} ops/s   median {:7.2} ms   p99 {:7.2} ms   ops {:6}   wall {wall_ms} ms",
-            percentile(&figures.latencies_us, 0.5),
-            percentile(&figures.latencies_us, 0.99),
+            closed_loop::percentile_ms(&figures.latencies_us, 0.5),
+            closed_loop::percentile_ms(&figures.latencies_us, 0.99),
             figures.ops
         );
     }

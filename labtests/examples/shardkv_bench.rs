@@ -13,16 +13,18 @@
 //! `cargo run --release -p labtests --example shardkv_bench [SEED [CLIENTS]]`. The phases' own cost
 //! (virtual and wall seconds of every 5A and 5B scenario) is `suite_bench shardctrler shardkv`.
 
+mod closed_loop;
+
 use std::time::Duration;
 
 use labapi::shard::Gid;
 use labapi::Lab;
 use labrpc::sim::{self, Config};
-use labrpc::{rand, thread, time};
+use labrpc::time;
 use labtests::impls::Reference;
 use labtests::kv::Recorder;
 use labtests::shardkv::groups::ShardCluster;
-use raftkv::kvsrv::{KvClient, Op};
+use raftkv::kvsrv::KvClient;
 
 const SERVERS_PER_GROUP: usize = 3;
 const DEFAULT_CLIENTS: usize = 10;
@@ -50,26 +52,7 @@ fn bench<L: Lab>(clients: usize, migrate: bool) -> Figures {
     }
     time::sleep(WARMUP);
     let end = time::now() + MEASURE;
-    let handles: Vec<_> = (0..clients)
-        .map(|c| {
-            let mut client = cluster.make_client();
-            thread::Builder::new().name(format!("bench-{c}")).spawn(move || {
-                let mut latencies = Vec::new();
-                while time::now() < end {
-                    let key = rand::range(0..KEYS).to_string();
-                    let op = if rand::per_mille(500) {
-                        Op::Put { key, value: format!("v{c}-{}", latencies.len()) }
-                    } else {
-                        Op::Get { key }
-                    };
-                    let called = time::now();
-                    client.clerk().execute(op);
-                    latencies.push((time::now() - called).as_micros() as u64);
-                }
-                latencies
-            })
-        })
-        .collect();
+    let handles: Vec<_> = (0..clients).map(|c| closed_loop::spawn(c, cluster.make_client(), None, KEYS, end)).collect();
     if migrate {
         for &(join, gid) in CHANGES.iter().cycle() {
             time::sleep(CHANGE_EVERY);
@@ -83,17 +66,8 @@ fn bench<L: Lab>(clients: usize, migrate: bool) -> Figures {
             }
         }
     }
-    let mut latencies_us: Vec<u64> = handles.into_iter().flat_map(|h| h.join().expect("a bench client ends")).collect();
-    latencies_us.sort_unstable();
+    let latencies_us = closed_loop::latencies_us(handles);
     Figures { latencies_us, configs: cluster.query().num }
-}
-
-fn percentile(sorted: &[u64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let at = ((sorted.len() - 1) as f64 * p).round() as usize;
-    sorted[at] as f64 / 1000.0
 }
 
 #[allow(clippy::disallowed_methods, clippy::disallowed_types)] // wall time is reported only
@@ -125,9 +99,9 @@ fn main() {
             "{label:<26} throughput {:7.0} ops/virtual s   median {:7.2} ms   p99 {:7.2} ms   max {:7.2} ms   ops {ops:6}   \
              configurations {:2}   {:.1} virtual s in {wall_s:.2} wall s",
             ops as f64 / MEASURE.as_secs_f64(),
-            percentile(&figures.latencies_us, 0.5),
-            percentile(&figures.latencies_us, 0.99),
-            percentile(&figures.latencies_us, 1.0),
+            closed_loop::percentile_ms(&figures.latencies_us, 0.5),
+            closed_loop::percentile_ms(&figures.latencies_us, 0.99),
+            closed_loop::percentile_ms(&figures.latencies_us, 1.0),
             figures.configs,
             report.virtual_time.as_secs_f64(),
         );
