@@ -19,7 +19,7 @@ pub const PART_POINTS: f64 = 50.0;
 /// The graded phases in lab order: (phase, what the course calls it). The other phases of the
 /// scenario table (beyond, chaos, api) go further than the course and are not graded.
 pub const PHASES: &[(&str, &str)] = &[
-    ("2", "Lab 2: key/value server"),
+    ("2", "Lab 2: key/value server and lock"),
     ("3a", "Lab 3A: leader election"),
     ("3b", "Lab 3B: log"),
     ("3c", "Lab 3C: persistence"),
