@@ -33,10 +33,11 @@ pub const REFERENCE: &str = "reference";
 pub struct Args {
     /// Mutants to run (none: all)
     pub names: Vec<String>,
-    /// Seeds per scenario of the Raft phases (raft_*)
+    /// Seeds per scenario of the Raft phases (raft_*) and of lab 2's lock (lab2_lock), whose runs
+    /// cost about what a Raft run does
     #[arg(short = 'n', long = "seeds", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub seeds: u64,
-    /// Seeds per scenario of the other phases (lab2_kvsrv, lab2_lock, kvraft_*, kv_*, rsm_4, shardkv_*)
+    /// Seeds per scenario of the other phases (lab2_kvsrv, kvraft_*, kv_*, rsm_4, shardkv_*)
     #[arg(long = "kv-seeds", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub kv_seeds: u64,
     /// First seed of every sweep
@@ -144,9 +145,52 @@ fn add_phases(m: &mut Mutant, extra: &[String]) {
     }
 }
 
-/// Whether a phase (a test file) holds Raft scenarios, which sweep fast.
+/// Whether a phase (a test file) holds Raft scenarios (the family `--also` goes by).
 fn is_raft(phase: &str) -> bool {
     phase.starts_with("raft_")
+}
+
+/// One dstest sweep of a mutant's phases, and so their seed count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Part {
+    /// The Raft phases: `-n`.
+    Raft,
+    /// Lab 2's lock (lab2_lock): `-n` too, since its runs (one kvsrv server, about 2 virtual
+    /// seconds) cost about what a Raft run does.
+    Lock,
+    /// Every other phase (kvsrv, kvraft, rsm, the sharded store): `--kv-seeds`, as a run takes
+    /// 10-100 times a Raft run.
+    Kv,
+}
+
+impl Part {
+    const ALL: [Part; 3] = [Part::Raft, Part::Lock, Part::Kv];
+
+    fn of(phase: &str) -> Part {
+        if is_raft(phase) {
+            Part::Raft
+        } else if phase == "lab2_lock" {
+            Part::Lock
+        } else {
+            Part::Kv
+        }
+    }
+
+    fn seeds(self, args: &Args) -> u64 {
+        match self {
+            Part::Raft | Part::Lock => args.seeds,
+            Part::Kv => args.kv_seeds,
+        }
+    }
+
+    /// The stem of the sweep's table and JSON in the mutant's output folder.
+    fn name(self) -> &'static str {
+        match self {
+            Part::Raft => "raft",
+            Part::Lock => "lock",
+            Part::Kv => "kv",
+        }
+    }
 }
 
 #[allow(clippy::disallowed_types, clippy::disallowed_methods)] // wall time of builds and sweeps, reported only
@@ -182,13 +226,14 @@ fn run_one(scratch: &Scratch, m: &Mutant, args: &Args, patch: Option<&Path>) -> 
     let started = std::time::Instant::now();
     let out = scratch.tree.with_file_name("out").join(&m.name);
     let mut tests = Vec::new();
-    let (raft, kv): (Vec<String>, Vec<String>) = m.phases.iter().cloned().partition(|p| is_raft(p));
-    for (phases, seeds, part) in [(raft, args.seeds, "raft"), (kv, args.kv_seeds, "kv")] {
+    for part in Part::ALL {
+        let phases: Vec<String> = m.phases.iter().filter(|p| Part::of(p) == part).cloned().collect();
         if phases.is_empty() {
             continue;
         }
+        let seeds = part.seeds(args);
         eprintln!("mutants: {}: sweeping {} with {seeds} seeds each", m.name, phases.join(" "));
-        match sweep(scratch, &dstest, &phases, seeds, args.seed, &out, part) {
+        match sweep(scratch, &dstest, &phases, seeds, args.seed, &out, part.name()) {
             Ok(mut t) => tests.append(&mut t),
             Err(e) => {
                 eprintln!("mutants: {}: {e}", m.name);
@@ -269,5 +314,22 @@ mod tests {
         assert_eq!(raft.phases, ["raft_3c", "raft_chaos"]);
         assert_eq!(kv.phases, ["kvraft_4a", "kv_chaos"]);
         assert_eq!(both.phases, ["raft_3d", "kvraft_4b", "raft_chaos", "kv_chaos"]);
+    }
+
+    #[test]
+    fn the_lock_phase_sweeps_with_the_raft_seed_count() {
+        let args = Args::try_parse_from(["mutants", "-n", "7", "--kv-seeds", "3"]).unwrap();
+        let seeds = |phase: &str| Part::of(phase).seeds(&args);
+        assert_eq!(seeds("lab2_lock"), 7, "lab 2's lock runs cost about what a Raft run does");
+        for file in ["raft_3a", "raft_chaos"] {
+            assert_eq!(seeds(file), 7, "{file}");
+        }
+        for file in ["lab2_kvsrv", "kvraft_4a", "kv_beyond", "rsm_4", "shardkv_5b"] {
+            assert_eq!(seeds(file), 3, "{file}");
+        }
+        let files: Vec<&str> = crate::scenario::all().iter().map(|s| s.file).collect();
+        for part in Part::ALL {
+            assert!(files.iter().any(|f| Part::of(f) == part), "no phase of the scenario table sweeps as {part:?}");
+        }
     }
 }

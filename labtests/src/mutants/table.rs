@@ -11,7 +11,7 @@ pub struct Row {
     pub mutant: String,
     pub class: String,
     pub phases: Vec<String>,
-    /// Seeds per scenario, for the Raft phases and for the key/value phases.
+    /// Seeds per scenario: `-n`, for the Raft phases and lab 2's lock; `--kv-seeds`, for the others.
     pub raft_seeds: u64,
     pub kv_seeds: u64,
     pub verdict: Verdict,
