@@ -72,13 +72,23 @@ impl Recorder {
 
     /// Folds one event into the hash and, when checking determinism, records or compares it.
     /// `describe` names the event's node and thread; it is only called at the first divergence.
-    #[inline]
+    /// Runs at every switch, park, spawn and draw (millions of times in a kv suite), so the hash
+    /// is inlined into the caller and only the determinism check's bookkeeping is a call.
+    #[inline(always)]
     pub(crate) fn event(&mut self, event: Event, describe: impl Fn(&Event) -> String) {
         // Two words per event: (kind, thread) and (time, value), each pair folded losslessly
         // enough that any change in one field changes the word.
         self.hash = mix(self.hash, event.task_serial ^ ((event.kind as u64) << 58));
         self.hash = mix(self.hash, event.time_ns ^ event.value.rotate_left(32));
         self.events += 1;
+        if !matches!(self.mode, Mode::Off) {
+            self.keep(event, describe);
+        }
+    }
+
+    /// `event`'s part for determinism checks: records the event or compares it with the first run's.
+    #[inline(never)]
+    fn keep(&mut self, event: Event, describe: impl Fn(&Event) -> String) {
         match &mut self.mode {
             Mode::Off => {}
             Mode::Record(events) => {

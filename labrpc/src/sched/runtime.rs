@@ -115,6 +115,7 @@ impl State {
         slot.task.as_mut()
     }
 
+    #[inline(always)]
     fn record(&mut self, kind: EventKind, serial: u64, node: NodeId, value: u64) {
         let event = Event { time_ns: self.now_ns, task_serial: serial, node: node.0, kind, value };
         let (nodes, slots) = (&self.nodes, &self.slots);
@@ -687,19 +688,13 @@ impl Runtime {
     }
 
     /// Counts a scheduling step; too many at one virtual instant is a livelock.
+    #[inline(always)]
     fn count_step(&self, st: &mut State) {
         st.steps += 1;
         st.steps_at_instant += 1;
         self.watch.switches.store(st.steps, Ordering::Relaxed);
         if st.steps_at_instant > self.config.max_steps_per_instant && st.failure.is_none() {
-            let runnable: Vec<TaskId> = st.runnable.clone();
-            let runnable = runnable.into_iter().map(|id| describe_slot(st, id)).collect();
-            st.failure = Some(FailureDraft {
-                kind: FailureKind::Livelock { steps: st.steps_at_instant, runnable },
-                time_ns: st.now_ns,
-                node: None,
-                thread: None,
-            });
+            livelock(st);
         }
     }
 
@@ -960,6 +955,20 @@ fn pick_runnable(st: &mut State) -> Option<TaskId> {
         }
         return Some(id);
     }
+}
+
+/// Records the livelock `count_step` detected (out of line: it happens at most once a run).
+#[cold]
+#[inline(never)]
+fn livelock(st: &mut State) {
+    let runnable: Vec<TaskId> = st.runnable.clone();
+    let runnable = runnable.into_iter().map(|id| describe_slot(st, id)).collect();
+    st.failure = Some(FailureDraft {
+        kind: FailureKind::Livelock { steps: st.steps_at_instant, runnable },
+        time_ns: st.now_ns,
+        node: None,
+        thread: None,
+    });
 }
 
 fn describe_slot(st: &State, id: TaskId) -> String {
