@@ -58,6 +58,8 @@ pub const LEADER_CHECK_INTERVAL: Duration = Duration::from_millis(50);
 #[derive(Serialize, Deserialize)]
 struct Snapshot {
     last_applied: u64,
+    /// One length and one copy, not byte by byte (postcard writes the same bytes either way).
+    #[serde(with = "serde_bytes")]
     machine: Vec<u8>,
 }
 
@@ -201,6 +203,30 @@ impl<M: StateMachine, R: RaftPeer> Inner<M, R> {
                     self.applied_cv.notify_all();
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The encoding the snapshot had before its machine bytes went through `serde_bytes`.
+    #[derive(Serialize)]
+    struct ByteBySnapshot {
+        last_applied: u64,
+        machine: Vec<u8>,
+    }
+
+    #[test]
+    fn snapshot_bytes_are_postcards_sequence_encoding_and_decode_back() {
+        for len in [0usize, 1, 127, 128, 300, 20_000] {
+            let machine: Vec<u8> = (0..len).map(|i| (i * 7 % 256) as u8).collect();
+            let ours = postcard::to_stdvec(&Snapshot { last_applied: 1 << 40, machine: machine.clone() }).unwrap();
+            let seq = postcard::to_stdvec(&ByteBySnapshot { last_applied: 1 << 40, machine: machine.clone() }).unwrap();
+            assert_eq!(ours, seq, "{len} machine bytes");
+            let back = decode_snapshot(&ours);
+            assert_eq!((back.last_applied, back.machine), (1 << 40, machine));
         }
     }
 }
