@@ -79,20 +79,63 @@ pub fn append_value(client: u64, j: usize) -> String {
 }
 
 /// Checks that `value` holds client `client`'s appends 0..count, each once and in order (Go's
-/// checkClntAppends).
+/// checkClntAppends). One pass over `value` finds every append of the client (an append's text
+/// begins at an "x " and its numbers run to the next space, so no two occurrences overlap), then
+/// the appends are checked in order as Go does: missing, duplicated, out of order.
 pub fn check_client_appends(client: u64, value: &str, count: usize) {
+    if let Err(problem) = client_appends_in_order(client, value, count) {
+        panic!("{problem}");
+    }
+}
+
+/// [`check_client_appends`]'s verdict: the first problem found, if any.
+fn client_appends_in_order(client: u64, value: &str, count: usize) -> Result<(), String> {
+    // Per append: where it first occurs and how many times.
+    let mut found = vec![(0usize, 0usize); count];
+    for (at, j) in appends_of(client, value) {
+        if let Some((first, times)) = found.get_mut(j) {
+            if *times == 0 {
+                *first = at;
+            }
+            *times += 1;
+        }
+    }
     let mut last = None;
-    for j in 0..count {
-        let wanted = append_value(client, j);
-        let Some(at) = value.find(&wanted) else {
-            panic!("client {client}: missing append {wanted:?} of {count} in {value:?}");
-        };
-        assert!(value.rfind(&wanted) == Some(at), "client {client}: duplicate append {wanted:?} in {value:?}");
-        if let Some(prev) = last {
-            assert!(at > prev, "client {client}: append {wanted:?} out of order in {value:?}");
+    for (j, &(at, times)) in found.iter().enumerate() {
+        let wanted = || append_value(client, j);
+        if times == 0 {
+            return Err(format!("client {client}: missing append {:?} of {count} in {value:?}", wanted()));
+        }
+        if times > 1 {
+            return Err(format!("client {client}: duplicate append {:?} in {value:?}", wanted()));
+        }
+        if last.is_some_and(|prev| at <= prev) {
+            return Err(format!("client {client}: append {:?} out of order in {value:?}", wanted()));
         }
         last = Some(at);
     }
+    Ok(())
+}
+
+/// Every occurrence of an [`append_value`] of `client` in `value`: (byte offset, j).
+fn appends_of(client: u64, value: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let client = client.to_string();
+    let bytes = value.as_bytes();
+    let digits_from = move |at: usize| at + bytes[at..].iter().take_while(|b| b.is_ascii_digit()).count();
+    value.match_indices("x ").filter_map(move |(at, _)| {
+        let client_end = digits_from(at + 2);
+        if bytes[at + 2..client_end] != *client.as_bytes() || bytes.get(client_end) != Some(&b' ') {
+            return None;
+        }
+        let j_end = digits_from(client_end + 1);
+        let j = &value[client_end + 1..j_end];
+        // append_value writes j without leading zeros.
+        let canonical = !j.is_empty() && (j == "0" || !j.starts_with('0'));
+        if !canonical || !bytes[j_end..].starts_with(b" y") {
+            return None;
+        }
+        Some((at, j.parse().ok()?))
+    })
 }
 
 /// One client of the one-key tests: `upto` appends to `key`, each followed by a read. Not in the Go
@@ -301,4 +344,63 @@ pub fn generic<L: Lab>(spec: Spec) {
         }
     }
     run.finish(&recorder, spec.nservers, cluster.total_rpcs());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Go's check as it reads (a search per append), giving its failure message instead of panicking.
+    fn by_search(client: u64, value: &str, count: usize) -> Result<(), String> {
+        let mut last = None;
+        for j in 0..count {
+            let wanted = append_value(client, j);
+            let Some(at) = value.find(&wanted) else {
+                return Err(format!("client {client}: missing append {wanted:?} of {count} in {value:?}"));
+            };
+            if value.rfind(&wanted) != Some(at) {
+                return Err(format!("client {client}: duplicate append {wanted:?} in {value:?}"));
+            }
+            if last.is_some_and(|prev| at <= prev) {
+                return Err(format!("client {client}: append {wanted:?} out of order in {value:?}"));
+            }
+            last = Some(at);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn the_one_pass_check_answers_as_the_search_per_append_does() {
+        let tokens = [
+            "x 1 0 y", "x 1 1 y", "x 1 2 y", "x 1 10 y", "x 11 0 y", "x 2 1 y", "x 1 01 y", "x 01 1 y", "x 1 1",
+            "xx 1 1 y", "x 1 2 yy", "1 0 y", "x  1 0 y", "x 1 3 y", "?",
+        ];
+        // Every sequence of up to 4 tokens (with repeats), for clients 1 and 11 and counts 0-4.
+        let mut checked = 0;
+        let mut seq = [0usize; 4];
+        for len in 0..=4 {
+            for code in 0..tokens.len().pow(len as u32) {
+                let mut c = code;
+                for slot in seq.iter_mut().take(len) {
+                    *slot = c % tokens.len();
+                    c /= tokens.len();
+                }
+                let value: String = seq[..len].iter().map(|&t| tokens[t]).collect();
+                for client in [1, 11] {
+                    for count in 0..=4 {
+                        assert_eq!(
+                            client_appends_in_order(client, &value, count),
+                            by_search(client, &value, count),
+                            "{value:?}"
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 100_000);
+        let good: String = (0..500).map(|j| append_value(7, j) + &append_value(3, j)).collect();
+        assert_eq!(client_appends_in_order(7, &good, 500), Ok(()));
+        assert_eq!(client_appends_in_order(3, &good, 501), by_search(3, &good, 501));
+    }
 }
