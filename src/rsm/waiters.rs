@@ -62,10 +62,9 @@ impl<T> Waiters<T> {
 
     /// Fails every waiter at or below `index` (a snapshot replaced the state through it).
     pub(super) fn overtaken_through(&mut self, index: u64) {
-        let later = self.by_index.split_off(&(index + 1));
-        let failed = std::mem::replace(&mut self.by_index, later);
-        for waiter in failed.into_values() {
-            self.results.insert(waiter.ticket, None);
+        // Usually there are none: a loop, not `split_off`, which rebuilds the map every time.
+        while let Some(waiter) = self.by_index.first_entry().filter(|w| *w.key() <= index) {
+            self.results.insert(waiter.remove().ticket, None);
         }
     }
 }
