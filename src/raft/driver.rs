@@ -61,6 +61,8 @@ struct Inner {
     /// Wakes replicators (something to send) and the ticker.
     replicate_cv: Condvar,
     apply_cv: Condvar,
+    /// "send->{peer}" per peer, made once: a leader names a thread per message it sends.
+    send_names: Vec<String>,
 }
 
 /// One Raft peer. Cheap to clone; clones share the peer.
@@ -95,6 +97,7 @@ impl Raft {
             state: Mutex::new(state),
             replicate_cv: Condvar::new(),
             apply_cv: Condvar::new(),
+            send_names: (0..n).map(|peer| format!("send->{peer}")).collect(),
         });
         let ticker = inner.clone();
         thread::Builder::new().name("ticker").spawn(move || ticker.ticker());
@@ -292,7 +295,7 @@ impl Inner {
                 (seq, outgoing)
             };
             let inner = self.clone();
-            thread::Builder::new().name(format!("send->{peer}")).spawn(move || inner.send(peer, seq, outgoing));
+            thread::Builder::new().name(self.send_names[peer].as_str()).spawn(move || inner.send(peer, seq, outgoing));
         }
     }
 
