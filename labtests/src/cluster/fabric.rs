@@ -59,6 +59,11 @@ pub struct Fabric {
     pub ends: Vec<Vec<ClientEnd>>,
     pub naming: Naming,
     pub journal: Box<dyn Journal>,
+    /// The names `naming` gives, made once: the harness looks servers and ends up by name at
+    /// every link change and every monitor poll, and formatting them each time showed in profiles.
+    server_names: Vec<String>,
+    /// `end_names[from][to]`.
+    end_names: Vec<Vec<String>>,
 }
 
 impl Fabric {
@@ -66,26 +71,34 @@ impl Fabric {
     pub fn new(net: Network, n: usize, naming: Naming, journal: Box<dyn Journal>) -> Fabric {
         assert!((1..=16).contains(&n), "a cluster has 1 to 16 servers, not {n}");
         let nodes: Vec<NodeId> = (0..n).map(|i| node::create(&(naming.node)(i))).collect();
+        let server_names: Vec<String> = (0..n).map(naming.server).collect();
+        let end_names: Vec<Vec<String>> =
+            (0..n).map(|from| (0..n).map(|to| (naming.end)(from, to)).collect()).collect();
         let ends = (0..n)
             .map(|from| {
                 (0..n)
                     .map(|to| {
-                        let name = (naming.end)(from, to);
-                        let end = net.make_end(&name, nodes[from]);
+                        let name = &end_names[from][to];
+                        let end = net.make_end(name, nodes[from]);
                         if from != to {
-                            net.connect(&name, &(naming.server)(to));
+                            net.connect(name, &server_names[to]);
                         }
-                        net.enable(&name, false);
+                        net.enable(name, false);
                         end
                     })
                     .collect()
             })
             .collect();
-        Fabric { n, net, nodes, ends, naming, journal }
+        Fabric { n, net, nodes, ends, naming, journal, server_names, end_names }
     }
 
-    pub fn server_name(&self, i: usize) -> String {
-        (self.naming.server)(i)
+    pub fn server_name(&self, i: usize) -> &str {
+        &self.server_names[i]
+    }
+
+    /// The name of the end from server `from` to server `to`.
+    pub fn end_name(&self, from: usize, to: usize) -> &str {
+        &self.end_names[from][to]
     }
 
     /// Restarts server `i`'s node if it is down (crashed by the harness or at a crash point).
@@ -114,6 +127,6 @@ impl Fabric {
 
     /// Puts server `i`'s RPC server on the network under its name.
     pub fn add_server(&self, i: usize, server: Server) {
-        self.net.add_server(&self.server_name(i), self.nodes[i], server);
+        self.net.add_server(self.server_name(i), self.nodes[i], server);
     }
 }

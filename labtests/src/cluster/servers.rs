@@ -42,7 +42,7 @@ impl<M: Members> Servers<'_, M> {
             for to in (0..self.fabric.n).filter(|&to| to != from) {
                 let (a, b) = (&slots[from], &slots[to]);
                 let on = a.connected && b.connected && a.group == b.group;
-                self.fabric.net.enable(&(self.fabric.naming.end)(from, to), on);
+                self.fabric.net.enable(self.fabric.end_name(from, to), on);
             }
         }
     }
@@ -183,7 +183,7 @@ impl<M: Members> Servers<'_, M> {
     /// next incarnation.
     pub fn crash(&self, i: usize) {
         self.disconnect(i);
-        self.fabric.net.delete_server(&self.fabric.server_name(i));
+        self.fabric.net.delete_server(self.fabric.server_name(i));
         let node = self.node(i);
         if node::is_alive(node) {
             self.fabric.journal.crashing(i);

@@ -324,7 +324,7 @@ impl<L: Lab> KvCluster<L> {
         let ends: Vec<ClientEnd> = (0..n)
             .map(|j| {
                 let end = self.net().make_end(&client_end(id, j), node);
-                self.net().connect(&client_end(id, j), &self.shared.fabric.server_name(j));
+                self.net().connect(&client_end(id, j), self.shared.fabric.server_name(j));
                 end
             })
             .collect();

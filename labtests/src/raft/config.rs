@@ -201,12 +201,12 @@ impl<R: RaftPeer> Cluster<R> {
 
     /// Requests dispatched to peer `i`'s server since it was last started (Go's `rpcCount`).
     pub fn rpc_count(&self, i: usize) -> u64 {
-        self.net().rpc_count(&self.shared.fabric.server_name(i))
+        self.net().rpc_count(self.shared.fabric.server_name(i))
     }
 
     /// Requests peer `i`'s server answered since it was last started.
     pub fn answered_count(&self, i: usize) -> u64 {
-        self.net().answered_count(&self.shared.fabric.server_name(i))
+        self.net().answered_count(self.shared.fabric.server_name(i))
     }
 
     pub fn rpc_total(&self) -> u64 {

@@ -128,7 +128,7 @@ impl<L: Lab> CtrlerCluster<L> {
             .map(|j| {
                 let name = format!("ctrler-clerk-{id}-{j}");
                 let end = self.net().make_end(&name, node);
-                self.net().connect(&name, &self.shared.fabric.server_name(j));
+                self.net().connect(&name, self.shared.fabric.server_name(j));
                 self.net().enable(&name, true);
                 end
             })

@@ -269,7 +269,7 @@ impl<L: Lab> ShardCluster<L> {
 
     fn server_names(&self, gid: Gid) -> Vec<String> {
         let g = &self.shared.groups[Self::index(gid)];
-        (0..g.fabric.n).map(|i| g.fabric.server_name(i)).collect()
+        (0..g.fabric.n).map(|i| g.fabric.server_name(i).to_string()).collect()
     }
 
     /// Crash-stops every server of group `gid` (their persisted state is kept).
