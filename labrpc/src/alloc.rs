@@ -27,9 +27,14 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
+use std::ffi::c_void;
 use std::ptr;
 use std::sync::atomic::{fence, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::OnceLock;
+
+use libmimalloc_sys::{
+    mi_free, mi_malloc, mi_malloc_aligned, mi_realloc, mi_realloc_aligned, mi_zalloc, mi_zalloc_aligned,
+};
 
 /// Bytes before every user pointer: the ledger pointer (8) and padding, so a user alignment up to
 /// 16 needs no larger offset.
@@ -185,23 +190,30 @@ macro_rules! count_allocations {
     };
 }
 
-/// Where the blocks (headers included) come from. mimalloc rather than `System` (glibc malloc):
-/// a simulation allocates and frees small blocks at a high rate on one OS thread (a thread, a
-/// channel and encoded messages per RPC), which mimalloc's per-thread free lists serve in fewer
-/// instructions. Measured with `suite_bench` (CPU seconds, five interleaved rounds, medians):
-/// kvraft family 1.34 -> 1.20 s, raft family unchanged within noise.
-static BACKING: mimalloc::MiMalloc = mimalloc::MiMalloc;
+// Where the blocks (headers included) come from: mimalloc rather than `System` (glibc malloc): a
+// simulation allocates and frees small blocks at a high rate on one OS thread (a thread, a
+// channel and encoded messages per RPC), which mimalloc's per-thread free lists serve in fewer
+// instructions. Measured with `suite_bench` (CPU seconds, five interleaved rounds, medians):
+// kvraft family 1.34 -> 1.20 s, raft family unchanged within noise. Called directly rather than
+// through the `mimalloc` crate's allocator, which asks for every block at its alignment: a
+// block whose user alignment is at most 8 (nearly all) needs only what plain `mi_malloc` gives.
 
-/// Header size and the layout handed to the backing allocator for a user layout; `None` on overflow.
+/// The alignment every `mi_malloc` block has (mimalloc's size classes are multiples of a word).
+const PLAIN_ALIGN: usize = std::mem::size_of::<usize>();
+
+/// Bytes from a block's start to the user's pointer: the header, or the user's alignment if
+/// larger (so the user's pointer stays aligned).
 #[inline]
-fn with_header(layout: Layout) -> Option<(usize, Layout)> {
-    let offset = layout.align().max(HEADER_BYTES);
-    let size = layout.size().checked_add(offset)?;
-    // The block needs the user's alignment (offset is a multiple of it) and the header's, no
-    // more: asking 16 for every block sent mimalloc down its slow aligned path whenever the free
-    // block of a size class (multiples of 8) was not 16-aligned.
-    let block_align = layout.align().max(std::mem::align_of::<*const NodeLedger>());
-    Layout::from_size_align(size, block_align).ok().map(|l| (offset, l))
+fn offset_of(layout: Layout) -> usize {
+    layout.align().max(HEADER_BYTES)
+}
+
+/// The block's alignment: the user's (offset is a multiple of it) and the header's, no more
+/// (asking 16 for every block sent mimalloc down its slow aligned path whenever the free block
+/// of a size class, a multiple of 8, was not 16-aligned).
+#[inline]
+fn block_align(layout: Layout) -> usize {
+    layout.align().max(std::mem::align_of::<*const NodeLedger>())
 }
 
 #[inline]
@@ -251,33 +263,47 @@ impl CountingAlloc {
     }
 }
 
-// SAFETY: every block is a BACKING block with the user's pointer `offset` bytes in, aligned as the
-// user asked (offset is a multiple of the alignment); the header lies inside the block.
+// SAFETY: every block is a mimalloc block with the user's pointer `offset_of(layout)` bytes in,
+// aligned as the user asked (the block has the user's alignment and the offset is a multiple of
+// it); the header lies inside the block. A size that overflows with its offset gets null.
 unsafe impl GlobalAlloc for CountingAlloc {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let Some((offset, full)) = with_header(layout) else { return ptr::null_mut() };
-        Self::finish_alloc(BACKING.alloc(full), offset, layout.size())
+        let offset = offset_of(layout);
+        let Some(full) = layout.size().checked_add(offset) else { return ptr::null_mut() };
+        let base = match block_align(layout) {
+            PLAIN_ALIGN => mi_malloc(full),
+            align => mi_malloc_aligned(full, align),
+        };
+        Self::finish_alloc(base as *mut u8, offset, layout.size())
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let Some((offset, full)) = with_header(layout) else { return ptr::null_mut() };
-        Self::finish_alloc(BACKING.alloc_zeroed(full), offset, layout.size())
+        let offset = offset_of(layout);
+        let Some(full) = layout.size().checked_add(offset) else { return ptr::null_mut() };
+        let base = match block_align(layout) {
+            PLAIN_ALIGN => mi_zalloc(full),
+            align => mi_zalloc_aligned(full, align),
+        };
+        Self::finish_alloc(base as *mut u8, offset, layout.size())
     }
 
     #[inline]
     unsafe fn dealloc(&self, user: *mut u8, layout: Layout) {
-        let (offset, full) = with_header(layout).expect("a layout that was allocated has a header");
         credit(header_of(user).read(), layout.size());
-        BACKING.dealloc(user.sub(offset), full);
+        mi_free(user.sub(offset_of(layout)) as *mut c_void);
     }
 
     #[inline]
     unsafe fn realloc(&self, user: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let (offset, full) = with_header(layout).expect("a layout that was allocated has a header");
+        let offset = offset_of(layout);
         let Some(new_full) = new_size.checked_add(offset) else { return ptr::null_mut() };
-        let base = BACKING.realloc(user.sub(offset), full, new_full);
+        let old = user.sub(offset) as *mut c_void;
+        let base = match block_align(layout) {
+            PLAIN_ALIGN => mi_realloc(old, new_full),
+            align => mi_realloc_aligned(old, new_full, align),
+        } as *mut u8;
         if base.is_null() {
             return base; // the old block is untouched and still charged
         }
