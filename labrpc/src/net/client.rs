@@ -65,7 +65,7 @@ impl ClientEnd {
     /// Type mismatches between caller and handler fail the run with both type names.
     #[track_caller]
     pub fn call<A: Serialize, R: DeserializeOwned>(&self, method: &str, args: &A) -> Result<R, RpcError> {
-        let request = match postcard::to_stdvec(args) {
+        let request = match super::service::encode(args) {
             Ok(bytes) => bytes,
             Err(e) => panic!("rpc {method}: cannot encode the request {}: {e}", std::any::type_name::<A>()),
         };

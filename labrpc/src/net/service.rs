@@ -16,6 +16,13 @@ pub(crate) struct Method {
     thread_name: Arc<str>,
 }
 
+/// Encodes a message into a buffer of exactly its size, measured first: one allocation, where
+/// growing from empty reallocated at 8, 16, 32, ... bytes. The bytes are postcard's.
+pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> postcard::Result<Vec<u8>> {
+    let bytes = postcard::experimental::serialized_size(value)?;
+    postcard::to_extend(value, Vec::with_capacity(bytes))
+}
+
 /// Decodes a whole message: trailing bytes mean the two sides disagree on the type, which
 /// postcard alone would not notice.
 pub(crate) fn decode_exact<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
@@ -55,8 +62,7 @@ impl Service {
                 )
             })?;
             let reply = handler(args);
-            postcard::to_stdvec(&reply)
-                .map_err(|e| format!("cannot encode the reply {}: {e}", std::any::type_name::<R>()))
+            encode(&reply).map_err(|e| format!("cannot encode the reply {}: {e}", std::any::type_name::<R>()))
         });
         let thread_name: Arc<str> = Arc::from(format!("rpc {full}"));
         let previous = self.methods.insert(method.to_string(), Method { handler, thread_name });
