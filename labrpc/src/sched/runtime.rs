@@ -141,6 +141,7 @@ impl State {
         }
     }
 
+    #[inline]
     fn make_runnable(&mut self, id: TaskId, wake: Wake) {
         let slot = self.slot_mut(id).expect("make_runnable: task is gone");
         debug_assert_eq!(slot.status, Status::Parked);
@@ -434,6 +435,7 @@ impl Runtime {
     }
 
     /// The ticket the running thread must leave in a wait queue before its next `park`.
+    #[inline]
     pub(crate) fn park_ticket(&self) -> Ticket {
         let task = self.expect_current("a blocking call");
         let st = self.st.borrow();
@@ -443,6 +445,7 @@ impl Runtime {
 
     /// Wakes the park a ticket was taken for. Returns false when that park is over (woken,
     /// timed out, killed) or the thread is gone, so wait queues can skip stale tickets.
+    #[inline]
     pub(crate) fn unpark(&self, ticket: Ticket) -> bool {
         let mut st = self.st.borrow_mut();
         match st.slot(ticket.task) {
