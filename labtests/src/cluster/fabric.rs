@@ -57,9 +57,8 @@ pub struct Fabric {
     /// `ends[from][to]`, owned by node `from`, connected to server `to`; a server's end to itself
     /// stays unconnected (a server never calls itself).
     pub ends: Vec<Vec<ClientEnd>>,
-    pub naming: Naming,
     pub journal: Box<dyn Journal>,
-    /// The names `naming` gives, made once: the harness looks servers and ends up by name at
+    /// The names the cluster's `Naming` gives, made once: the harness looks servers and ends up by name at
     /// every link change and every monitor poll, and formatting them each time showed in profiles.
     server_names: Vec<String>,
     /// `end_names[from][to]`.
@@ -89,7 +88,7 @@ impl Fabric {
                     .collect()
             })
             .collect();
-        Fabric { n, net, nodes, ends, naming, journal, server_names, end_names }
+        Fabric { n, net, nodes, ends, journal, server_names, end_names }
     }
 
     pub fn server_name(&self, i: usize) -> &str {
