@@ -113,7 +113,57 @@ pub struct KvState {
 }
 
 /// A present key, its value and its version.
-type Entry = (Arc<str>, Arc<str>, u64);
+type Entry = (Arc<str>, Value, u64);
+
+/// A stored value and a hash of its text (FNV-1a), which an append extends by the appended
+/// bytes alone: values that appends keep growing are hashed once a byte, not at every step
+/// that caches a state holding them.
+#[derive(Clone)]
+struct Value {
+    text: Arc<String>,
+    hash: u64,
+}
+
+impl Value {
+    const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+    fn new(text: &str) -> Self {
+        Self { text: Arc::new(text.to_string()), hash: Self::extend_hash(Self::FNV_OFFSET, text) }
+    }
+
+    /// This value with `suffix` appended: one copy of the text, and the hash carried on.
+    fn appended(&self, suffix: &str) -> Self {
+        let mut text = String::with_capacity(self.text.len() + suffix.len());
+        text.push_str(&self.text);
+        text.push_str(suffix);
+        Self { text: Arc::new(text), hash: Self::extend_hash(self.hash, suffix) }
+    }
+
+    fn extend_hash(hash: u64, bytes: &str) -> u64 {
+        bytes.bytes().fold(hash, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(Self::FNV_PRIME))
+    }
+}
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.text == other.text
+    }
+}
+
+impl Eq for Value {}
+
+impl std::hash::Hash for Value {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+impl std::fmt::Debug for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.text.fmt(f)
+    }
+}
 
 impl KvState {
     /// The value and version of `key`; an absent key is `(None, 0)`.
@@ -121,7 +171,7 @@ impl KvState {
         match self.find(key) {
             Ok(slot) => {
                 let (_, value, version) = &self.entries[slot];
-                (Some(value), *version)
+                (Some(&value.text), *version)
             }
             Err(_) => (None, 0),
         }
@@ -132,7 +182,7 @@ impl KvState {
     }
 
     /// Sets `key` to `value`, incrementing its version.
-    fn write(&mut self, key: &str, value: Arc<str>) {
+    fn write(&mut self, key: &str, value: Value) {
         let entries = &self.entries;
         // Exact-size iterators: each collect allocates the new array once.
         self.entries = match self.find(key) {
@@ -170,7 +220,7 @@ impl KvState {
         let found = in_range
             .into_iter()
             .take(limit)
-            .map(|(key, value, version)| (key.to_string(), value.to_string(), *version));
+            .map(|(key, value, version)| (key.to_string(), value.text.to_string(), *version));
         (found.collect(), more)
     }
 
@@ -182,15 +232,15 @@ impl KvState {
                 KvOutput::Get { value: value.map(str::to_string), version: Some(version) }
             }
             KvInput::Put { key, value } => {
-                self.write(key, Arc::from(value.as_str()));
+                self.write(key, Value::new(value));
                 KvOutput::Done
             }
             KvInput::Append { key, value } => {
-                let current = self.get(key).0.unwrap_or("");
-                let mut appended = String::with_capacity(current.len() + value.len());
-                appended.push_str(current);
-                appended.push_str(value);
-                self.write(key, Arc::from(appended));
+                let appended = match self.find(key) {
+                    Ok(slot) => self.entries[slot].1.appended(value),
+                    Err(_) => Value::new(value),
+                };
+                self.write(key, appended);
                 KvOutput::Done
             }
             KvInput::Delete { key } => {
@@ -200,14 +250,14 @@ impl KvState {
             KvInput::CPut { key, value, version } => {
                 let applies = self.get(key).1 == *version;
                 if applies {
-                    self.write(key, Arc::from(value.as_str()));
+                    self.write(key, Value::new(value));
                 }
                 KvOutput::CPut(applies)
             }
             KvInput::Swap { key, value } => {
                 let (old, version) = self.get(key);
                 let output = KvOutput::Swap { value: old.map(str::to_string), version };
-                self.write(key, Arc::from(value.as_str()));
+                self.write(key, Value::new(value));
                 output
             }
             KvInput::Scan { from, to, limit } => {
