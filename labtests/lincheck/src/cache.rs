@@ -125,8 +125,11 @@ type Map = std::collections::HashMap<u64, Ids, BuildHasherDefault<PassThrough>>;
 pub(crate) struct Cache<S> {
     /// Every entry, by hash of the whole configuration.
     seen: Map,
-    /// Failed entries, by hash of (returned set, state), for the subset rule.
-    failed: Map,
+    /// Failed entries, by hash of (returned set, state), for the subset rule; `None` when no
+    /// operation of the partition is left without a return (the never-returned set is then
+    /// always empty, and a failed configuration with an empty subset of it is an equal one,
+    /// which `seen` finds first).
+    failed: Option<Map>,
     entries: Vec<Entry<S>>,
     /// Every entry's words (see [`Entry::start`]).
     words: Vec<u64>,
@@ -146,8 +149,10 @@ impl<S> Cache<S> {
 }
 
 impl<S: Clone + Eq + Hash> Cache<S> {
-    pub(crate) fn new() -> Self {
-        Self { seen: Map::default(), failed: Map::default(), entries: Vec::new(), words: Vec::new(), heap_bytes: 0 }
+    /// A cache for configurations of `never_returned` operations that never returned.
+    pub(crate) fn new(never_returned: usize) -> Self {
+        let failed = (never_returned > 0).then(Map::default);
+        Self { seen: Map::default(), failed, entries: Vec::new(), words: Vec::new(), heap_bytes: 0 }
     }
 
     /// Records the configuration and returns its id, or `None` if it need not be explored. The
@@ -171,7 +176,7 @@ impl<S: Clone + Eq + Hash> Cache<S> {
         if seen_ids.iter().any(equal) {
             return None;
         }
-        let failed_ids = self.failed.get(&base_key).map_or(&[][..], Ids::as_slice);
+        let failed_ids = self.failed.as_ref().and_then(|failed| failed.get(&base_key)).map_or(&[][..], Ids::as_slice);
         let failed_subset = |&id: &u32| {
             let entry = &entries[id as usize];
             let (tail_now, never_now) = entry.split(words, never.len());
@@ -211,8 +216,9 @@ impl<S: Clone + Eq + Hash> Cache<S> {
 
     /// The search backtracked out of this configuration: nothing succeeds from it.
     pub(crate) fn mark_failed(&mut self, id: EntryId) {
+        let Some(failed) = &mut self.failed else { return };
         let base_key = self.entries[id.0 as usize].base_key;
-        match self.failed.entry(base_key) {
+        match failed.entry(base_key) {
             std::collections::hash_map::Entry::Vacant(vacant) => {
                 vacant.insert(Ids::One(id.0));
             }
@@ -236,7 +242,7 @@ mod tests {
 
     #[test]
     fn same_configuration_is_explored_once() {
-        let mut cache = Cache::new();
+        let mut cache = Cache::new(3);
         let mut returned = Bitset::new(70);
         let never = Bitset::new(3);
         let a = "a".to_string();
@@ -260,7 +266,7 @@ mod tests {
 
     #[test]
     fn failed_configuration_prunes_supersets_of_never_returned_ops_only() {
-        let mut cache = Cache::new();
+        let mut cache = Cache::new(3);
         let returned = Bitset::new(4);
         let mut never = Bitset::new(3);
         never.insert(0);

@@ -221,6 +221,9 @@ struct Searcher<'a, M: Model> {
     slots: Vec<usize>,
     /// Linearized operations: `[returned, never returned]`.
     linearized: [Bitset; 2],
+    /// Operations that never returned and are not linearized: while there are none, a scan
+    /// that meets a return has no never-returned candidates to walk back over.
+    never_returned_left: usize,
     /// The state before anything is linearized; after, the state is the top frame's entry's.
     initial: M::State,
     stack: Vec<Frame>,
@@ -253,9 +256,10 @@ impl<'a, M: Model> Searcher<'a, M> {
             model,
             ops,
             list,
-            cache: Cache::new(),
+            cache: Cache::new(counts[1]),
             slots,
             linearized: [Bitset::new(counts[0]), Bitset::new(counts[1])],
+            never_returned_left: counts[1],
             initial: model.init(),
             stack: Vec::with_capacity(ops.len()),
             best: BestPrefix { order: Vec::new(), blocked: None, stable_len: 0 },
@@ -300,6 +304,7 @@ impl<'a, M: Model> Searcher<'a, M> {
         };
         self.stack.push(Frame { call, phase, entry });
         self.list.lift(call);
+        self.never_returned_left -= kind;
         true
     }
 
@@ -315,6 +320,7 @@ impl<'a, M: Model> Searcher<'a, M> {
         let (kind, slot) = self.kind_and_slot(op_index);
         self.linearized[kind].remove(slot);
         self.list.unlift(frame.call);
+        self.never_returned_left += kind;
         Some((frame.phase, frame.call))
     }
 
@@ -368,6 +374,8 @@ impl<'a, M: Model> Searcher<'a, M> {
                         cursor = self.list.prev[cursor as usize];
                         if self.mode == Mode::Quick && self.top_never_returned() {
                             self.skipped = true;
+                            cursor = head;
+                        } else if self.never_returned_left == 0 {
                             cursor = head;
                         }
                     } else if event.ret != NONE && self.try_linearize(cursor, phase) {
