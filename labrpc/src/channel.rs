@@ -3,7 +3,8 @@
 //!
 //! `bounded(0)` is a rendezvous channel: `send` returns once a receiver has taken the value.
 
-use std::collections::VecDeque;
+mod fifo;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,13 +12,16 @@ pub use crossbeam_channel::{RecvError, RecvTimeoutError, SendError, TryRecvError
 
 use crate::sched::{current, try_current, PassOnIfKilled, Ticket, Wait, Wake};
 use crate::time::deadline_after;
+use fifo::Fifo;
 
+/// The queues are `Fifo`s, which allocate only from their second entry: a channel that never
+/// holds two values or two waiters (an RPC's reply channel) allocates nothing but itself.
 struct ChanState<T> {
-    queue: VecDeque<T>,
+    queue: Fifo<T>,
     senders: usize,
     receivers: usize,
-    recv_waiters: VecDeque<Ticket>,
-    send_waiters: VecDeque<Ticket>,
+    recv_waiters: Fifo<Ticket>,
+    send_waiters: Fifo<Ticket>,
     /// Values ever taken by receivers; a rendezvous sender waits for this to pass its value.
     taken: u64,
     pushed: u64,
@@ -41,7 +45,7 @@ impl<T> SimChan<T> {
 }
 
 /// Wakes the first waiter whose park is still current.
-fn wake_one(waiters: &mut VecDeque<Ticket>) {
+fn wake_one(waiters: &mut Fifo<Ticket>) {
     if waiters.is_empty() {
         return;
     }
@@ -53,12 +57,12 @@ fn wake_one(waiters: &mut VecDeque<Ticket>) {
     }
 }
 
-fn wake_all(waiters: &mut VecDeque<Ticket>) {
+fn wake_all(waiters: &mut Fifo<Ticket>) {
     if waiters.is_empty() {
         return;
     }
     let rt = current("waking channel waiters");
-    for ticket in waiters.drain(..) {
+    for ticket in waiters.drain() {
         rt.unpark(ticket);
     }
 }
@@ -98,11 +102,11 @@ fn make<T>(capacity: Option<usize>) -> (Sender<T>, Receiver<T>) {
                 id: rt.next_object_id(),
                 capacity,
                 state: parking_lot::Mutex::new(ChanState {
-                    queue: VecDeque::new(),
+                    queue: Fifo::new(),
                     senders: 1,
                     receivers: 1,
-                    recv_waiters: VecDeque::new(),
-                    send_waiters: VecDeque::new(),
+                    recv_waiters: Fifo::new(),
+                    send_waiters: Fifo::new(),
                     taken: 0,
                     pushed: 0,
                 }),
