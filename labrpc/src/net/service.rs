@@ -79,6 +79,10 @@ impl Service {
 #[derive(Default)]
 pub struct Server {
     services: BTreeMap<String, Service>,
+    /// Every method by its full name ("Service.Method"), for the lookup at every call: a server
+    /// has a handful of methods, so comparing full names (lengths first) is cheaper than
+    /// splitting the name and searching two maps.
+    by_name: Vec<(Box<str>, Method)>,
 }
 
 impl Server {
@@ -88,6 +92,9 @@ impl Server {
 
     pub fn add_service(&mut self, service: Service) {
         let name = service.name.clone();
+        for (method, found) in &service.methods {
+            self.by_name.push((format!("{name}.{method}").into_boxed_str(), found.clone()));
+        }
         let previous = self.services.insert(name.clone(), service);
         assert!(previous.is_none(), "labrpc: service {name} added twice to one server");
     }
@@ -99,11 +106,16 @@ impl Server {
 
     /// The handler of `method` ("Service.Method") and the name of the threads that run it.
     pub(crate) fn handler(&self, method: &str) -> Result<(Handler, Arc<str>), String> {
-        let found = method.split_once('.').and_then(|(svc, m)| self.services.get(svc).and_then(|s| s.methods.get(m)));
-        found.map(|m| (m.handler.clone(), m.thread_name.clone())).ok_or_else(|| {
-            let known: Vec<String> =
-                self.services.values().flat_map(|s| s.methods.keys().map(move |m| format!("{}.{m}", s.name))).collect();
-            format!("unknown method {method:?} (known: {})", known.join(", "))
-        })
+        match self.by_name.iter().find(|(name, _)| **name == *method) {
+            Some((_, m)) => Ok((m.handler.clone(), m.thread_name.clone())),
+            None => Err(self.unknown(method)),
+        }
+    }
+
+    #[cold]
+    fn unknown(&self, method: &str) -> String {
+        let known: Vec<String> =
+            self.services.values().flat_map(|s| s.methods.keys().map(move |m| format!("{}.{m}", s.name))).collect();
+        format!("unknown method {method:?} (known: {})", known.join(", "))
     }
 }
