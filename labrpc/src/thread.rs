@@ -48,8 +48,10 @@ impl Builder {
         Builder::default()
     }
 
-    pub fn name(mut self, name: impl Into<String>) -> Builder {
-        self.name = Some(Arc::from(name.into()));
+    /// The thread's name. A `&str` or `String` is copied once; an `Arc<str>` a caller keeps
+    /// (a name it gives many threads) is shared, not copied.
+    pub fn name(mut self, name: impl Into<Arc<str>>) -> Builder {
+        self.name = Some(name.into());
         self
     }
 

@@ -61,8 +61,9 @@ struct Inner {
     /// Wakes replicators (something to send) and the ticker.
     replicate_cv: Condvar,
     apply_cv: Condvar,
-    /// "send->{peer}" per peer, made once: a leader names a thread per message it sends.
-    send_names: Vec<String>,
+    /// "send->{peer}" per peer, made once and shared by every such thread: a leader names a
+    /// thread per message it sends.
+    send_names: Vec<Arc<str>>,
 }
 
 /// One Raft peer. Cheap to clone; clones share the peer.
@@ -97,7 +98,7 @@ impl Raft {
             state: Mutex::new(state),
             replicate_cv: Condvar::new(),
             apply_cv: Condvar::new(),
-            send_names: (0..n).map(|peer| format!("send->{peer}")).collect(),
+            send_names: (0..n).map(|peer| Arc::from(format!("send->{peer}"))).collect(),
         });
         let ticker = inner.clone();
         thread::Builder::new().name("ticker").spawn(move || ticker.ticker());
@@ -257,13 +258,16 @@ impl Inner {
         loop {
             let (seq, outgoing) = {
                 let mut st = self.state.lock();
-                loop {
+                let sent_at = loop {
                     if st.core.is_leader() {
-                        let due = st.last_sent[peer].is_none_or(|t| t.elapsed() >= HEARTBEAT_INTERVAL);
+                        // Read once per wake-up: virtual time stands still until this thread blocks.
+                        let now = time::now();
+                        let since_sent = st.last_sent[peer].map(|t| now.saturating_duration_since(t));
+                        let due = since_sent.is_none_or(|d| d >= HEARTBEAT_INTERVAL);
                         if due || (st.dirty[peer] && !st.core.in_flight(peer).is_full()) {
-                            break;
+                            break now;
                         }
-                        let wait = HEARTBEAT_INTERVAL - st.last_sent[peer].map_or(Duration::ZERO, |t| t.elapsed());
+                        let wait = HEARTBEAT_INTERVAL - since_sent.unwrap_or(Duration::ZERO);
                         self.replicate_cv.wait_timeout(&mut st, wait);
                     } else {
                         st.dirty[peer] = false;
@@ -271,9 +275,9 @@ impl Inner {
                         st.core.in_flight(peer).clear();
                         self.replicate_cv.wait(&mut st);
                     }
-                }
+                };
                 st.dirty[peer] = false;
-                st.last_sent[peer] = Some(time::now());
+                st.last_sent[peer] = Some(sent_at);
                 let seq = st.core.in_flight(peer).send();
                 if st.log_unsaved {
                     self.save_state(&mut st, None);
@@ -295,7 +299,7 @@ impl Inner {
                 (seq, outgoing)
             };
             let inner = self.clone();
-            thread::Builder::new().name(self.send_names[peer].as_str()).spawn(move || inner.send(peer, seq, outgoing));
+            thread::Builder::new().name(self.send_names[peer].clone()).spawn(move || inner.send(peer, seq, outgoing));
         }
     }
 
