@@ -1,7 +1,9 @@
 //! One RPC with a deadline, for the clerks and the groups' migration threads: the call runs in a
 //! thread of its own (which finishes on its own if abandoned), so a paused or far server costs
-//! the caller at most `timeout`.
+//! the caller at most `timeout`. The request is shared with that thread (`Arc`), not copied for
+//! every attempt: a retried request is the same request.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use labrpc::net::ClientEnd;
@@ -11,9 +13,14 @@ use serde::Serialize;
 
 /// Calls `method` on `end` from a thread named "call"; None when there is no answer within
 /// `timeout`.
-pub fn call_within<Req, Rep>(end: &ClientEnd, method: &'static str, request: &Req, timeout: Duration) -> Option<Rep>
+pub fn call_within<Req, Rep>(
+    end: &ClientEnd,
+    method: &'static str,
+    request: &Arc<Req>,
+    timeout: Duration,
+) -> Option<Rep>
 where
-    Req: Serialize + Clone + Send + 'static,
+    Req: Serialize + Send + Sync + 'static,
     Rep: DeserializeOwned + Send + 'static,
 {
     call_named("call", end, method, request, timeout)
@@ -24,17 +31,17 @@ pub fn call_named<Req, Rep>(
     thread: &'static str,
     end: &ClientEnd,
     method: &'static str,
-    request: &Req,
+    request: &Arc<Req>,
     timeout: Duration,
 ) -> Option<Rep>
 where
-    Req: Serialize + Clone + Send + 'static,
+    Req: Serialize + Send + Sync + 'static,
     Rep: DeserializeOwned + Send + 'static,
 {
     let (tx, rx) = channel::bounded(1);
-    let (end, request) = (end.clone(), request.clone());
+    let (end, request) = (end.clone(), Arc::clone(request));
     thread::Builder::new().name(thread).spawn(move || {
-        let _ = tx.send(end.call::<_, Rep>(method, &request));
+        let _ = tx.send(end.call::<Req, Rep>(method, &*request));
     });
     rx.recv_timeout(timeout).ok().and_then(Result::ok)
 }

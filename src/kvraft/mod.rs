@@ -18,6 +18,8 @@
 
 mod api;
 
+use std::sync::Arc;
+
 use labrpc::net::{ClientEnd, Service};
 use labrpc::persister::Persister;
 use serde::{Deserialize, Serialize};
@@ -122,7 +124,7 @@ impl KvClient for Clerk {
     /// Runs `op` until a leader answers it; exactly once for mutations.
     fn execute(&mut self, op: Op) -> Outcome {
         let (client, seq) = self.ids.next_request();
-        let request = Request { client, seq, op };
+        let request = Arc::new(Request { client, seq, op });
         self.replicas.until_answered(|end| match call_named("clerk-call", end, OP_METHOD, &request, CALL_TIMEOUT)? {
             Reply::Ok(outcome) => Some(outcome),
             Reply::WrongLeader | Reply::Timeout => None,

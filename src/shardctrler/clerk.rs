@@ -3,6 +3,7 @@
 //! exactly once however often it is resent (the retry core is [`crate::clerk`]'s).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use labapi::shard::{Config, Gid};
 use labrpc::net::ClientEnd;
@@ -30,7 +31,7 @@ impl Clerk {
     /// Runs `op` until a leader answers it.
     pub fn execute(&mut self, op: CtrlOp) -> CtrlOutcome {
         let (client, seq) = self.ids.next_request();
-        let request = CtrlRequest { client, seq, op };
+        let request = Arc::new(CtrlRequest { client, seq, op });
         self.replicas.until_answered(|end| match call_within(end, CTRL_METHOD, &request, CALL_TIMEOUT)? {
             CtrlReply::Ok(outcome) => Some(outcome),
             CtrlReply::WrongLeader | CtrlReply::Timeout => None,

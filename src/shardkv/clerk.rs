@@ -5,6 +5,7 @@
 //! operation applies once even when it is retried across a migration.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use labapi::shard::{Config, Gid};
@@ -50,7 +51,7 @@ impl Clerk {
         let gid = self.config.shards[shard as usize];
         let servers = self.config.groups.get(&gid)?.clone();
         let first = self.leaders.get(&gid).copied().unwrap_or(0);
-        let call = ShardRequest { shard, request: request.clone() };
+        let call = Arc::new(ShardRequest { shard, request: request.clone() });
         let ends = &mut self.ends;
         let (leader, outcome) = round(servers.len(), first, |i| {
             let end = ends.get(&servers[i]);

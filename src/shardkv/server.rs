@@ -13,6 +13,7 @@
 //! same configuration.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use labapi::shard::Gid;
@@ -246,12 +247,13 @@ impl Ends {
         good: impl Fn(&Rep) -> bool,
     ) -> Option<Rep>
     where
-        Req: Serialize + Clone + Send + 'static,
+        Req: Serialize + Clone + Send + Sync + 'static,
         Rep: serde::de::DeserializeOwned + Send + 'static,
     {
+        let request = Arc::new(request.clone());
         servers.iter().find_map(|name| {
             let end = self.get(name);
-            call_within::<Req, Rep>(&end, method, request, MIGRATE_CALL_TIMEOUT).filter(|r| good(r))
+            call_within::<Req, Rep>(&end, method, &request, MIGRATE_CALL_TIMEOUT).filter(|r| good(r))
         })
     }
 }
