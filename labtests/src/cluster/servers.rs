@@ -239,16 +239,20 @@ impl<M: Members> Servers<'_, M> {
     pub fn running_awake(&self, connected_only: bool) -> Vec<(usize, M::Server)> {
         let now = time::now();
         let st = self.state.lock();
-        (0..self.fabric.n)
-            .filter_map(|i| {
-                let p = &st.slots()[i];
-                // A node labrpc crashed (a crash point) keeps its handle until the harness
-                // restarts it, but its threads are gone: calling into it would read stale state.
-                let alive = node::is_alive(self.node(i));
-                let usable = alive && !p.is_paused(now) && (p.connected || !connected_only);
-                p.server.clone().filter(|_| usable).map(|server| (i, server))
-            })
-            .collect()
+        // Sized for every server at once: the monitors call this at every poll, and growing
+        // from empty reallocated for clusters of more than four.
+        let mut running = Vec::with_capacity(self.fabric.n);
+        for i in 0..self.fabric.n {
+            let p = &st.slots()[i];
+            // A node labrpc crashed (a crash point) keeps its handle until the harness
+            // restarts it, but its threads are gone: calling into it would read stale state.
+            let alive = node::is_alive(self.node(i));
+            let usable = alive && !p.is_paused(now) && (p.connected || !connected_only);
+            if let Some(server) = p.server.as_ref().filter(|_| usable) {
+                running.push((i, server.clone()));
+            }
+        }
+        running
     }
 
     /// Both nodes' server indices, if both are servers of this cluster (not clients).

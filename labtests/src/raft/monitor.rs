@@ -117,20 +117,20 @@ impl<R: RaftPeer> Cluster<R> {
                 };
                 // Read outside the harness lock: `state()` takes the peer's lock. The network's
                 // counters are read after `state()` (see `durable_terms.rs`).
-                let seen: Vec<(Seen, u64, u64)> = cluster
-                    .awake()
-                    .into_iter()
-                    .map(|(peer, raft)| {
-                        let (term, leader) = raft.state();
-                        crate::timeline::event::peer_state(cluster.node(peer), term, leader);
-                        let dispatched = cluster.rpc_count(peer);
-                        let answered = cluster.answered_count(peer);
-                        (Seen { peer, term, leader }, dispatched, answered)
-                    })
-                    .collect();
+                let awake = cluster.awake();
+                // What each peer said, and its server's (dispatched, answered) counters.
+                let (mut seen, mut counts) = (Vec::with_capacity(awake.len()), Vec::with_capacity(awake.len()));
+                for (peer, raft) in awake {
+                    let (term, leader) = raft.state();
+                    crate::timeline::event::peer_state(cluster.node(peer), term, leader);
+                    let dispatched = cluster.rpc_count(peer);
+                    let answered = cluster.answered_count(peer);
+                    seen.push(Seen { peer, term, leader });
+                    counts.push((dispatched, answered));
+                }
                 let mut st = cluster.shared.state.lock();
                 let at = time::now().since_start();
-                for &(s, dispatched, answered) in &seen {
+                for (&s, &(dispatched, answered)) in seen.iter().zip(&counts) {
                     st.last_seen[s.peer] = Some((s, at));
                     // A peer restarted meanwhile: its handle and its counters may not match.
                     let incarnation = st.peers[s.peer].incarnation;
@@ -141,7 +141,6 @@ impl<R: RaftPeer> Cluster<R> {
                         }
                     }
                 }
-                let seen: Vec<Seen> = seen.into_iter().map(|(s, _, _)| s).collect();
                 if let Err(e) = history.observe(at, &seen, |p, q| cluster.linked_both_ways(&st, p, q)) {
                     panic!("{e}");
                 }
