@@ -403,7 +403,7 @@ impl Core {
         // Skip the entries we already have; at the first that differs (or is missing), drop
         // ours from there and take the rest of the leader's.
         let mut appending = false;
-        for (k, entry) in args.entries.iter().enumerate() {
+        for (k, (entry, encoded)) in args.entries.iter().enumerate() {
             let index = args.prev_log_index + 1 + k as u64;
             if index <= snapshot_index {
                 debug_assert!(index < snapshot_index || entry.term == self.log.snapshot_term());
@@ -426,7 +426,7 @@ impl Core {
                 appending = true;
                 effects.persist = true;
             }
-            self.log.append(Entry { term: entry.term, command: entry.command.to_vec() });
+            self.log.append_encoded(Entry { term: entry.term, command: entry.command.to_vec() }, encoded);
         }
         let last_new = args.prev_log_index + args.entries.len() as u64;
         if !args.entries.is_empty() {

@@ -33,15 +33,17 @@ impl EntryBatch {
         self.count == 0
     }
 
-    /// The entries in order. Panics on bytes that are not `len()` encoded entries: batches come
-    /// only from another peer's `Log::batch_from`.
-    pub fn iter(&self) -> impl Iterator<Item = EntryRef<'_>> {
+    /// The entries in order, each with the bytes it was read from (its encoding, which a
+    /// follower's log keeps as it is instead of encoding the entry again). Panics on bytes that
+    /// are not `len()` encoded entries: batches come only from another peer's `Log::batch_from`.
+    pub fn iter(&self) -> impl Iterator<Item = (EntryRef<'_>, &[u8])> {
         let mut rest = &self.bytes[..];
         (0..self.count).map(move |k| {
             let (entry, tail) = postcard::take_from_bytes::<EntryRef>(rest)
                 .unwrap_or_else(|e| panic!("raft: entry {k} of a batch of {} does not decode: {e}", self.count));
+            let encoded = &rest[..rest.len() - tail.len()];
             rest = tail;
-            entry
+            (entry, encoded)
         })
     }
 }
@@ -70,6 +72,12 @@ impl EncodedEntries {
 
     pub fn push(&mut self, entry: &Entry) {
         postcard::to_io(entry, &mut self.bytes).expect("an entry encodes");
+        self.ends.push(self.bytes.len());
+    }
+
+    /// Adds an entry given as its encoding (postcard's bytes for it, as `push` writes them).
+    pub fn push_encoded(&mut self, encoded: &[u8]) {
+        self.bytes.extend_from_slice(encoded);
         self.ends.push(self.bytes.len());
     }
 

@@ -119,6 +119,18 @@ impl Log {
         self.last_index()
     }
 
+    /// `append` for an entry that arrived encoded (in a leader's batch): those bytes are kept as
+    /// its encoding, which they are (batches are slices of the leader's encodings), so nothing
+    /// is encoded again.
+    pub fn append_encoded(&mut self, entry: Entry, encoded: &[u8]) -> u64 {
+        assert!(entry.term >= self.last_term(), "log terms must not decrease");
+        debug_assert_eq!(postcard::to_stdvec(&entry).expect("an entry encodes"), encoded);
+        self.encoded.push_encoded(encoded);
+        self.entries.push(entry);
+        debug_assert_eq!(self.encoded.count(), self.entries.len());
+        self.last_index()
+    }
+
     /// Removes `index` and everything after it.
     pub fn truncate_from(&mut self, index: u64) {
         assert!(index > self.snapshot_index, "truncating into the snapshot at {index}");
@@ -208,7 +220,14 @@ mod tests {
         assert!(log.batch_from(11, 10, 1).is_empty());
         let batch = log.batch_from(4, 5, usize::MAX);
         let wire: EntryBatch = postcard::from_bytes(&postcard::to_stdvec(&batch).unwrap()).unwrap();
-        let read: Vec<Entry> = wire.iter().map(|e| Entry { term: e.term, command: e.command.to_vec() }).collect();
+        let read: Vec<Entry> = wire.iter().map(|(e, _)| Entry { term: e.term, command: e.command.to_vec() }).collect();
         assert_eq!(read, log.entries[3..8]);
+        // Each entry comes with its own encoding, which a log takes as it is.
+        let mut copy = Log::default();
+        for (e, encoded) in log.batch_from(1, 10, usize::MAX).iter() {
+            copy.append_encoded(Entry { term: e.term, command: e.command.to_vec() }, encoded);
+        }
+        assert_eq!(copy.encoded_entries(), log.encoded_entries());
+        assert_eq!(copy, log);
     }
 }
