@@ -131,13 +131,23 @@ impl<M: StateMachine, R: RaftPeer> Rsm<M, R> {
     }
 }
 
+/// Postcard's bytes for `value` in a buffer of exactly their size, measured first: one
+/// allocation, where `to_stdvec` grows from empty through 8, 16, 32, ... bytes.
+fn encode_exact<T: Serialize>(value: &T) -> Vec<u8> {
+    let len = postcard::experimental::serialized_size(value).expect("an operation always encodes");
+    let mut bytes = Vec::with_capacity(len);
+    postcard::to_io(value, &mut bytes).expect("an operation always encodes");
+    debug_assert_eq!(bytes.len(), len);
+    bytes
+}
+
 fn decode_snapshot(bytes: &[u8]) -> Snapshot {
     postcard::from_bytes(bytes).unwrap_or_else(|e| panic!("rsm: corrupt snapshot ({} bytes): {e}", bytes.len()))
 }
 
 impl<M: StateMachine, R: RaftPeer> Inner<M, R> {
     fn submit(&self, op: M::Op) -> Result<M::Output, SubmitError> {
-        let command = postcard::to_stdvec(&op).expect("an operation always encodes");
+        let command = encode_exact(&op);
         drop(op);
         let mut st = self.state.lock();
         // Proposed under our lock, so the applier cannot apply the entry before we wait for it.
