@@ -302,6 +302,15 @@ impl Network {
         self.state.lock().server(name).map_or(0, |s| s.answered)
     }
 
+    /// `(rpc_count, answered_count)` of the server `name`, read together (one lock, one lookup).
+    /// Inline: compiled where it is called, so adding it left labrpc's own code as it was (as a
+    /// plain function it moved the compiler's inlining of the random-number path, which cost
+    /// kvraft 1% more instructions than it saved).
+    #[inline]
+    pub fn server_counts(&self, name: &str) -> (u64, u64) {
+        self.state.lock().server(name).map_or((0, 0), |s| (s.rpc_count, s.answered))
+    }
+
     /// Calls made on every end, routed or not.
     pub fn total_rpcs(&self) -> u64 {
         self.state.lock().total_rpcs

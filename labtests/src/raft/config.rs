@@ -204,9 +204,10 @@ impl<R: RaftPeer> Cluster<R> {
         self.net().rpc_count(self.shared.fabric.server_name(i))
     }
 
-    /// Requests peer `i`'s server answered since it was last started.
-    pub fn answered_count(&self, i: usize) -> u64 {
-        self.net().answered_count(self.shared.fabric.server_name(i))
+    /// (requests dispatched to, requests answered by) peer `i`'s server since it was last
+    /// started, in one read of the network.
+    pub fn server_counts(&self, i: usize) -> (u64, u64) {
+        self.net().server_counts(self.shared.fabric.server_name(i))
     }
 
     pub fn rpc_total(&self) -> u64 {

@@ -123,10 +123,8 @@ impl<R: RaftPeer> Cluster<R> {
                 for (peer, raft) in awake {
                     let (term, leader) = raft.state();
                     crate::timeline::event::peer_state(cluster.node(peer), term, leader);
-                    let dispatched = cluster.rpc_count(peer);
-                    let answered = cluster.answered_count(peer);
                     seen.push(Seen { peer, term, leader });
-                    counts.push((dispatched, answered));
+                    counts.push(cluster.server_counts(peer));
                 }
                 let mut st = cluster.shared.state.lock();
                 let at = time::now().since_start();
