@@ -403,29 +403,58 @@ impl Runtime {
 
     /// Suspends the running thread until `unpark` or the deadline.
     pub(crate) fn park(&self, wait: Wait, deadline_ns: Option<u64>) -> Wake {
+        let id = self.park_begin(wait, deadline_ns);
+        self.suspend();
+        self.park_end(id)
+    }
+
+    /// Marks the running thread parked (and arms its deadline); returns its id.
+    #[inline(always)]
+    fn park_begin(&self, wait: Wait, deadline_ns: Option<u64>) -> TaskId {
         self.check_stall();
         let id = self.expect_current("a blocking call");
-        {
-            let mut st = self.st.borrow_mut();
-            let now = st.now_ns;
-            let slot = st.slot_mut(id).expect("park: running task is gone");
-            assert_eq!(slot.status, Status::Running, "park: task is not running");
-            slot.park_token += 1;
-            slot.status = Status::Parked;
-            slot.wait = Some(wait);
-            slot.wake = Wake::Pending;
-            slot.timed = deadline_ns.is_some();
-            let (token, serial, node) = (slot.park_token, slot.serial, slot.node);
-            st.record(EventKind::Park, serial, node, deadline_ns.unwrap_or(u64::MAX));
-            if let Some(deadline) = deadline_ns {
-                alloc::untracked(|| st.timers.push(deadline.max(now), TimerKind::Wake { task: id, token }));
-            }
+        let mut st = self.st.borrow_mut();
+        let now = st.now_ns;
+        let slot = st.slot_mut(id).expect("park: running task is gone");
+        assert_eq!(slot.status, Status::Running, "park: task is not running");
+        slot.park_token += 1;
+        slot.status = Status::Parked;
+        slot.wait = Some(wait);
+        slot.wake = Wake::Pending;
+        slot.timed = deadline_ns.is_some();
+        let (token, serial, node) = (slot.park_token, slot.serial, slot.node);
+        st.record(EventKind::Park, serial, node, deadline_ns.unwrap_or(u64::MAX));
+        if let Some(deadline) = deadline_ns {
+            alloc::untracked(|| st.timers.push(deadline.max(now), TimerKind::Wake { task: id, token }));
         }
-        self.suspend();
+        id
+    }
+
+    /// Why the park of thread `id` ended.
+    #[inline(always)]
+    fn park_end(&self, id: TaskId) -> Wake {
         let st = self.st.borrow();
         let wake = st.slot(id).expect("park: task vanished while parked").wake;
         assert_ne!(wake, Wake::Pending, "park: resumed without a wake reason");
         wake
+    }
+
+    /// `park` for a wait whose wake-up hands this thread something others could use (a
+    /// notification, a value in a channel, room in a full channel). If the thread is killed (its
+    /// node crashes) after being woken but before it ran, `pass_on` runs before it unwinds, so
+    /// another waiter gets the wake-up instead of it dying with this thread. A thread killed
+    /// while still parked took nothing and passes nothing on. Unlike a guard dropped during the
+    /// unwind (`PassOnIfKilled`), this leaves no cleanup in the caller's frame for every kill to
+    /// stop at and restart from.
+    pub(crate) fn park_passing_on(&self, wait: Wait, deadline_ns: Option<u64>, pass_on: &dyn Fn()) -> Wake {
+        let id = self.park_begin(wait, deadline_ns);
+        if self.switch_out() == Resume::Kill {
+            if self.current_wake() == Wake::Notified {
+                pass_on();
+            }
+            resume_unwind(Box::new(Killed));
+        }
+        self.park_end(id)
     }
 
     /// How the running thread's last park ended; `Pending` when it was killed while parked.
@@ -486,13 +515,18 @@ impl Runtime {
     }
 
     fn suspend(&self) {
+        if self.switch_out() == Resume::Kill {
+            resume_unwind(Box::new(Killed));
+        }
+    }
+
+    /// Switches back to the scheduler; returns how the thread was resumed.
+    #[inline(always)]
+    fn switch_out(&self) -> Resume {
         let yielder = self.yielder.get();
         assert!(!yielder.is_null(), "labrpc: suspend outside a coroutine");
         // SAFETY: the yielder belongs to the running coroutine, whose stack is alive while it runs.
-        let input = unsafe { (*yielder).suspend(()) };
-        if input == Resume::Kill {
-            resume_unwind(Box::new(Killed));
-        }
+        unsafe { (*yielder).suspend(()) }
     }
 
     // ----- failures ------------------------------------------------------------------------

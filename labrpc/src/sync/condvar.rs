@@ -2,7 +2,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use super::mutex::MutexGuard;
-use crate::sched::{current, try_current, PassOnIfKilled, Ticket, Wait, Wake};
+use crate::sched::{current, try_current, Ticket, Wait, Wake};
 use crate::time::deadline_after;
 
 /// Whether a timed wait returned because its time ran out.
@@ -111,11 +111,9 @@ impl Condvar {
                 guard.sim_held = false;
                 lock.release();
                 // A notify_one that chose this thread must not die with it.
-                let pass_on = PassOnIfKilled::arm(|| {
+                let wake = rt.park_passing_on(Wait::Condvar { id: cv.id }, deadline, &|| {
                     self.notify_one();
                 });
-                let wake = rt.park(Wait::Condvar { id: cv.id }, deadline);
-                pass_on.disarm();
                 let timed_out = wake == Wake::TimedOut;
                 if timed_out {
                     let me = rt.current_task();
