@@ -69,8 +69,10 @@ impl ClientEnd {
             Ok(bytes) => bytes,
             Err(e) => panic!("rpc {method}: cannot encode the request {}: {e}", std::any::type_name::<A>()),
         };
+        // Both arms take the request, so no drop of it is pending across the call: a thread
+        // killed while waiting for the reply unwinds through this frame without stopping in it.
         let reply = match &self.tcp {
-            Some(tcp) => tcp.call_bytes(method, &request)?,
+            Some(tcp) => call_tcp(tcp, method, request)?,
             None => self.call_bytes(method, request)?,
         };
         match super::service::decode_exact::<R>(&reply) {
@@ -187,6 +189,11 @@ impl ClientEnd {
         observe::record(|| Observed::ReplyDelivered { call });
         Ok(reply)
     }
+}
+
+/// A call over a real socket (see `call`: it takes the request so that `call` keeps none).
+fn call_tcp(tcp: &super::tcp::TcpEnd, method: &str, request: Vec<u8>) -> Result<Vec<u8>, RpcError> {
+    tcp.call_bytes(method, &request)
 }
 
 /// A message's random fate, traced at TRACE. Out of line and cold: `call_bytes` is on the stack
