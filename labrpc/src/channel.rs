@@ -10,7 +10,7 @@ use std::time::Duration;
 
 pub use crossbeam_channel::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
 
-use crate::sched::{current, try_current, PassOnIfKilled, Ticket, Wait, Wake};
+use crate::sched::{current, try_current, Ticket, Wait, Wake};
 use crate::time::deadline_after;
 use fifo::Fifo;
 
@@ -164,9 +164,9 @@ impl<T> Sender<T> {
             st.send_waiters.push_back(rt.park_ticket());
             drop(st);
             // Room woken for this sender must not die with it (its node crashing meanwhile).
-            let pass_on = PassOnIfKilled::arm(|| wake_one(&mut chan.state.lock().send_waiters));
-            rt.park(Wait::Send { channel: chan.id }, None);
-            pass_on.disarm();
+            rt.park_passing_on(Wait::Send { channel: chan.id }, None, &|| {
+                wake_one(&mut chan.state.lock().send_waiters);
+            });
         }
     }
 
@@ -291,9 +291,9 @@ impl<T> Receiver<T> {
             st.recv_waiters.push_back(rt.park_ticket());
             drop(st);
             // A value woken for this receiver must not wait for nobody (its node crashing meanwhile).
-            let pass_on = PassOnIfKilled::arm(|| wake_one(&mut chan.state.lock().recv_waiters));
-            let wake = rt.park(Wait::Recv { channel: chan.id }, deadline_ns);
-            pass_on.disarm();
+            let wake = rt.park_passing_on(Wait::Recv { channel: chan.id }, deadline_ns, &|| {
+                wake_one(&mut chan.state.lock().recv_waiters);
+            });
             if wake == Wake::TimedOut {
                 let mut st = chan.state.lock();
                 let me = rt.current_task();

@@ -16,4 +16,4 @@ pub(crate) mod watchdog;
 pub(crate) use context::{current, try_current};
 pub(crate) use runtime::Runtime;
 pub(crate) use task::{NodeId, TaskId};
-pub(crate) use wait::{PassOnIfKilled, Ticket, Wait, Wake};
+pub(crate) use wait::{Ticket, Wait, Wake};

@@ -444,8 +444,8 @@ impl Runtime {
     /// node crashes) after being woken but before it ran, `pass_on` runs before it unwinds, so
     /// another waiter gets the wake-up instead of it dying with this thread. A thread killed
     /// while still parked took nothing and passes nothing on. Unlike a guard dropped during the
-    /// unwind (`PassOnIfKilled`), this leaves no cleanup in the caller's frame for every kill to
-    /// stop at and restart from.
+    /// unwind, this leaves no cleanup in the caller's frame for every kill to stop at and
+    /// restart from.
     pub(crate) fn park_passing_on(&self, wait: Wait, deadline_ns: Option<u64>, pass_on: &dyn Fn()) -> Wake {
         let id = self.park_begin(wait, deadline_ns);
         if self.switch_out() == Resume::Kill {

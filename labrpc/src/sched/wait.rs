@@ -38,34 +38,6 @@ pub(crate) enum Wake {
     TimedOut,
 }
 
-/// Armed around a park whose wake-up hands this thread something others could use (a
-/// notification, a value in a channel, room in a full channel). If the thread is killed (its node
-/// crashes) after being woken but before it ran, `pass_on` runs during its unwind so another
-/// waiter gets the wake-up instead of it dying with this thread. A thread killed while still
-/// parked took nothing and passes nothing on.
-pub(crate) struct PassOnIfKilled<F: FnMut()> {
-    pass_on: F,
-}
-
-impl<F: FnMut()> PassOnIfKilled<F> {
-    pub(crate) fn arm(pass_on: F) -> PassOnIfKilled<F> {
-        PassOnIfKilled { pass_on }
-    }
-
-    /// The park returned normally: nothing to pass on.
-    pub(crate) fn disarm(self) {
-        std::mem::forget(self);
-    }
-}
-
-impl<F: FnMut()> Drop for PassOnIfKilled<F> {
-    fn drop(&mut self) {
-        if super::current("a blocking call").current_wake() == Wake::Notified {
-            (self.pass_on)();
-        }
-    }
-}
-
 /// A place in a wait queue: the thread and the park it will be woken from. A ticket taken before
 /// a park and left behind (timeout, kill) can never wake a later park of the same thread.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
