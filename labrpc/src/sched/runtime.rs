@@ -457,6 +457,19 @@ impl Runtime {
         self.park_end(id)
     }
 
+    /// `park`, except that a kill returns `Err(Killed)` instead of unwinding from here: the caller
+    /// lets go of what it holds by returning, and starts the unwind with `unwind_killed` further
+    /// up, where nothing is held. The unwinder pays for every frame it passes and stops and
+    /// restarts at every frame with something to drop; the frames a kill returns through cost
+    /// neither.
+    pub(crate) fn park_or_killed(&self, wait: Wait, deadline_ns: Option<u64>) -> Result<Wake, Killed> {
+        let id = self.park_begin(wait, deadline_ns);
+        if self.switch_out() == Resume::Kill {
+            return Err(Killed);
+        }
+        Ok(self.park_end(id))
+    }
+
     /// How the running thread's last park ended; `Pending` when it was killed while parked.
     pub(crate) fn current_wake(&self) -> Wake {
         let id = self.expect_current("current_wake");
@@ -1013,4 +1026,12 @@ fn describe_slot(st: &State, id: TaskId) -> String {
         Some(s) => format!("thread '{}' (#{}) on node '{}'", s.name, s.serial, st.nodes[s.node.index()].name),
         None => "a thread that has exited".to_string(),
     }
+}
+
+/// Unwinds the running thread after `Runtime::park_or_killed` reported its kill. Out of line and
+/// cold: the kill is the rare way out of a wait.
+#[cold]
+#[inline(never)]
+pub(crate) fn unwind_killed(_: Killed) -> ! {
+    resume_unwind(Box::new(Killed))
 }
