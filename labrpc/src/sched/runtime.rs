@@ -470,6 +470,24 @@ impl Runtime {
         Ok(self.park_end(id))
     }
 
+    /// `park_passing_on`, except that a kill is returned (after passing on), not unwound, as by
+    /// `park_or_killed`.
+    pub(crate) fn park_passing_on_or_killed(
+        &self,
+        wait: Wait,
+        deadline_ns: Option<u64>,
+        pass_on: &dyn Fn(),
+    ) -> Result<Wake, Killed> {
+        let id = self.park_begin(wait, deadline_ns);
+        if self.switch_out() == Resume::Kill {
+            if self.current_wake() == Wake::Notified {
+                pass_on();
+            }
+            return Err(Killed);
+        }
+        Ok(self.park_end(id))
+    }
+
     /// How the running thread's last park ended; `Pending` when it was killed while parked.
     pub(crate) fn current_wake(&self) -> Wake {
         let id = self.expect_current("current_wake");

@@ -2,7 +2,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use super::mutex::MutexGuard;
-use crate::sched::{current, try_current, Ticket, Wait, Wake};
+use crate::sched::{current, try_current, unwind_killed, Killed, Ticket, Wait, Wake};
 use crate::time::deadline_after;
 
 /// Whether a timed wait returned because its time ran out.
@@ -51,11 +51,11 @@ impl Condvar {
     }
 
     pub fn wait<T: ?Sized>(&self, guard: &mut MutexGuard<'_, T>) {
-        self.wait_inner(guard, None);
+        or_unwind(self.wait_inner(guard, None));
     }
 
     pub fn wait_timeout<T: ?Sized>(&self, guard: &mut MutexGuard<'_, T>, timeout: Duration) -> WaitTimeoutResult {
-        self.wait_inner(guard, Some(timeout))
+        or_unwind(self.wait_inner(guard, Some(timeout)))
     }
 
     /// Waits while `condition` holds.
@@ -85,7 +85,13 @@ impl Condvar {
         }
     }
 
-    fn wait_inner<T: ?Sized>(&self, guard: &mut MutexGuard<'_, T>, timeout: Option<Duration>) -> WaitTimeoutResult {
+    /// A kill while waiting is returned, not unwound: the public waits, inlined into the caller,
+    /// unwind from there, so a killed waiter's unwind passes neither this frame nor the park's.
+    fn wait_inner<T: ?Sized>(
+        &self,
+        guard: &mut MutexGuard<'_, T>,
+        timeout: Option<Duration>,
+    ) -> Result<WaitTimeoutResult, Killed> {
         match &self.imp {
             CondvarImpl::Real(cv) => {
                 let real = guard
@@ -95,9 +101,9 @@ impl Condvar {
                 match timeout {
                     None => {
                         cv.wait(real);
-                        WaitTimeoutResult(false)
+                        Ok(WaitTimeoutResult(false))
                     }
-                    Some(t) => WaitTimeoutResult(cv.wait_for(real, t).timed_out()),
+                    Some(t) => Ok(WaitTimeoutResult(cv.wait_for(real, t).timed_out())),
                 }
             }
             CondvarImpl::Sim(cv) => {
@@ -111,9 +117,9 @@ impl Condvar {
                 guard.sim_held = false;
                 lock.release();
                 // A notify_one that chose this thread must not die with it.
-                let wake = rt.park_passing_on(Wait::Condvar { id: cv.id }, deadline, &|| {
+                let wake = rt.park_passing_on_or_killed(Wait::Condvar { id: cv.id }, deadline, &|| {
                     self.notify_one();
-                });
+                })?;
                 let timed_out = wake == Wake::TimedOut;
                 if timed_out {
                     let me = rt.current_task();
@@ -121,7 +127,7 @@ impl Condvar {
                 }
                 lock.acquire();
                 guard.sim_held = true;
-                WaitTimeoutResult(timed_out)
+                Ok(WaitTimeoutResult(timed_out))
             }
         }
     }
@@ -159,5 +165,14 @@ impl Condvar {
                 tickets.into_iter().filter(|&t| rt.unpark(t)).count()
             }
         }
+    }
+}
+
+/// Unwinds a waiter that `wait_inner` reported killed.
+#[inline(always)]
+fn or_unwind(waited: Result<WaitTimeoutResult, Killed>) -> WaitTimeoutResult {
+    match waited {
+        Ok(result) => result,
+        Err(killed) => unwind_killed(killed),
     }
 }
