@@ -9,6 +9,7 @@
 //! memory and every byte is counted.
 
 mod client;
+mod encode;
 pub(crate) mod faults;
 mod service;
 pub mod tcp;

@@ -16,12 +16,8 @@ pub(crate) struct Method {
     thread_name: Arc<str>,
 }
 
-/// Encodes a message into a buffer of exactly its size, measured first: one allocation, where
-/// growing from empty reallocated at 8, 16, 32, ... bytes. The bytes are postcard's.
-pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> postcard::Result<Vec<u8>> {
-    let bytes = postcard::experimental::serialized_size(value)?;
-    postcard::to_extend(value, Vec::with_capacity(bytes))
-}
+/// Messages are postcard's bytes in a buffer of exactly their size (`encode.rs`).
+pub(crate) use super::encode::encode;
 
 /// Decodes a whole message: trailing bytes mean the two sides disagree on the type, which
 /// postcard alone would not notice.

@@ -55,10 +55,13 @@ pub fn is_timeout(e: &io::Error) -> bool {
     matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
 }
 
-/// Encodes one whole frame (prefix included), ready for a single write.
+/// Encodes one whole frame (prefix included), ready for a single write, into a buffer of its
+/// exact size.
 pub fn encode(header: &Header, body: &[u8]) -> Vec<u8> {
-    let mut frame = vec![0u8; LENGTH_BYTES];
-    frame = postcard::to_extend(header, frame).expect("a frame header always encodes");
+    let header_bytes = postcard::experimental::serialized_size(header).expect("a frame header always encodes");
+    let mut frame = Vec::with_capacity(LENGTH_BYTES + header_bytes + body.len());
+    frame.extend_from_slice(&[0u8; LENGTH_BYTES]);
+    let mut frame = crate::net::encode::encode_after(header, frame).expect("a frame header always encodes");
     frame.extend_from_slice(body);
     let len = u32::try_from(frame.len() - LENGTH_BYTES).expect("labrpc tcp: frame above 4 GiB");
     frame[..LENGTH_BYTES].copy_from_slice(&len.to_le_bytes());
@@ -113,6 +116,18 @@ mod tests {
         assert_eq!(n, frame.len() - LENGTH_BYTES);
         let (h, body) = read_rest(&mut r, n).unwrap();
         assert_eq!((h, body), (header, b"body".to_vec()));
+    }
+
+    #[test]
+    fn a_frame_is_the_length_then_postcards_header_then_the_body() {
+        let header = Header::Failed { id: 300, reason: "no such method: ∅".repeat(20) };
+        let body: Vec<u8> = (0..1000u32).map(|k| (k * 31) as u8).collect();
+        let frame = encode(&header, &body);
+        let mut expected = postcard::to_allocvec(&header).unwrap();
+        expected.extend_from_slice(&body);
+        assert_eq!(frame[..LENGTH_BYTES], (expected.len() as u32).to_le_bytes());
+        assert_eq!(frame[LENGTH_BYTES..], expected[..]);
+        assert_eq!(frame.capacity(), frame.len(), "the frame's size was not measured exactly");
     }
 
     #[test]
