@@ -205,7 +205,7 @@ const PLAIN_ALIGN: usize = std::mem::size_of::<usize>();
 /// larger (so the user's pointer stays aligned).
 #[inline]
 fn offset_of(layout: Layout) -> usize {
-    layout.align().max(HEADER_BYTES)
+    larger(layout.align(), HEADER_BYTES)
 }
 
 /// The block's alignment: the user's (offset is a multiple of it) and the header's, no more
@@ -213,7 +213,18 @@ fn offset_of(layout: Layout) -> usize {
 /// of a size class, a multiple of 8, was not 16-aligned).
 #[inline]
 fn block_align(layout: Layout) -> usize {
-    layout.align().max(std::mem::align_of::<*const NodeLedger>())
+    larger(layout.align(), std::mem::align_of::<*const NodeLedger>())
+}
+
+/// `a.max(b)` written out: in the dev profile (opt-level 1) `Ord::max` stayed an out-of-line
+/// call, twice per allocation, 3.5% of the instructions of `dstest -n 1 -p 1 mem_`.
+#[inline(always)]
+fn larger(a: usize, b: usize) -> usize {
+    if a >= b {
+        a
+    } else {
+        b
+    }
 }
 
 #[inline]
