@@ -104,12 +104,17 @@ impl Scratch {
     /// Builds the copy's release dstest; the error carries the end of the compiler's output.
     /// Incremental: from one mutant to the next only `src/` changes, and most of `labtests`
     /// (the checker, the CLIs) does not depend on what changed, so rustc reuses its work.
+    /// Without the release profile's fat LTO and single codegen unit: a mutant's short sweep
+    /// gains less from them than its rebuild and whole-program link would cost (256 units is
+    /// what Cargo gives an incremental build).
     pub fn build(&self) -> Result<PathBuf, String> {
         let output = Command::new("cargo")
             .args(["build", "--release", "--quiet", "-p", "labtests", "--bin", "dstest"])
             .current_dir(&self.tree)
             .env("CARGO_TARGET_DIR", &self.target)
             .env("CARGO_PROFILE_RELEASE_INCREMENTAL", "true")
+            .env("CARGO_PROFILE_RELEASE_LTO", "false")
+            .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "256")
             .output()
             .map_err(|e| format!("cannot run cargo: {e}"))?;
         if !output.status.success() {
