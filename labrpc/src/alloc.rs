@@ -261,15 +261,27 @@ fn header_of(user: *mut u8) -> *mut *const NodeLedger {
 }
 
 impl CountingAlloc {
-    #[inline]
-    unsafe fn finish_alloc(base: *mut u8, offset: usize, size: usize) -> *mut u8 {
+    /// A block for `layout` from mimalloc's `plain` call (word alignment) or its `aligned` one,
+    /// with the ledger pointer written into its header and the size charged to that ledger.
+    #[inline(always)]
+    unsafe fn allocate(
+        layout: Layout,
+        plain: unsafe extern "C" fn(usize) -> *mut c_void,
+        aligned: unsafe extern "C" fn(usize, usize) -> *mut c_void,
+    ) -> *mut u8 {
+        let offset = offset_of(layout);
+        let Some(full) = layout.size().checked_add(offset) else { return ptr::null_mut() };
+        let base = match block_align(layout) {
+            PLAIN_ALIGN => plain(full),
+            align => aligned(full, align),
+        } as *mut u8;
         if base.is_null() {
             return base;
         }
         let user = base.add(offset);
         let ledger = CURRENT.with(Cell::get);
         header_of(user).write(ledger);
-        charge(ledger, size);
+        charge(ledger, layout.size());
         user
     }
 }
@@ -280,24 +292,12 @@ impl CountingAlloc {
 unsafe impl GlobalAlloc for CountingAlloc {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let offset = offset_of(layout);
-        let Some(full) = layout.size().checked_add(offset) else { return ptr::null_mut() };
-        let base = match block_align(layout) {
-            PLAIN_ALIGN => mi_malloc(full),
-            align => mi_malloc_aligned(full, align),
-        };
-        Self::finish_alloc(base as *mut u8, offset, layout.size())
+        Self::allocate(layout, mi_malloc, mi_malloc_aligned)
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let offset = offset_of(layout);
-        let Some(full) = layout.size().checked_add(offset) else { return ptr::null_mut() };
-        let base = match block_align(layout) {
-            PLAIN_ALIGN => mi_zalloc(full),
-            align => mi_zalloc_aligned(full, align),
-        };
-        Self::finish_alloc(base as *mut u8, offset, layout.size())
+        Self::allocate(layout, mi_zalloc, mi_zalloc_aligned)
     }
 
     #[inline]
