@@ -4,7 +4,7 @@ use std::ops::{Add, AddAssign, Sub};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use crate::sched::{current, try_current, Wait};
+use crate::sched::{current, try_current, unwind_killed, Killed, Wait};
 
 /// A point in time: virtual nanoseconds since the simulation started, or, outside a simulation,
 /// real nanoseconds since the process first asked. Never mix the two.
@@ -92,12 +92,23 @@ pub fn now() -> Instant {
 /// Blocks the calling thread for `d` (virtual time inside a simulation). A zero sleep lets every
 /// other runnable thread go first.
 pub fn sleep(d: Duration) {
+    if let Err(killed) = sleep_or_killed(d) {
+        unwind_killed(killed);
+    }
+}
+
+/// `sleep`, except that a kill while asleep is returned, not unwound (see
+/// `Runtime::park_or_killed`): the caller lets go of what it holds by returning.
+pub(crate) fn sleep_or_killed(d: Duration) -> Result<(), Killed> {
     match try_current() {
         Some(rt) => {
             let deadline = rt.now_ns().saturating_add(to_nanos(d));
-            rt.park(Wait::Sleep, Some(deadline));
+            rt.park_or_killed(Wait::Sleep, Some(deadline)).map(drop)
         }
-        None => std::thread::sleep(d),
+        None => {
+            std::thread::sleep(d);
+            Ok(())
+        }
     }
 }
 

@@ -11,9 +11,9 @@ use super::{Dispatch, Network, Route};
 use crate::channel::{self, RecvTimeoutError};
 use crate::node::{current_node, name as node_name};
 use crate::observe::{self, Observed};
-use crate::sched::{try_current, unwind_killed, Killed, NodeId, Wait};
+use crate::sched::{unwind_killed, Killed, NodeId};
 use crate::thread;
-use crate::time::sleep;
+use crate::time::sleep_or_killed;
 
 /// Why a call got no reply. As in the Go labs, the caller cannot tell a lost request from a lost
 /// reply: the handler may or may not have run.
@@ -58,19 +58,7 @@ impl From<RpcError> for NoReply {
 /// line, as `sleep` is.
 #[inline(never)]
 fn wait_for(d: Duration) -> Result<(), NoReply> {
-    match try_current() {
-        Some(rt) => {
-            let deadline_ns = rt.now_ns().saturating_add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
-            match rt.park_or_killed(Wait::Sleep, Some(deadline_ns)) {
-                Ok(_) => Ok(()),
-                Err(killed) => Err(NoReply::Killed(killed)),
-            }
-        }
-        None => {
-            sleep(d);
-            Ok(())
-        }
-    }
+    sleep_or_killed(d).map_err(NoReply::Killed)
 }
 
 /// One side of a connection; cheap to clone.

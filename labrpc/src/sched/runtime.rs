@@ -447,14 +447,10 @@ impl Runtime {
     /// unwind, this leaves no cleanup in the caller's frame for every kill to stop at and
     /// restart from.
     pub(crate) fn park_passing_on(&self, wait: Wait, deadline_ns: Option<u64>, pass_on: &dyn Fn()) -> Wake {
-        let id = self.park_begin(wait, deadline_ns);
-        if self.switch_out() == Resume::Kill {
-            if self.current_wake() == Wake::Notified {
-                pass_on();
-            }
-            resume_unwind(Box::new(Killed));
+        match self.park_passing_on_or_killed(wait, deadline_ns, pass_on) {
+            Ok(wake) => wake,
+            Err(killed) => unwind_killed(killed),
         }
-        self.park_end(id)
     }
 
     /// `park`, except that a kill returns `Err(Killed)` instead of unwinding from here: the caller
@@ -463,15 +459,12 @@ impl Runtime {
     /// restarts at every frame with something to drop; the frames a kill returns through cost
     /// neither.
     pub(crate) fn park_or_killed(&self, wait: Wait, deadline_ns: Option<u64>) -> Result<Wake, Killed> {
-        let id = self.park_begin(wait, deadline_ns);
-        if self.switch_out() == Resume::Kill {
-            return Err(Killed);
-        }
-        Ok(self.park_end(id))
+        self.park_passing_on_or_killed(wait, deadline_ns, &|| {})
     }
 
     /// `park_passing_on`, except that a kill is returned (after passing on), not unwound, as by
     /// `park_or_killed`.
+    #[inline(always)]
     pub(crate) fn park_passing_on_or_killed(
         &self,
         wait: Wait,
