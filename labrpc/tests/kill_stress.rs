@@ -1,0 +1,219 @@
+//! Crash-stop under churn: threads on three nodes loop over random blocking operations (channel
+//! receives with timeouts, sends, a semaphore built on a mutex and condvar, sleeps, RPCs), with
+//! preemption at lock and send points, while the main thread crashes and restarts their nodes at
+//! random times. Invariants checked:
+//! - a thread never runs after its node crashed (it checks its node's incarnation after every
+//!   operation);
+//! - no channel value is lost with a killed receiver: values sent = values received + values
+//!   left;
+//! - no wake-up is lost: once the churn stops and the system settles, no live thread waits on
+//!   the semaphore while it has permits.
+//!
+//! Each seed is a different interleaving; a plain `cargo test` runs 16 of them, `LAB_SEED`
+//! replays one.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use labrpc::channel::{self, Receiver, Sender};
+use labrpc::net::{ClientEnd, Network, Server, Service};
+use labrpc::sim::{self, Config, Knobs};
+use labrpc::sync::{Condvar, Mutex};
+use labrpc::{node, rand, thread, time, NodeId};
+
+const WORKERS_PER_NODE: usize = 3;
+
+#[derive(Default)]
+struct Semaphore {
+    permits: u64,
+    /// Threads waiting for a permit: (node, the node's incarnation when the thread started).
+    waiting: BTreeMap<u64, (NodeId, u64)>,
+}
+
+struct World {
+    tx: Sender<u64>,
+    rx: Receiver<u64>,
+    sent: AtomicU64,
+    received: AtomicU64,
+    sem: Mutex<Semaphore>,
+    cv: Condvar,
+    next_thread: AtomicU64,
+    stop: AtomicBool,
+    net: Network,
+}
+
+impl World {
+    /// Adds a permit and wakes a waiter; with `hold_after_notify`, sometimes notifies under the
+    /// lock and keeps it a little longer (a sleep while holding it), so the woken waiter queues
+    /// on the mutex.
+    fn release(&self, hold_after_notify: bool) {
+        let mut g = self.sem.lock();
+        g.permits += 1;
+        if hold_after_notify && rand::per_mille(500) {
+            self.cv.notify_one();
+            time::sleep(Duration::from_micros(rand::range(1..1000)));
+            drop(g);
+        } else {
+            drop(g);
+            self.cv.notify_one();
+        }
+    }
+}
+
+fn assert_alive(node: NodeId, incarnation: u64, after: &str) {
+    assert!(
+        node::is_alive(node) && node::incarnation(node) == incarnation,
+        "a thread of node {node:?} (incarnation {incarnation}) ran after {after} although its node crashed"
+    );
+}
+
+fn worker(world: Arc<World>, end: ClientEnd, node: NodeId, incarnation: u64, hold: bool) {
+    let me = world.next_thread.fetch_add(1, Ordering::SeqCst);
+    while !world.stop.load(Ordering::SeqCst) {
+        // Acquires outnumber releases, so threads often wait for a permit.
+        match rand::range(0..8) {
+            0 => {
+                if world.rx.recv_timeout(Duration::from_micros(rand::range(0..5000))).is_ok() {
+                    assert_alive(node, incarnation, "recv_timeout");
+                    world.received.fetch_add(1, Ordering::SeqCst);
+                }
+                assert_alive(node, incarnation, "recv_timeout");
+            }
+            1 => {
+                world.tx.send(me).unwrap();
+                world.sent.fetch_add(1, Ordering::SeqCst);
+                assert_alive(node, incarnation, "send");
+            }
+            2..=4 => {
+                let mut g = world.sem.lock();
+                assert_alive(node, incarnation, "lock");
+                g.waiting.insert(me, (node, incarnation));
+                while g.permits == 0 {
+                    world.cv.wait(&mut g);
+                    assert_alive(node, incarnation, "Condvar::wait");
+                }
+                g.waiting.remove(&me);
+                g.permits -= 1;
+            }
+            5 => {
+                time::sleep(Duration::from_micros(rand::range(0..3000)));
+                assert_alive(node, incarnation, "sleep");
+            }
+            6 => {
+                let _ = end.call::<u64, u64>("Echo.Echo", &me);
+                assert_alive(node, incarnation, "call");
+            }
+            _ => {
+                world.release(hold);
+                assert_alive(node, incarnation, "notify_one");
+            }
+        }
+    }
+}
+
+fn start_workers(world: &Arc<World>, node: NodeId, hold: bool) {
+    let incarnation = node::incarnation(node);
+    for k in 0..WORKERS_PER_NODE {
+        let (w, end) = (world.clone(), world.net.make_end(&format!("{node:?}-{incarnation}-{k}"), node));
+        world.net.connect(&format!("{node:?}-{incarnation}-{k}"), "echo");
+        // The handle is dropped: the thread runs on, detached.
+        drop(
+            thread::Builder::new()
+                .name(format!("worker {k}"))
+                .node(node)
+                .spawn(move || worker(w, end, node, incarnation, hold)),
+        );
+    }
+}
+
+fn churn(hold: bool) {
+    let net = Network::new();
+    net.set_reliable(false);
+    let server = node::create("server");
+    let svc = Service::new("Echo").method("Echo", |x: u64| {
+        time::sleep(Duration::from_micros(rand::range(0..2000)));
+        x
+    });
+    net.add_server("echo", server, Server::new().with_service(svc));
+    let (tx, rx) = channel::unbounded();
+    let world = Arc::new(World {
+        tx,
+        rx,
+        sent: AtomicU64::new(0),
+        received: AtomicU64::new(0),
+        sem: Mutex::new(Semaphore::default()),
+        cv: Condvar::new(),
+        next_thread: AtomicU64::new(0),
+        stop: AtomicBool::new(false),
+        net,
+    });
+    let nodes: Vec<NodeId> = (0..3).map(|k| node::create(&format!("w{k}"))).collect();
+    for &n in &nodes {
+        start_workers(&world, n, hold);
+    }
+    let mut crashes = 0;
+    let end_of_churn = time::now() + Duration::from_millis(300);
+    while time::now() < end_of_churn {
+        time::sleep(Duration::from_micros(rand::range(0..4000)));
+        let n = nodes[rand::range(0..nodes.len() as u64) as usize];
+        if node::is_alive(n) {
+            node::crash(n);
+            crashes += 1;
+        } else {
+            node::restart(n);
+            start_workers(&world, n, hold);
+        }
+        if rand::per_mille(300) {
+            world.release(hold);
+        }
+    }
+    world.stop.store(true, Ordering::SeqCst);
+    // Settle: receives time out, calls end (no route: at most 100 ms; replies: a few ms).
+    time::sleep(Duration::from_millis(500));
+    let left = world.rx.len() as u64;
+    let (sent, received) = (world.sent.load(Ordering::SeqCst), world.received.load(Ordering::SeqCst));
+    assert_eq!(sent, received + left, "values sent = received + left in the channel ({crashes} crashes)");
+    let sem = world.sem.lock();
+    let live_waiters = sem
+        .waiting
+        .values()
+        .filter(|&&(n, incarnation)| node::is_alive(n) && node::incarnation(n) == incarnation)
+        .count();
+    assert!(
+        sem.permits == 0 || live_waiters == 0,
+        "lost wake-up: {} permits and {live_waiters} live threads waiting for one ({crashes} crashes)",
+        sem.permits
+    );
+    assert!(crashes > 10, "the churn crashed nodes only {crashes} times");
+}
+
+/// Runs `churn` for the seeds the knobs ask for; without `LAB_SEED`, 16 seeds from `first_seed`
+/// (or from the test name's seed).
+fn run_churn(name: &str, hold: bool, first_seed: Option<u64>) {
+    let mut knobs = Knobs::from_env().unwrap_or_else(|e| panic!("error: {e}"));
+    if knobs.seed.is_none() {
+        knobs.seed = first_seed;
+        knobs.runs = knobs.runs.max(16);
+    }
+    let config = Config { preempt_per_mille: 100, ..Config::default() };
+    if let Err(failure) = sim::check_with(&labrpc::target!(name), config, &knobs, move || churn(hold)) {
+        panic!("{failure}");
+    }
+}
+
+#[test]
+fn crash_stop_holds_under_churn() {
+    run_churn("crash_stop_holds_under_churn", false, None);
+}
+
+/// As above, with permits sometimes released by notifying under the lock and holding it a
+/// little longer: a woken waiter then queues on the mutex, where finding F1
+/// (/work/h4-findings.md) loses its notification if its node crashes. Starts at a seed where
+/// that happens on today's build (found with LAB_RUNS=400; the other 399 pass).
+#[test]
+#[ignore = "finding F1: a notified condvar waiter killed while re-taking the mutex loses the notification"]
+fn crash_stop_holds_under_churn_with_notify_under_the_lock() {
+    run_churn("crash_stop_holds_under_churn_with_notify_under_the_lock", true, Some(8_114_253_572_096_260_083));
+}
