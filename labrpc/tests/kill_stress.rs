@@ -7,10 +7,12 @@
 //! - no channel value is lost with a killed receiver: values sent = values received + values
 //!   left;
 //! - no wake-up is lost: once the churn stops and the system settles, no live thread waits on
-//!   the semaphore while it has permits.
+//!   the semaphore while it has permits. The run ends with permits released each just before a
+//!   crash, so a wake-up given to a thread that dies before it runs must be passed on.
 //!
 //! Each seed is a different interleaving; a plain `cargo test` runs 16 of them, `LAB_SEED`
-//! replays one.
+//! replays one, `LAB_RUNS` runs more. Until finding F1 is fixed (see the ignored test below),
+//! about 1 seed in 1,000 fails with a lost wake-up (e.g. LAB_SEED=10137603012485906776).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -69,6 +71,19 @@ fn assert_alive(node: NodeId, incarnation: u64, after: &str) {
     );
 }
 
+/// Takes a permit, waiting for one on the condvar.
+fn acquire(world: &World, me: u64, node: NodeId, incarnation: u64) {
+    let mut g = world.sem.lock();
+    assert_alive(node, incarnation, "lock");
+    g.waiting.insert(me, (node, incarnation));
+    while g.permits == 0 {
+        world.cv.wait(&mut g);
+        assert_alive(node, incarnation, "Condvar::wait");
+    }
+    g.waiting.remove(&me);
+    g.permits -= 1;
+}
+
 fn worker(world: Arc<World>, end: ClientEnd, node: NodeId, incarnation: u64, hold: bool) {
     let me = world.next_thread.fetch_add(1, Ordering::SeqCst);
     while !world.stop.load(Ordering::SeqCst) {
@@ -86,17 +101,7 @@ fn worker(world: Arc<World>, end: ClientEnd, node: NodeId, incarnation: u64, hol
                 world.sent.fetch_add(1, Ordering::SeqCst);
                 assert_alive(node, incarnation, "send");
             }
-            2..=4 => {
-                let mut g = world.sem.lock();
-                assert_alive(node, incarnation, "lock");
-                g.waiting.insert(me, (node, incarnation));
-                while g.permits == 0 {
-                    world.cv.wait(&mut g);
-                    assert_alive(node, incarnation, "Condvar::wait");
-                }
-                g.waiting.remove(&me);
-                g.permits -= 1;
-            }
+            2..=4 => acquire(&world, me, node, incarnation),
             5 => {
                 time::sleep(Duration::from_micros(rand::range(0..3000)));
                 assert_alive(node, incarnation, "sleep");
@@ -172,9 +177,38 @@ fn churn(hold: bool) {
     world.stop.store(true, Ordering::SeqCst);
     // Settle: receives time out, calls end (no route: at most 100 ms; replies: a few ms).
     time::sleep(Duration::from_millis(500));
+    assert_no_lost_wake_up(&world, "after the churn");
+    // The end: threads that each wait for one permit on every node, then two permits, each
+    // released just before a crash of a random node, which kills the woken thread before it
+    // runs if it lives there. Nothing after them would make up for a wake-up lost with it.
+    for &n in &nodes {
+        if !node::is_alive(n) {
+            node::restart(n);
+        }
+        let incarnation = node::incarnation(n);
+        for _ in 0..WORKERS_PER_NODE {
+            let (w, me) = (world.clone(), world.next_thread.fetch_add(1, Ordering::SeqCst));
+            drop(thread::Builder::new().name("last waiter").node(n).spawn(move || acquire(&w, me, n, incarnation)));
+        }
+    }
+    time::sleep(Duration::from_millis(1));
+    for _ in 0..2 {
+        world.release(false);
+        let n = nodes[rand::range(0..nodes.len() as u64) as usize];
+        node::crash(n);
+        node::restart(n);
+        crashes += 1;
+    }
+    time::sleep(Duration::from_millis(100));
     let left = world.rx.len() as u64;
     let (sent, received) = (world.sent.load(Ordering::SeqCst), world.received.load(Ordering::SeqCst));
     assert_eq!(sent, received + left, "values sent = received + left in the channel ({crashes} crashes)");
+    assert_no_lost_wake_up(&world, "after the last wake-ups");
+    assert!(crashes > 10, "the churn crashed nodes only {crashes} times");
+}
+
+/// Fails if a live thread waits on the semaphore while it has permits (call once settled).
+fn assert_no_lost_wake_up(world: &World, when: &str) {
     let sem = world.sem.lock();
     let live_waiters = sem
         .waiting
@@ -183,10 +217,9 @@ fn churn(hold: bool) {
         .count();
     assert!(
         sem.permits == 0 || live_waiters == 0,
-        "lost wake-up: {} permits and {live_waiters} live threads waiting for one ({crashes} crashes)",
+        "lost wake-up {when}: {} permits and {live_waiters} live threads waiting for one",
         sem.permits
     );
-    assert!(crashes > 10, "the churn crashed nodes only {crashes} times");
 }
 
 /// Runs `churn` for the seeds the knobs ask for; without `LAB_SEED`, 16 seeds from `first_seed`
