@@ -193,12 +193,10 @@ fn notify_one_to_a_killed_timed_waiter_passes_on() {
     });
 }
 
-/// FINDING F1 (see /work/h4-findings.md): a condvar waiter chosen by `notify_one` that is killed
-/// while it re-acquires the mutex (the notifier still holds it) takes the notification with it:
-/// the other waiter never wakes. Only the park on the condvar passes a notification on; the park
-/// on the mutex right after it does not. Ignored until the fix lands (labrpc/src/sync, h1's).
+/// A condvar waiter chosen by `notify_one` and killed while it re-takes the mutex (the notifier
+/// still holds it) passes the notification on: the other waiter wakes. (Before the fix only the
+/// park on the condvar passed it on, and this deadlocked.)
 #[test]
-#[ignore = "finding F1: a notified condvar waiter killed while re-taking the mutex loses the notification"]
 fn notify_one_to_a_waiter_killed_while_retaking_the_mutex_passes_on() {
     sim::check(
         &labrpc::target!("notify_one_to_a_waiter_killed_while_retaking_the_mutex_passes_on"),

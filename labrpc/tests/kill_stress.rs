@@ -11,8 +11,9 @@
 //!   crash, so a wake-up given to a thread that dies before it runs must be passed on.
 //!
 //! Each seed is a different interleaving; a plain `cargo test` runs 16 of them, `LAB_SEED`
-//! replays one, `LAB_RUNS` runs more. Until finding F1 is fixed (see the ignored test below),
-//! about 1 seed in 1,000 fails with a lost wake-up (e.g. LAB_SEED=10137603012485906776).
+//! replays one, `LAB_RUNS` runs more. Before the condvar passed on a notification whose waiter
+//! was killed while re-taking the mutex, about 1 seed in 1,000 failed with a lost wake-up (e.g.
+//! LAB_SEED=10137603012485906776).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -242,11 +243,10 @@ fn crash_stop_holds_under_churn() {
 }
 
 /// As above, with permits sometimes released by notifying under the lock and holding it a
-/// little longer: a woken waiter then queues on the mutex, where finding F1
-/// (/work/h4-findings.md) loses its notification if its node crashes. Starts at a seed where
-/// that happens on today's build (found with LAB_RUNS=400; the other 399 pass).
+/// little longer: a woken waiter then queues on the mutex, and if its node crashes there its
+/// notification must go to another waiter. Starts at a seed where it was lost before that was
+/// fixed (found with LAB_RUNS=400; the other 399 passed).
 #[test]
-#[ignore = "finding F1: a notified condvar waiter killed while re-taking the mutex loses the notification"]
 fn crash_stop_holds_under_churn_with_notify_under_the_lock() {
     run_churn("crash_stop_holds_under_churn_with_notify_under_the_lock", true, Some(8_114_253_572_096_260_083));
 }

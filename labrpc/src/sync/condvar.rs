@@ -125,7 +125,12 @@ impl Condvar {
                     let me = rt.current_task();
                     cv.waiters.lock().retain(|t| Some(t.task) != me);
                 }
+                // Nor may it die with a notified waiter killed while it queues for the mutex
+                // (the notifier usually still holds it). `then`, not `then_some`: a guard built
+                // for another wake would drop at once and notify.
+                let pass_on = (wake == Wake::Notified).then(|| PassOnIfUnwound(self));
                 lock.acquire();
+                std::mem::forget(pass_on);
                 guard.sim_held = true;
                 Ok(WaitTimeoutResult(timed_out))
             }
@@ -165,6 +170,16 @@ impl Condvar {
                 tickets.into_iter().filter(|&t| rt.unpark(t)).count()
             }
         }
+    }
+}
+
+/// Armed while a notified waiter re-takes the mutex: a kill there unwinds through it, and the
+/// notification goes to another waiter.
+struct PassOnIfUnwound<'a>(&'a Condvar);
+
+impl Drop for PassOnIfUnwound<'_> {
+    fn drop(&mut self) {
+        self.0.notify_one();
     }
 }
 
