@@ -179,9 +179,16 @@ impl<T> Sender<T> {
         if st.receivers == 0 {
             return Err(TrySendError::Disconnected(value));
         }
-        // A rendezvous try_send succeeds only if a receiver is already waiting.
+        // A rendezvous try_send succeeds only if a receiver is already waiting: a ticket left
+        // by a receiver that was killed or timed out meanwhile is no receiver.
         let room = match chan.capacity {
-            Some(0) => st.queue.is_empty() && !st.recv_waiters.is_empty(),
+            Some(0) => {
+                st.queue.is_empty() && {
+                    let rt = current("Sender::try_send");
+                    st.recv_waiters.retain(|&t| rt.is_parked(t));
+                    !st.recv_waiters.is_empty()
+                }
+            }
             _ => chan.has_room(&st),
         };
         if !room {

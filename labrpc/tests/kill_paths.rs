@@ -309,13 +309,10 @@ fn a_killed_rendezvous_sender_never_returns() {
     });
 }
 
-/// FINDING F2 (see /work/h4-findings.md): a receiver killed while it waits on a rendezvous
-/// channel leaves its ticket in the channel's receiver list, and `try_send` takes any ticket
-/// there for a waiting receiver: it returns `Ok` with nobody waiting (crossbeam, and the doc of
-/// `try_send`, say `Full`), and the value then sits in the channel for whoever receives next.
-/// Ignored until the fix lands (labrpc/src/channel.rs, h1's).
+/// A receiver killed while it waits on a rendezvous channel is no waiting receiver: `try_send`
+/// says `Full`, as crossbeam does, instead of queueing the value for whoever receives next
+/// because the killed receiver's ticket was still in the channel's list.
 #[test]
-#[ignore = "finding F2: rendezvous try_send succeeds with only a killed receiver's stale ticket waiting"]
 fn rendezvous_try_send_does_not_count_a_killed_receiver_as_waiting() {
     sim::check(
         &labrpc::target!("rendezvous_try_send_does_not_count_a_killed_receiver_as_waiting"),

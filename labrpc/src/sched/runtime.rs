@@ -510,6 +510,12 @@ impl Runtime {
         }
     }
 
+    /// Whether the park a ticket was taken for is still going on (the thread waits there).
+    pub(crate) fn is_parked(&self, ticket: Ticket) -> bool {
+        let st = self.st.borrow();
+        st.slot(ticket.task).is_some_and(|slot| slot.status == Status::Parked && slot.park_token == ticket.token)
+    }
+
     /// Lets the scheduler pick again; the running thread stays runnable.
     pub(crate) fn yield_now(&self) {
         let id = self.expect_current("yield_now");
