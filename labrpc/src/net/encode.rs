@@ -20,9 +20,16 @@ impl Flavor for VecFlavor {
         Ok(())
     }
 
+    /// Every varint comes here too, as a run of 1 to 10 bytes, most of them 1 or 2 long (terms,
+    /// indices, lengths): those are stored directly, as a call to memcpy per varint cost more
+    /// than the copy.
     #[inline(always)]
     fn try_extend(&mut self, bytes: &[u8]) -> postcard::Result<()> {
-        self.0.extend_from_slice(bytes);
+        match *bytes {
+            [byte] => self.0.push(byte),
+            [first, second] => self.0.extend_from_slice(&[first, second]),
+            _ => self.0.extend_from_slice(bytes),
+        }
         Ok(())
     }
 
@@ -111,8 +118,9 @@ mod tests {
 
     #[test]
     fn bytes_are_postcards_own_for_strings_bytes_and_nested_structs() {
-        // Sizes around the varint steps of a length (127/128, 16383/16384) and a large one.
-        for payload_bytes in [0, 1, 127, 128, 200, 16_383, 16_384, 1 << 20] {
+        // Runs of 1 and 2 bytes (stored without a copy call), sizes around the varint steps of a
+        // length (127/128, 16383/16384) and a large one.
+        for payload_bytes in [0, 1, 2, 3, 127, 128, 200, 16_383, 16_384, 1 << 20] {
             let value = outer(payload_bytes, true);
             let ours = encode(&value).unwrap();
             assert_eq!(ours, postcard::to_allocvec(&value).unwrap(), "{payload_bytes}-byte payloads");
