@@ -71,7 +71,7 @@ impl EncodedEntries {
     }
 
     pub fn push(&mut self, entry: &Entry) {
-        postcard::to_io(entry, &mut self.bytes).expect("an entry encodes");
+        labrpc::net::encode_into(entry, &mut self.bytes).expect("an entry encodes");
         self.ends.push(self.bytes.len());
     }
 

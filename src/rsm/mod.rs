@@ -39,7 +39,7 @@ use std::time::Duration;
 
 pub use labapi::{StateMachine, SubmitError};
 use labrpc::channel::{self, Receiver};
-use labrpc::net::ClientEnd;
+use labrpc::net::{encode, ClientEnd};
 use labrpc::persister::Persister;
 use labrpc::sync::{Condvar, Mutex};
 use labrpc::{thread, time};
@@ -131,23 +131,14 @@ impl<M: StateMachine, R: RaftPeer> Rsm<M, R> {
     }
 }
 
-/// Postcard's bytes for `value` in a buffer of exactly their size, measured first: one
-/// allocation, where `to_stdvec` grows from empty through 8, 16, 32, ... bytes.
-fn encode_exact<T: Serialize>(value: &T) -> Vec<u8> {
-    let len = postcard::experimental::serialized_size(value).expect("an operation always encodes");
-    let mut bytes = Vec::with_capacity(len);
-    postcard::to_io(value, &mut bytes).expect("an operation always encodes");
-    debug_assert_eq!(bytes.len(), len);
-    bytes
-}
-
 fn decode_snapshot(bytes: &[u8]) -> Snapshot {
     postcard::from_bytes(bytes).unwrap_or_else(|e| panic!("rsm: corrupt snapshot ({} bytes): {e}", bytes.len()))
 }
 
 impl<M: StateMachine, R: RaftPeer> Inner<M, R> {
     fn submit(&self, op: M::Op) -> Result<M::Output, SubmitError> {
-        let command = encode_exact(&op);
+        // One allocation of the exact size (labrpc measures first).
+        let command = encode(&op).expect("an operation always encodes");
         drop(op);
         let mut st = self.state.lock();
         // Proposed under our lock, so the applier cannot apply the entry before we wait for it.
@@ -187,7 +178,8 @@ impl<M: StateMachine, R: RaftPeer> Inner<M, R> {
                     self.applied_cv.notify_all();
                     if self.maxraftstate.is_some_and(|max| self.persister.raft_state_size() >= max) {
                         let snapshot = Snapshot { last_applied: index, machine: st.machine.snapshot() };
-                        let bytes = postcard::to_stdvec(&snapshot).expect("a snapshot always encodes");
+                        // At its exact size: one allocation and one copy of the machine's bytes.
+                        let bytes = encode(&snapshot).expect("a snapshot always encodes");
                         tracing::debug!(index, bytes = bytes.len(), "rsm: snapshot");
                         self.raft.snapshot(index, bytes);
                     }

@@ -8,11 +8,11 @@
 use postcard::ser_flavors::Flavor;
 use serde::Serialize;
 
-/// A `Vec` as postcard's output.
-struct VecFlavor(Vec<u8>);
+/// The end of a `Vec` as postcard's output.
+struct VecFlavor<'a>(&'a mut Vec<u8>);
 
-impl Flavor for VecFlavor {
-    type Output = Vec<u8>;
+impl Flavor for VecFlavor<'_> {
+    type Output = ();
 
     #[inline(always)]
     fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
@@ -33,21 +33,24 @@ impl Flavor for VecFlavor {
         Ok(())
     }
 
-    fn finalize(self) -> postcard::Result<Vec<u8>> {
-        Ok(self.0)
+    fn finalize(self) -> postcard::Result<()> {
+        Ok(())
     }
 }
 
 /// Postcard's bytes for `value` in a buffer of exactly their size, measured first: one
-/// allocation, where growing from empty reallocated at 8, 16, 32, ... bytes.
-pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> postcard::Result<Vec<u8>> {
+/// allocation, where growing from empty (`postcard::to_stdvec`) reallocated at 8, 16, 32, ...
+/// bytes. The same bytes as `postcard::to_stdvec`.
+pub fn encode<T: Serialize + ?Sized>(value: &T) -> postcard::Result<Vec<u8>> {
     let len = postcard::experimental::serialized_size(value)?;
-    encode_after(value, Vec::with_capacity(len))
+    let mut bytes = Vec::with_capacity(len);
+    encode_into(value, &mut bytes)?;
+    Ok(bytes)
 }
 
-/// Appends postcard's bytes for `value` to `bytes` (which should have room for them: the
-/// capacity is the caller's choice) and returns the buffer.
-pub(crate) fn encode_after<T: Serialize + ?Sized>(value: &T, bytes: Vec<u8>) -> postcard::Result<Vec<u8>> {
+/// Appends postcard's bytes for `value` to `bytes`, which grows as a `Vec` does (reserve first
+/// for one allocation). The same bytes as `postcard::to_io` or `to_extend` would append.
+pub fn encode_into<T: Serialize + ?Sized>(value: &T, bytes: &mut Vec<u8>) -> postcard::Result<()> {
     postcard::serialize_with_flavor(value, VecFlavor(bytes))
 }
 
@@ -140,6 +143,8 @@ mod tests {
         let value = outer(300, true);
         let mut expected = vec![9u8, 8, 7, 6];
         expected.extend_from_slice(&postcard::to_allocvec(&value).unwrap());
-        assert_eq!(encode_after(&value, vec![9, 8, 7, 6]).unwrap(), expected);
+        let mut ours = vec![9u8, 8, 7, 6];
+        encode_into(&value, &mut ours).unwrap();
+        assert_eq!(ours, expected);
     }
 }

@@ -21,6 +21,9 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 pub use client::{ClientEnd, RpcError};
+/// Postcard encoding into a `Vec`, runs of bytes copied at once: what messages are encoded with,
+/// for servers that encode their own state or log entries.
+pub use encode::{encode, encode_into};
 pub use service::{Server, Service};
 
 use crate::node::{self, NodeId};

@@ -17,7 +17,7 @@ pub(crate) struct Method {
 }
 
 /// Messages are postcard's bytes in a buffer of exactly their size (`encode.rs`).
-pub(crate) use super::encode::encode;
+pub(crate) use super::encode;
 
 /// Decodes a whole message: trailing bytes mean the two sides disagree on the type, which
 /// postcard alone would not notice.

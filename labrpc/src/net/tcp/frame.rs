@@ -61,7 +61,7 @@ pub fn encode(header: &Header, body: &[u8]) -> Vec<u8> {
     let header_bytes = postcard::experimental::serialized_size(header).expect("a frame header always encodes");
     let mut frame = Vec::with_capacity(LENGTH_BYTES + header_bytes + body.len());
     frame.extend_from_slice(&[0u8; LENGTH_BYTES]);
-    let mut frame = crate::net::encode::encode_after(header, frame).expect("a frame header always encodes");
+    crate::net::encode_into(header, &mut frame).expect("a frame header always encodes");
     frame.extend_from_slice(body);
     let len = u32::try_from(frame.len() - LENGTH_BYTES).expect("labrpc tcp: frame above 4 GiB");
     frame[..LENGTH_BYTES].copy_from_slice(&len.to_le_bytes());
