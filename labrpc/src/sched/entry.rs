@@ -17,22 +17,24 @@ thread_local! {
 }
 
 /// Installs, once per process, a hook that keeps panics of simulated threads quiet (the failure
-/// report prints them, with seed and replay command) and remembers where they happened. Panics
-/// anywhere else go to the previous hook unchanged.
+/// report prints them, with seed and replay command) and remembers where they happened, also on
+/// the runtime, which spares a thread unwinding from a panic any kill. Panics anywhere else go to
+/// the previous hook unchanged.
 pub(crate) fn install_panic_hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            let in_task = try_current().is_some_and(|rt| rt.current_task().is_some());
-            if !in_task {
+            let Some(rt) = try_current().filter(|rt| rt.current_task().is_some()) else {
                 previous(info);
                 return;
-            }
+            };
             let location = info.location().map(|l| l.to_string()).unwrap_or_else(|| "unknown location".into());
             let backtrace = std::backtrace::Backtrace::capture();
             let backtrace =
                 (backtrace.status() == std::backtrace::BacktraceStatus::Captured).then(|| backtrace.to_string());
+            let message = info.payload_as_str().unwrap_or("(a panic payload that is not a string)").to_string();
+            rt.note_panic(PanicRecord { message, location: Some(location.clone()), backtrace: backtrace.clone() });
             LAST_PANIC.with(|p| *p.borrow_mut() = Some((location, backtrace)));
         }));
     });

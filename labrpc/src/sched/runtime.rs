@@ -21,7 +21,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::record::{Event, EventKind, Mode, Recorder};
 use super::stack_pool;
-use super::task::{Aborted, Coro, Exit, Killed, NodeId, Resume, Status, TaskId, TaskSlot};
+use super::task::{Aborted, Coro, Exit, Killed, NodeId, PanicRecord, Resume, Status, TaskId, TaskSlot};
 use super::timer::{TimerKind, Timers};
 use super::wait::{Ticket, Wait, Wake};
 use super::watchdog::Watch;
@@ -92,6 +92,9 @@ pub(crate) struct State {
     steps_at_instant: u64,
     pub(crate) steps: u64,
     shutting_down: bool,
+    /// Panics of threads that may still be unwinding (noted by the panic hook, dropped when the
+    /// thread ends): such a thread is never sent a kill (see `unwinding_from_panic`).
+    panics: Vec<(TaskId, PanicRecord)>,
 }
 
 impl State {
@@ -130,6 +133,22 @@ impl State {
             }
         }
         ids
+    }
+
+    /// Whether thread `id` is unwinding from a panic. A kill would start a second unwind in it,
+    /// and one started inside a destructor during unwinding (where such a thread waits) aborts
+    /// the process. Rust's panic count is per OS thread, so `panicking()` is true while any
+    /// thread is suspended mid-unwind; when it is false, every noted panic has been caught.
+    /// A thread that caught its panic while another is mid-unwind counts as unwinding (rare).
+    fn unwinding_from_panic(&mut self, id: TaskId) -> Option<&PanicRecord> {
+        if self.panics.is_empty() {
+            return None;
+        }
+        if !std::thread::panicking() {
+            self.panics.clear();
+            return None;
+        }
+        self.panics.iter().find(|(task, _)| *task == id).map(|(_, record)| record)
     }
 
     fn remove_from_queues(&mut self, id: TaskId) {
@@ -233,6 +252,7 @@ impl Runtime {
                 steps_at_instant: 0,
                 steps: 0,
                 shutting_down: false,
+                panics: Vec::new(),
             }),
             current: Cell::new(None),
             yielder: Cell::new(std::ptr::null()),
@@ -599,6 +619,18 @@ impl Runtime {
         }
     }
 
+    /// Notes the panic the running thread has just started (the panic hook calls it), so a kill
+    /// spares the thread while it unwinds.
+    pub(crate) fn note_panic(&self, record: PanicRecord) {
+        let Some(id) = self.current.get() else { return };
+        // A panic inside the runtime, while the state is borrowed, is left to the report.
+        let Ok(mut st) = self.st.try_borrow_mut() else { return };
+        alloc::untracked(|| {
+            st.panics.retain(|(task, _)| *task != id);
+            st.panics.push((id, record));
+        });
+    }
+
     fn record_failure_of(&self, id: TaskId, kind: FailureKind) {
         let mut st = self.st.borrow_mut();
         if st.failure.is_some() {
@@ -637,12 +669,17 @@ impl Runtime {
             st.runnable.extend(held);
             st.record(EventKind::NodeChange, serial, caller_node, node.0 as u64);
             for id in st.live_ids() {
-                let slot = st.slot_mut(id).unwrap();
+                let slot = st.slot(id).unwrap();
                 if slot.node != node || slot.dying {
                     continue;
                 }
+                let unwinding = st.unwinding_from_panic(id).is_some();
+                let slot = st.slot_mut(id).unwrap();
                 slot.dying = true;
-                if Some(id) == me {
+                if unwinding {
+                    // Killed as far as the node is concerned; its destructors run on.
+                    slot.kill_sent = true;
+                } else if Some(id) == me {
                     slot.kill_sent = true;
                     self_killed = true;
                 } else {
@@ -871,6 +908,7 @@ impl Runtime {
 
     fn finish(&self, id: TaskId, exit: Exit) {
         if let Exit::Panicked(record) = exit {
+            self.st.borrow_mut().panics.retain(|(task, _)| *task != id);
             self.record_failure_of(id, FailureKind::Panic(record));
         }
         let coro = {
@@ -895,9 +933,16 @@ impl Runtime {
             let mut st = self.st.borrow_mut();
             st.shutting_down = true;
             for id in st.live_ids() {
+                if st.slot(id).unwrap().dying {
+                    continue;
+                }
+                let unwinding = st.unwinding_from_panic(id).is_some();
                 let slot = st.slot_mut(id).unwrap();
-                if !slot.dying {
-                    slot.dying = true;
+                slot.dying = true;
+                if unwinding {
+                    // Its destructors run on; one that waits forever is reported stuck below.
+                    slot.kill_sent = true;
+                } else {
                     st.kill_queue.push_back(id);
                 }
             }
