@@ -102,7 +102,7 @@ fn run_end_while_a_panicking_thread_waits_in_a_destructor() {
 }
 
 /// The destructor waits for a lock nobody will ever release: at the end of the run the panicker
-/// is reported stuck in its destructor; the run returns (no hang, no abort).
+/// is reported stuck in its destructor, with its panic; the run returns (no hang, no abort).
 #[test]
 fn a_panicking_thread_stuck_forever_in_a_destructor_is_reported() {
     let finished = Arc::new(AtomicBool::new(false));
@@ -123,7 +123,75 @@ fn a_panicking_thread_stuck_forever_in_a_destructor_is_reported() {
         }
         other => panic!("expected a thread stuck in a destructor, got {other:?}\n{report}"),
     }
+    assert!(report.contains("while unwinding from its panic at labrpc/tests/panic_then_kill.rs:"), "{report}");
+    assert!(report.contains("user bug"), "{report}");
     assert!(!finished.load(Ordering::SeqCst), "the destructor never got the lock");
+}
+
+/// A thread stuck forever in a destructor during its panic, joined by main: the deadlock report
+/// names the panic next to what the thread waits for.
+#[test]
+fn a_deadlock_report_names_the_panic_of_a_thread_unwinding() {
+    let finished = Arc::new(AtomicBool::new(false));
+    let seen = finished.clone();
+    let result = sim::run(4, &Config::default(), move || {
+        let b = node::create("b");
+        let m = Arc::new(Mutex::new(0u32));
+        let _held = m.lock();
+        let _ = spawn_panicker(b, &m, &seen).join();
+    });
+    let failure = result.unwrap_err();
+    let report = failure.to_string();
+    assert!(matches!(&*failure.kind, FailureKind::Deadlock { .. }), "{report}");
+    assert!(report.contains("'panicker' (#1) on node 'b' waits for mutex #"), "{report}");
+    assert!(report.contains("while unwinding from its panic at labrpc/tests/panic_then_kill.rs:"), "{report}");
+}
+
+/// Panics at the caller's line, after writing that line's location into `at`.
+#[track_caller]
+fn panic_noting_where(message: &'static str, at: &std::sync::Mutex<String>) -> ! {
+    *at.lock().unwrap() = std::panic::Location::caller().to_string();
+    panic!("{message}");
+}
+
+/// Two threads panic and wait in their destructors for one lock; the first then finishes while
+/// the second's panic was the last: the report gives the first thread its own panic's location.
+#[test]
+fn a_report_gives_a_panic_its_own_location_after_another_panicked() {
+    let (first_at, second_at) =
+        (Arc::new(std::sync::Mutex::new(String::new())), Arc::new(std::sync::Mutex::new(String::new())));
+    let (first_at2, second_at2) = (first_at.clone(), second_at.clone());
+    let result = sim::run(6, &Config::default(), move || {
+        let b = node::create("b");
+        let m = Arc::new(Mutex::new(0u32));
+        let held = m.lock();
+        let flag = Arc::new(AtomicBool::new(false));
+        let first = LockOnDrop { mutex: m.clone(), finished: flag.clone() };
+        let first = thread::Builder::new().name("first").node(b).spawn(move || {
+            let _guard = first;
+            panic_noting_where("first bug", &first_at2);
+        });
+        time::sleep(Duration::from_millis(1)); // first waits in its destructor, queued first
+        let second = LockOnDrop { mutex: m.clone(), finished: flag };
+        let second = thread::Builder::new().name("second").node(b).spawn(move || {
+            let _guard = second;
+            panic_noting_where("second bug", &second_at2);
+        });
+        time::sleep(Duration::from_millis(1)); // second waits too; its panic was the last
+        drop(held);
+        let _ = (first.join(), second.join());
+    });
+    let failure = result.unwrap_err();
+    let report = failure.to_string();
+    let (first_at, second_at) = (first_at.lock().unwrap().clone(), second_at.lock().unwrap().clone());
+    assert_ne!(first_at, second_at);
+    match &*failure.kind {
+        FailureKind::Panic(p) => {
+            assert_eq!(p.message, "first bug", "{report}");
+            assert_eq!(p.location.as_deref(), Some(first_at.as_str()), "{report}");
+        }
+        other => panic!("expected the first thread's panic, got {other:?}\n{report}"),
+    }
 }
 
 /// The destructor of the panicking thread crashes its own node: it goes on unwinding (no kill of

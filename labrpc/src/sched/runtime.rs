@@ -620,7 +620,7 @@ impl Runtime {
     }
 
     /// Notes the panic the running thread has just started (the panic hook calls it), so a kill
-    /// spares the thread while it unwinds.
+    /// spares the thread while it unwinds and reports name the panic if it never finishes.
     pub(crate) fn note_panic(&self, record: PanicRecord) {
         let Some(id) = self.current.get() else { return };
         // A panic inside the runtime, while the state is borrowed, is left to the report.
@@ -907,8 +907,18 @@ impl Runtime {
     }
 
     fn finish(&self, id: TaskId, exit: Exit) {
-        if let Exit::Panicked(record) = exit {
-            self.st.borrow_mut().panics.retain(|(task, _)| *task != id);
+        if let Exit::Panicked(mut record) = exit {
+            let noted = {
+                let mut st = self.st.borrow_mut();
+                let at = st.panics.iter().position(|(task, _)| *task == id);
+                at.map(|at| st.panics.swap_remove(at).1)
+            };
+            // The hook's record is this thread's own; the hook's last location may be another
+            // thread's when this one waited in a destructor while unwinding.
+            if let Some(noted) = noted {
+                record.location = noted.location;
+                record.backtrace = noted.backtrace;
+            }
             self.record_failure_of(id, FailureKind::Panic(record));
         }
         let coro = {
@@ -981,10 +991,14 @@ impl Runtime {
             if status != Status::Parked {
                 continue;
             }
-            let waits_for = match wait {
+            let mut waits_for = match wait {
                 Some(w) => self.describe_wait(w),
                 None => "nothing recorded".to_string(),
             };
+            if let Some(panic) = self.st.borrow_mut().unwinding_from_panic(id) {
+                let location = panic.location.as_deref().unwrap_or("unknown location");
+                waits_for = format!("{waits_for}, while unwinding from its panic at {location}: {}", panic.message);
+            }
             out.push(BlockedThread { serial, node: node.to_string(), thread: name.to_string(), waits_for });
         }
         out

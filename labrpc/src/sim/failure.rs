@@ -118,7 +118,11 @@ impl fmt::Display for Failure {
                 }
             }
             FailureKind::StuckInDestructor { blocked } => {
-                writeln!(f, "threads blocked forever in destructors while being killed (destructors must not wait):")?;
+                writeln!(
+                    f,
+                    "threads blocked forever in destructors while being killed or unwinding from a panic \
+                     (destructors must not wait):"
+                )?;
                 write_blocked(f, blocked)?;
             }
             FailureKind::Nondeterminism { first_hash, second_hash, divergence } => {
