@@ -237,22 +237,28 @@ impl<M: Members> Servers<'_, M> {
     /// Running (node up) and not paused servers, connected to the network or (with
     /// `connected_only` false) not, with their handles.
     pub fn running_awake(&self, connected_only: bool) -> Vec<(usize, M::Server)> {
+        // Sized for every server at once: growing from empty reallocated for clusters of more
+        // than four.
+        let mut running = Vec::with_capacity(self.fabric.n);
+        self.running_awake_into(connected_only, &mut running);
+        running
+    }
+
+    /// [`Servers::running_awake`] into `into`, emptied first: the monitors call this at every
+    /// poll and keep one list.
+    pub fn running_awake_into(&self, connected_only: bool, into: &mut Vec<(usize, M::Server)>) {
+        into.clear();
         let now = time::now();
         let st = self.state.lock();
-        // Sized for every server at once: the monitors call this at every poll, and growing
-        // from empty reallocated for clusters of more than four.
-        let mut running = Vec::with_capacity(self.fabric.n);
-        for i in 0..self.fabric.n {
-            let p = &st.slots()[i];
+        for (i, p) in st.slots().iter().enumerate().take(self.fabric.n) {
             // A node labrpc crashed (a crash point) keeps its handle until the harness
             // restarts it, but its threads are gone: calling into it would read stale state.
             let alive = node::is_alive(self.node(i));
             let usable = alive && !p.is_paused(now) && (p.connected || !connected_only);
             if let Some(server) = p.server.as_ref().filter(|_| usable) {
-                running.push((i, server.clone()));
+                into.push((i, server.clone()));
             }
         }
-        running
     }
 
     /// Both nodes' server indices, if both are servers of this cluster (not clients).

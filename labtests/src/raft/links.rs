@@ -144,4 +144,9 @@ impl<R: RaftPeer> Cluster<R> {
     pub(crate) fn awake(&self) -> Vec<(usize, R)> {
         self.servers().running_awake(false)
     }
+
+    /// [`Cluster::awake`] into `into` (emptied first), for the monitor, which reuses its list.
+    pub(crate) fn awake_into(&self, into: &mut Vec<(usize, R)>) {
+        self.servers().running_awake_into(false, into)
+    }
 }

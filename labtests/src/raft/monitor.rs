@@ -104,23 +104,32 @@ impl<R: RaftPeer> Cluster<R> {
         let cluster = self.clone();
         thread::Builder::new().name("monitor".to_string()).node(NodeId::MAIN).spawn(move || {
             let mut history = LeaderHistory::default();
+            // One poll's readings, kept between polls so that a poll allocates nothing: the
+            // monitor polls every 10 ms of virtual time for the whole run.
+            let n = cluster.n();
+            let mut incarnations: Vec<u64> = Vec::with_capacity(n);
+            let mut awake: Vec<(usize, R)> = Vec::with_capacity(n);
+            // What each peer said, and its server's (dispatched, answered) counters.
+            let (mut seen, mut counts) = (Vec::with_capacity(n), Vec::with_capacity(n));
             loop {
                 time::sleep(MONITOR_INTERVAL);
                 // Read under the same lock: a poll takes no more locks than before the
                 // durable-term check (the harness lock is a scheduling point).
-                let incarnations: Vec<u64> = {
+                {
                     let st = cluster.shared.state.lock();
                     if !st.monitor_on {
                         return;
                     }
-                    st.peers.iter().map(|p| p.incarnation).collect()
-                };
+                    incarnations.clear();
+                    incarnations.extend(st.peers.iter().map(|p| p.incarnation));
+                }
                 // Read outside the harness lock: `state()` takes the peer's lock. The network's
                 // counters are read after `state()` (see `durable_terms.rs`).
-                let awake = cluster.awake();
-                // What each peer said, and its server's (dispatched, answered) counters.
-                let (mut seen, mut counts) = (Vec::with_capacity(awake.len()), Vec::with_capacity(awake.len()));
-                for (peer, raft) in awake {
+                cluster.awake_into(&mut awake);
+                seen.clear();
+                counts.clear();
+                // Each handle is dropped right after its reading, as a consumed list would.
+                for (peer, raft) in awake.drain(..) {
                     let (term, leader) = raft.state();
                     crate::timeline::event::peer_state(cluster.node(peer), term, leader);
                     seen.push(Seen { peer, term, leader });
