@@ -39,10 +39,23 @@ fn reliable_call_round_trip_counts_rpcs_and_bytes() {
         assert_eq!(start.elapsed(), Duration::ZERO, "a reliable network adds no delay");
         assert_eq!(runs.load(Ordering::SeqCst), 10);
         assert_eq!(net.rpc_count("echo"), 10);
+        let id = net.server_id("echo");
+        assert_eq!(net.server_counts_of(id), (10, 10));
+        assert_eq!(net.server_counts_of(id), net.server_counts("echo"));
+        assert_eq!(net.server_counts_of(net.server_id("nobody")), (0, 0), "a name without a server counts nothing");
         assert_eq!(net.total_rpcs(), 10);
         // postcard: u64 values below 128 are one byte, each way.
         assert_eq!(net.total_bytes(), 20);
     });
+}
+
+#[test]
+#[should_panic(expected = "belongs to another network")]
+fn a_server_id_is_read_on_its_own_network_only() {
+    let (a, b) = (Network::new(), Network::new());
+    let id = a.server_id("echo");
+    assert_eq!(a.server_counts_of(id), (0, 0));
+    b.server_counts_of(id);
 }
 
 #[test]

@@ -95,6 +95,16 @@ impl Default for Network {
     }
 }
 
+/// A server name's place in one network's table (`Network::server_id`). A name keeps its place
+/// for the network's life, so a server's counters read by id skip the lookup by name (the Raft
+/// harness's monitor reads every peer's counters every 10 ms of virtual time).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServerId {
+    slot: usize,
+    /// The network's identity (its state's address), so an id is never read on another network.
+    net: usize,
+}
+
 /// Where a call goes, decided when it is made.
 pub(crate) enum Route {
     Deliver(Dispatch),
@@ -313,6 +323,24 @@ impl Network {
     #[inline]
     pub fn server_counts(&self, name: &str) -> (u64, u64) {
         self.state.lock().server(name).map_or((0, 0), |s| (s.rpc_count, s.answered))
+    }
+
+    /// The id of server name `name` on this network, its place made if the name is new (no
+    /// server is added).
+    pub fn server_id(&self, name: &str) -> ServerId {
+        ServerId { slot: self.state.lock().slot_of(name), net: self.identity() }
+    }
+
+    /// [`Network::server_counts`] of the server name `id` stands for.
+    #[inline]
+    pub fn server_counts_of(&self, id: ServerId) -> (u64, u64) {
+        assert_eq!(id.net, self.identity(), "labrpc: server id {id:?} belongs to another network");
+        self.state.lock().slots[id.slot].entry.as_ref().map_or((0, 0), |s| (s.rpc_count, s.answered))
+    }
+
+    /// What tells this network (and its clones) from every other one alive.
+    fn identity(&self) -> usize {
+        Arc::as_ptr(&self.state) as usize
     }
 
     /// Calls made on every end, routed or not.

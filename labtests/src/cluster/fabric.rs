@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use labrpc::net::{ClientEnd, Network, Server};
+use labrpc::net::{ClientEnd, Network, Server, ServerId};
 use labrpc::{node, thread, NodeId};
 
 /// How a cluster names its nodes, its servers' RPC servers and the ends between them (names show
@@ -61,6 +61,8 @@ pub struct Fabric {
     /// The names the cluster's `Naming` gives, made once: the harness looks servers and ends up by name at
     /// every link change and every monitor poll, and formatting them each time showed in profiles.
     server_names: Vec<String>,
+    /// The servers' ids on `net`: the Raft monitor reads every server's counters at every poll.
+    server_ids: Vec<ServerId>,
     /// `end_names[from][to]`.
     end_names: Vec<Vec<String>>,
 }
@@ -88,11 +90,16 @@ impl Fabric {
                     .collect()
             })
             .collect();
-        Fabric { n, net, nodes, ends, journal, server_names, end_names }
+        let server_ids = server_names.iter().map(|name| net.server_id(name)).collect();
+        Fabric { n, net, nodes, ends, journal, server_names, server_ids, end_names }
     }
 
     pub fn server_name(&self, i: usize) -> &str {
         &self.server_names[i]
+    }
+
+    pub fn server_id(&self, i: usize) -> ServerId {
+        self.server_ids[i]
     }
 
     /// The name of the end from server `from` to server `to`.

@@ -207,7 +207,7 @@ impl<R: RaftPeer> Cluster<R> {
     /// (requests dispatched to, requests answered by) peer `i`'s server since it was last
     /// started, in one read of the network.
     pub fn server_counts(&self, i: usize) -> (u64, u64) {
-        self.net().server_counts(self.shared.fabric.server_name(i))
+        self.net().server_counts_of(self.shared.fabric.server_id(i))
     }
 
     pub fn rpc_total(&self) -> u64 {
