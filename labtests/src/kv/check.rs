@@ -39,14 +39,20 @@ impl Run {
 
     /// [`Run::finish`] with a search budget of `budget` steps instead of the environment's.
     pub fn finish_with_budget(self, recorder: &Recorder, peers: usize, rpcs: u64, budget: u64) {
+        let ops = recorder.with_snapshot(|history, annotations| self.judge(history, &annotations, budget));
+        self.passed(peers, rpcs, ops);
+    }
+
+    /// Checks `history` (see [`Run::finish`]) and writes its view as `LAB_VIS` asks; returns how
+    /// many operations it holds.
+    fn judge(&self, history: &History<KvInput, KvOutput>, annotations: &[Annotation], budget: u64) -> usize {
         let seed = labrpc::sim::current_seed();
-        let (history, annotations) = recorder.snapshot();
         // With a step budget the partitions are searched one at a time in a fixed order: the
         // same verdict on every machine.
         let options = CheckOptions { max_steps: Some(budget), ..CheckOptions::default() };
-        let result = check(&KvModel, &history, &options);
+        let result = check(&KvModel, history, &options);
         let view_name = format!("{}-seed{seed}", self.name);
-        let view = write_view(&view_name, &history, &result, &annotations);
+        let view = write_view(&view_name, history, &result, annotations);
         match result.verdict {
             Verdict::Ok => {
                 if std::env::var_os(lincheck::LAB_VIS).is_some_and(|v| v == "always") {
@@ -55,7 +61,7 @@ impl Run {
             }
             Verdict::Illegal => {
                 let partition = result.violation().expect("an illegal verdict names its partition");
-                let op = blocked_op(&history, partition);
+                let op = blocked_op(history, partition);
                 panic!(
                     "{}: history of {} operations is not linearizable (seed {seed}): {}, first operation that \
                      cannot be placed: {op}; {view}",
@@ -89,7 +95,7 @@ impl Run {
             budget,
             "linearizability check"
         );
-        self.passed(peers, rpcs, history.len());
+        history.len()
     }
 
     /// Prints the Passed line without a history check.

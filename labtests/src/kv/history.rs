@@ -201,6 +201,12 @@ impl Recorder {
 
     /// The history and the annotations, open spans ended now.
     pub fn snapshot(&self) -> (History<KvInput, KvOutput>, Vec<Annotation>) {
+        self.with_snapshot(|history, annotations| (history.clone(), annotations))
+    }
+
+    /// Calls `f` with the history, borrowed under the record's lock rather than copied (the
+    /// end-of-run check reads thousands of operations), and the annotations, open spans ended now.
+    pub fn with_snapshot<T>(&self, f: impl FnOnce(&History<KvInput, KvOutput>, Vec<Annotation>) -> T) -> T {
         let now = now_us();
         let rec = self.inner.lock();
         let mut annotations = rec.annotations.clone();
@@ -208,7 +214,7 @@ impl Recorder {
             annotations.push(Annotation::span(*start, now, label.clone(), description.clone()));
         }
         annotations.sort_by_key(|a| a.time);
-        (rec.history.clone(), annotations)
+        f(&rec.history, annotations)
     }
 }
 
