@@ -426,7 +426,7 @@ impl Core {
                 appending = true;
                 effects.persist = true;
             }
-            self.log.append_encoded(Entry { term: entry.term, command: entry.command.to_vec() }, encoded);
+            self.log.append_encoded(entry, encoded);
         }
         let last_new = args.prev_log_index + args.entries.len() as u64;
         if !args.entries.is_empty() {
@@ -509,7 +509,7 @@ impl Core {
         let commands = (from..=to)
             .map(|index| {
                 let entry = self.log.entry(index).expect("committed entry missing from the log");
-                ApplyMsg::Command { index, term: entry.term, command: entry.command.clone() }
+                ApplyMsg::Command { index, term: entry.term, command: entry.command.to_vec() }
             })
             .collect();
         self.last_applied = to;

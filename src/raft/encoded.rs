@@ -116,6 +116,24 @@ impl EncodedEntries {
         unchanged
     }
 
+    /// Entry k's command, read in place (`term` is the entry's): its encoding is the term's
+    /// varint, the command's length as a varint, then the command's bytes, which run to the
+    /// entry's end.
+    pub fn command(&self, k: usize, term: u64) -> &[u8] {
+        let (start, end) = (self.end_of(k), self.ends[k]);
+        let mut at = start + varint_len(term);
+        while self.bytes[at] & 0x80 != 0 {
+            at += 1;
+        }
+        let command = &self.bytes[at + 1..end];
+        debug_assert_eq!(
+            postcard::from_bytes::<EntryRef>(&self.bytes[start..end]),
+            Ok(EntryRef { term, command }),
+            "entry {k} read in place"
+        );
+        command
+    }
+
     /// Where entry k's encoding starts (the end of entry k - 1).
     fn end_of(&self, k: usize) -> usize {
         if k == 0 {
@@ -123,5 +141,43 @@ impl EncodedEntries {
         } else {
             self.ends[k - 1]
         }
+    }
+}
+
+/// How many bytes postcard's varint of `value` takes: one per started group of seven bits.
+fn varint_len(value: u64) -> usize {
+    let bits = 64 - (value | 1).leading_zeros() as usize;
+    bits.div_ceil(7)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_read_in_place_at_every_varint_length() {
+        let terms = [0, 1, 127, 128, 16_383, 16_384, 1 << 40, u64::MAX];
+        let lengths = [0, 1, 127, 128, 300, 16_384];
+        let mut encoded = EncodedEntries::default();
+        let mut entries = Vec::new();
+        for &term in &terms {
+            for &len in &lengths {
+                let entry = Entry { term, command: (0..len).map(|i| (i * 31 + len) as u8).collect() };
+                encoded.push(&entry);
+                entries.push(entry);
+            }
+        }
+        for (k, entry) in entries.iter().enumerate() {
+            assert_eq!(
+                encoded.command(k, entry.term),
+                &entry.command[..],
+                "term {}, {} bytes",
+                entry.term,
+                entry.command.len()
+            );
+        }
+        // After the front moved, too.
+        encoded.drop_front(7);
+        assert_eq!(encoded.command(0, entries[7].term), &entries[7].command[..]);
     }
 }

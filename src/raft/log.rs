@@ -1,12 +1,14 @@
 //! The Raft log with a snapshot offset: entries before `snapshot_index` live only in the snapshot.
 //! Indices are 1-based as in the paper; index 0 (term 0) is the empty log's sentinel.
 //!
-//! The log also keeps its entries encoded (`encoded.rs`), which is what persisting and sending
-//! them copy.
+//! The log keeps its entries encoded only (`encoded.rs`), which is what persisting and sending
+//! them copy, with each entry's term beside for the lookups Figure 2 makes. (It also kept each
+//! entry decoded, its command in an allocation of its own: a copy per entry a follower received
+//! and a vector of entries to grow, for commands that are read only to be applied.)
 
 use serde::{Deserialize, Serialize};
 
-use super::encoded::{EncodedEntries, EntryBatch};
+use super::encoded::{EncodedEntries, EntryBatch, EntryRef};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
@@ -28,17 +30,17 @@ pub struct Log {
     /// Last index covered by the snapshot (0: none).
     snapshot_index: u64,
     snapshot_term: u64,
-    /// `entries[k]` has index `snapshot_index + 1 + k`.
-    entries: Vec<Entry>,
-    /// The same entries, encoded (not Figure 2: a cache).
+    /// `terms[k]` is the term of the entry at index `snapshot_index + 1 + k`.
+    terms: Vec<u64>,
+    /// The entries themselves, encoded back to back (entry k is the one of `terms[k]`).
     encoded: EncodedEntries,
 }
 
 /// Two logs are equal when they hold the same entries after the same snapshot point.
 impl PartialEq for Log {
     fn eq(&self, other: &Log) -> bool {
-        (self.snapshot_index, self.snapshot_term, &self.entries)
-            == (other.snapshot_index, other.snapshot_term, &other.entries)
+        (self.snapshot_index, self.snapshot_term, &self.terms, self.encoded.bytes())
+            == (other.snapshot_index, other.snapshot_term, &other.terms, other.encoded.bytes())
     }
 }
 
@@ -67,7 +69,7 @@ impl Log {
 
     /// Entries after the snapshot.
     pub fn len_after_snapshot(&self) -> usize {
-        self.entries.len()
+        self.terms.len()
     }
 
     pub fn snapshot_index(&self) -> u64 {
@@ -79,11 +81,11 @@ impl Log {
     }
 
     pub fn last_index(&self) -> u64 {
-        self.snapshot_index + self.entries.len() as u64
+        self.snapshot_index + self.terms.len() as u64
     }
 
     pub fn last_term(&self) -> u64 {
-        self.entries.last().map_or(self.snapshot_term, |e| e.term)
+        self.terms.last().copied().unwrap_or(self.snapshot_term)
     }
 
     /// The term at `index`, if the log still knows it (the snapshot's last index included).
@@ -91,14 +93,19 @@ impl Log {
         if index == self.snapshot_index {
             return Some(self.snapshot_term);
         }
-        self.entry(index).map(|e| e.term)
+        self.position(index).map(|k| self.terms[k])
     }
 
-    pub fn entry(&self, index: u64) -> Option<&Entry> {
-        if index <= self.snapshot_index {
-            return None;
-        }
-        self.entries.get((index - self.snapshot_index - 1) as usize)
+    /// The entry at `index`, read in place from its encoding.
+    pub fn entry(&self, index: u64) -> Option<EntryRef<'_>> {
+        let k = self.position(index)?;
+        Some(EntryRef { term: self.terms[k], command: self.encoded.command(k, self.terms[k]) })
+    }
+
+    /// Where the entry at `index` is in `terms` and `encoded`, if the log holds it.
+    fn position(&self, index: u64) -> Option<usize> {
+        let k = usize::try_from(index.checked_sub(self.snapshot_index + 1)?).ok()?;
+        (k < self.terms.len()).then_some(k)
     }
 
     /// The entries from `index` on (`index` must be after the snapshot): at most `max_entries`,
@@ -106,36 +113,36 @@ impl Log {
     pub fn batch_from(&self, index: u64, max_entries: usize, max_bytes: usize) -> EntryBatch {
         assert!(index > self.snapshot_index, "entries_from({index}) is inside the snapshot");
         assert!(max_entries > 0, "an append must be able to carry an entry");
-        let start = ((index - self.snapshot_index - 1) as usize).min(self.entries.len());
-        let end = (start + max_entries).min(self.entries.len());
+        let start = ((index - self.snapshot_index - 1) as usize).min(self.terms.len());
+        let end = (start + max_entries).min(self.terms.len());
         self.encoded.batch(start, end, max_bytes)
     }
 
     pub fn append(&mut self, entry: Entry) -> u64 {
         assert!(entry.term >= self.last_term(), "log terms must not decrease");
         self.encoded.push(&entry);
-        self.entries.push(entry);
-        debug_assert_eq!(self.encoded.count(), self.entries.len());
+        self.terms.push(entry.term);
+        debug_assert_eq!(self.encoded.count(), self.terms.len());
         self.last_index()
     }
 
     /// `append` for an entry that arrived encoded (in a leader's batch): those bytes are kept as
     /// its encoding, which they are (batches are slices of the leader's encodings), so nothing
     /// is encoded again.
-    pub fn append_encoded(&mut self, entry: Entry, encoded: &[u8]) -> u64 {
+    pub fn append_encoded(&mut self, entry: EntryRef<'_>, encoded: &[u8]) -> u64 {
         assert!(entry.term >= self.last_term(), "log terms must not decrease");
-        debug_assert_eq!(postcard::to_stdvec(&entry).expect("an entry encodes"), encoded);
+        debug_assert_eq!(postcard::from_bytes::<EntryRef>(encoded).ok(), Some(entry), "not the entry's encoding");
         self.encoded.push_encoded(encoded);
-        self.entries.push(entry);
-        debug_assert_eq!(self.encoded.count(), self.entries.len());
+        self.terms.push(entry.term);
+        debug_assert_eq!(self.encoded.count(), self.terms.len());
         self.last_index()
     }
 
     /// Removes `index` and everything after it.
     pub fn truncate_from(&mut self, index: u64) {
         assert!(index > self.snapshot_index, "truncating into the snapshot at {index}");
-        let keep = ((index - self.snapshot_index - 1) as usize).min(self.entries.len());
-        self.entries.truncate(keep);
+        let keep = ((index - self.snapshot_index - 1) as usize).min(self.terms.len());
+        self.terms.truncate(keep);
         self.encoded.truncate(keep);
     }
 
@@ -150,7 +157,7 @@ impl Log {
 
     /// Last index holding `term`, if any entry after the snapshot does (for the leader's backup).
     pub fn last_index_of_term(&self, term: u64) -> Option<u64> {
-        let pos = self.entries.iter().rposition(|e| e.term == term)?;
+        let pos = self.terms.iter().rposition(|&t| t == term)?;
         Some(self.snapshot_index + 1 + pos as u64)
     }
 
@@ -164,10 +171,10 @@ impl Log {
         let keep_suffix = self.term(index) == Some(term);
         if keep_suffix {
             let drop = (index - self.snapshot_index) as usize;
-            self.entries.drain(..drop);
+            self.terms.drain(..drop);
             self.encoded.drop_front(drop);
         } else {
-            self.entries.clear();
+            self.terms.clear();
             self.encoded.drop_front(self.encoded.count());
         }
         self.snapshot_index = index;
@@ -220,12 +227,14 @@ mod tests {
         assert!(log.batch_from(11, 10, 1).is_empty());
         let batch = log.batch_from(4, 5, usize::MAX);
         let wire: EntryBatch = postcard::from_bytes(&postcard::to_stdvec(&batch).unwrap()).unwrap();
-        let read: Vec<Entry> = wire.iter().map(|(e, _)| Entry { term: e.term, command: e.command.to_vec() }).collect();
-        assert_eq!(read, log.entries[3..8]);
+        let read: Vec<EntryRef> = wire.iter().map(|(e, _)| e).collect();
+        let held: Vec<EntryRef> = (4..=8).map(|i| log.entry(i).unwrap()).collect();
+        assert_eq!(read, held);
+        assert_eq!(held[2], EntryRef { term: 2, command: &[5; 100] });
         // Each entry comes with its own encoding, which a log takes as it is.
         let mut copy = Log::default();
         for (e, encoded) in log.batch_from(1, 10, usize::MAX).iter() {
-            copy.append_encoded(Entry { term: e.term, command: e.command.to_vec() }, encoded);
+            copy.append_encoded(e, encoded);
         }
         assert_eq!(copy.encoded_entries(), log.encoded_entries());
         assert_eq!(copy, log);
