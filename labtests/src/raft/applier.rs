@@ -122,13 +122,13 @@ impl Applied {
         }
         let count = index as usize;
         for (command, _) in &self.values[self.encoded_ends.len().min(count)..count] {
-            self.encoded = postcard::to_extend(command, std::mem::take(&mut self.encoded)).expect("a command encodes");
+            labrpc::net::encode_into(command, &mut self.encoded).expect("a command encodes");
             self.encoded_ends.push(self.encoded.len());
         }
         let body = &self.encoded[..count.checked_sub(1).map_or(0, |last| self.encoded_ends[last])];
         // Two varints of at most 10 bytes each, then the commands.
-        let head = postcard::to_extend(&(index, count), Vec::with_capacity(20 + body.len())).expect("u64s encode");
-        let mut bytes = head;
+        let mut bytes = Vec::with_capacity(20 + body.len());
+        labrpc::net::encode_into(&(index, count), &mut bytes).expect("u64s encode");
         bytes.extend_from_slice(body);
         bytes
     }
