@@ -107,7 +107,7 @@ impl Raft {
             thread::Builder::new().name(format!("replicate->{peer}")).spawn(move || replicator.replicator(peer));
         }
         let applier = inner.clone();
-        thread::Builder::new().name("applier").spawn(move || applier.applier(apply_tx));
+        thread::Builder::new().name("applier").spawn(move || applier.applier(&apply_tx));
         Raft { inner }
     }
 
@@ -216,9 +216,15 @@ impl Inner {
     }
 
     // ----- threads ------------------------------------------------------------------------
+    //
+    // Each thread's closure owns what the thread needs (the `Arc`, its message) and lends it to
+    // a body kept out of line, so the closure is small enough to be inlined where the simulator
+    // catches the unwind of a killed thread: dropping the captures then shares that one landing,
+    // instead of the unwinder stopping in the closure's own frame and restarting from there.
 
     /// Starts elections when the deadline passes without hearing from a leader or granting a vote.
-    fn ticker(self: Arc<Self>) {
+    #[inline(never)]
+    fn ticker(self: &Arc<Self>) {
         loop {
             let wake_at = {
                 let mut st = self.state.lock();
@@ -242,6 +248,7 @@ impl Inner {
         }
     }
 
+    #[inline(never)]
     fn ask_vote(&self, peer: usize, args: RequestVoteArgs) {
         let Ok(reply) = self.peers[peer].call::<_, RequestVoteReply>("Raft.RequestVote", &args) else { return };
         let mut st = self.state.lock();
@@ -254,7 +261,8 @@ impl Inner {
 
     /// Sends to `peer` when it is dirty and its last message was answered, and at least every
     /// heartbeat interval while leader.
-    fn replicator(self: Arc<Self>, peer: usize) {
+    #[inline(never)]
+    fn replicator(self: &Arc<Self>, peer: usize) {
         loop {
             let (seq, outgoing) = {
                 let mut st = self.state.lock();
@@ -299,25 +307,26 @@ impl Inner {
                 (seq, outgoing)
             };
             let inner = self.clone();
-            thread::Builder::new().name(self.send_names[peer].clone()).spawn(move || inner.send(peer, seq, outgoing));
+            thread::Builder::new().name(self.send_names[peer].clone()).spawn(move || inner.send(peer, seq, &outgoing));
         }
     }
 
     /// Sends message number `seq` to `peer` and handles the reply. A call that fails (the message
     /// or its reply is known lost) also ends the wait, so pending entries go out at once.
-    fn send(&self, peer: usize, seq: u64, message: Message) {
+    #[inline(never)]
+    fn send(&self, peer: usize, seq: u64, message: &Message) {
         match message {
             Message::Append(args) => {
-                let result = self.peers[peer].call::<_, AppendEntriesReply>("Raft.AppendEntries", &args);
+                let result = self.peers[peer].call::<_, AppendEntriesReply>("Raft.AppendEntries", args);
                 let mut st = self.state.lock();
                 self.answered(&mut st, peer, seq);
                 let Ok(reply) = result else { return };
-                let effects = st.core.handle_append_reply(peer, &args, &reply);
+                let effects = st.core.handle_append_reply(peer, args, &reply);
                 self.apply_effects_for(&mut st, peer, effects);
             }
             Message::Snapshot(args) => {
                 let (term, last_included_index) = (args.term, args.last_included_index);
-                let result = self.peers[peer].call::<_, InstallSnapshotReply>("Raft.InstallSnapshot", &args);
+                let result = self.peers[peer].call::<_, InstallSnapshotReply>("Raft.InstallSnapshot", args);
                 let mut st = self.state.lock();
                 self.answered(&mut st, peer, seq);
                 let Ok(reply) = result else { return };
@@ -348,7 +357,8 @@ impl Inner {
 
     /// Delivers committed entries (and installed snapshots) in order, never holding the lock
     /// while sending, so a service may call back into Raft from its apply loop.
-    fn applier(self: Arc<Self>, apply_tx: Sender<ApplyMsg>) {
+    #[inline(never)]
+    fn applier(&self, apply_tx: &Sender<ApplyMsg>) {
         loop {
             let batch = {
                 let mut st = self.state.lock();
