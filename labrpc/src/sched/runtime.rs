@@ -160,10 +160,16 @@ impl State {
         }
     }
 
-    #[inline]
-    fn make_runnable(&mut self, id: TaskId, wake: Wake) {
-        let slot = self.slot_mut(id).expect("make_runnable: task is gone");
-        debug_assert_eq!(slot.status, Status::Parked);
+    /// Makes thread `id` runnable, woken by `wake`, if its park `token` is still on. False when
+    /// that park is over (woken, timed out, killed) or the thread is gone. The slot is looked up
+    /// once for the check and the wake-up: this runs for every notification, channel value and
+    /// timer that fires.
+    #[inline(always)]
+    fn wake_if_parked(&mut self, id: TaskId, token: u64, wake: Wake) -> bool {
+        let Some(slot) = self.slot_mut(id) else { return false };
+        if slot.status != Status::Parked || slot.park_token != token {
+            return false;
+        }
         slot.status = Status::Runnable;
         slot.wake = wake;
         slot.wait = None;
@@ -172,6 +178,7 @@ impl State {
         if left_a_timer {
             self.timer_went_stale();
         }
+        true
     }
 
     /// A park with a deadline ended before it: its timer stays in the queue until it surfaces or
@@ -520,14 +527,7 @@ impl Runtime {
     /// timed out, killed) or the thread is gone, so wait queues can skip stale tickets.
     #[inline]
     pub(crate) fn unpark(&self, ticket: Ticket) -> bool {
-        let mut st = self.st.borrow_mut();
-        match st.slot(ticket.task) {
-            Some(slot) if slot.status == Status::Parked && slot.park_token == ticket.token => {
-                st.make_runnable(ticket.task, Wake::Notified);
-                true
-            }
-            _ => false,
-        }
+        self.st.borrow_mut().wake_if_parked(ticket.task, ticket.token, Wake::Notified)
     }
 
     /// Whether the park a ticket was taken for is still going on (the thread waits there).
@@ -837,10 +837,7 @@ impl Runtime {
             fired += 1;
             match timer.kind {
                 TimerKind::Wake { task, token } => {
-                    let due = st.slot(task).is_some_and(|s| s.status == Status::Parked && s.park_token == token);
-                    if due {
-                        st.make_runnable(task, Wake::TimedOut);
-                    } else {
+                    if !st.wake_if_parked(task, token, Wake::TimedOut) {
                         st.stale_timers = st.stale_timers.saturating_sub(1);
                     }
                 }

@@ -162,12 +162,15 @@ impl Condvar {
         match &self.imp {
             CondvarImpl::Real(cv) => cv.notify_all(),
             CondvarImpl::Sim(cv) => {
-                let tickets: Vec<Ticket> = cv.waiters.lock().drain(..).collect();
-                if tickets.is_empty() {
+                let mut waiters = cv.waiters.lock();
+                if waiters.is_empty() {
                     return 0;
                 }
                 let rt = current("Condvar::notify_all");
-                tickets.into_iter().filter(|&t| rt.unpark(t)).count()
+                // Woken in queue order straight from the queue, not from a copy of it: a wake-up
+                // only marks a thread runnable, and nothing else runs (or touches this queue)
+                // before the caller blocks.
+                waiters.drain(..).filter(|&t| rt.unpark(t)).count()
             }
         }
     }
