@@ -4,7 +4,7 @@ use std::fmt;
 use std::ops::{Deref, DerefMut};
 
 use crate::sched::wait::LockInfo;
-use crate::sched::{current, try_current, TaskId, Ticket, Wait};
+use crate::sched::{current, try_current, Runtime, TaskId, Ticket, Wait};
 
 pub(crate) struct SimLock {
     id: u64,
@@ -33,36 +33,49 @@ impl SimLock {
         st.holder.is_none() && !st.outside
     }
 
+    /// Takes the lock. The uncontended path (most calls) is kept apart from the waiting one,
+    /// which is out of line: the fast path then needs few registers, and every lock taken pays
+    /// less to save and restore them.
     #[track_caller]
     pub(crate) fn acquire(&self) {
         let Some(rt) = try_current().filter(|rt| rt.current_task().is_some()) else {
-            let mut st = self.state.lock();
-            assert!(
-                Self::is_free(&st),
-                "labrpc: mutex #{} is held inside a simulation and cannot be taken from outside it",
-                self.id
-            );
-            st.outside = true;
-            return;
+            return self.acquire_outside();
         };
         rt.maybe_preempt();
         let me = rt.current_task().unwrap();
-        {
-            let mut st = self.state.lock();
-            if Self::is_free(&st) {
-                st.holder = Some(me);
-                return;
-            }
-            if st.holder == Some(me) {
-                drop(st);
-                panic!(
-                    "labrpc: {} locks mutex #{} which it already holds (self-deadlock)",
-                    rt.describe_task(me),
-                    self.id
-                );
-            }
-            st.waiters.push_back(rt.park_ticket());
+        let mut st = self.state.lock();
+        if Self::is_free(&st) {
+            st.holder = Some(me);
+            return;
         }
+        self.acquire_contended(rt, me, st);
+    }
+
+    /// `acquire` outside any simulated thread (e.g. by the test after the run).
+    #[cold]
+    #[inline(never)]
+    fn acquire_outside(&self) {
+        let mut st = self.state.lock();
+        assert!(
+            Self::is_free(&st),
+            "labrpc: mutex #{} is held inside a simulation and cannot be taken from outside it",
+            self.id
+        );
+        st.outside = true;
+    }
+
+    /// `acquire` when the lock is held: queue (`st` is the bookkeeping, still locked) and park
+    /// until the holder hands the lock over.
+    #[cold]
+    #[inline(never)]
+    #[track_caller]
+    fn acquire_contended(&self, rt: &Runtime, me: TaskId, mut st: parking_lot::MutexGuard<'_, LockState>) {
+        if st.holder == Some(me) {
+            drop(st);
+            panic!("labrpc: {} locks mutex #{} which it already holds (self-deadlock)", rt.describe_task(me), self.id);
+        }
+        st.waiters.push_back(rt.park_ticket());
+        drop(st);
         // If this thread is killed (its node crashes) while queued, or after the lock was handed
         // to it but before it ran, the unwind passes through here: give the lock on.
         let abandon = AbandonOnUnwind { lock: self, me };
@@ -114,12 +127,17 @@ impl SimLock {
         );
         st.outside = false;
         st.holder = None;
-        if st.waiters.is_empty() {
-            return;
+        if !st.waiters.is_empty() {
+            Self::hand_over(st);
         }
+    }
+
+    /// `release` with threads queued: hand the lock to the first waiter whose park is still
+    /// current (skipping waiters that were killed meanwhile). Out of line, as `acquire`'s wait.
+    #[cold]
+    #[inline(never)]
+    fn hand_over(mut st: parking_lot::MutexGuard<'_, LockState>) {
         let rt = current("releasing a contended mutex");
-        // Hand the lock to the first waiter whose park is still current (skipping waiters that
-        // were killed meanwhile).
         while let Some(ticket) = st.waiters.pop_front() {
             st.holder = Some(ticket.task);
             if rt.unpark(ticket) {
