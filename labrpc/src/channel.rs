@@ -10,7 +10,7 @@ use std::time::Duration;
 
 pub use crossbeam_channel::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
 
-use crate::sched::{current, try_current, Ticket, Wait, Wake};
+use crate::sched::{current, try_current, unwind_killed, Killed, Ticket, Wait, Wake};
 use crate::time::deadline_after;
 use fifo::Fifo;
 
@@ -241,13 +241,25 @@ impl<T> Receiver<T> {
     pub fn recv(&self) -> Result<T, RecvError> {
         match &self.imp {
             ReceiverImpl::Real(rx) => rx.recv(),
-            ReceiverImpl::Sim(chan) => Self::sim_recv(chan, None).map_err(|_| RecvError),
+            ReceiverImpl::Sim(chan) => match Self::sim_recv(chan, None) {
+                Ok(received) => received.map_err(|_| RecvError),
+                Err(killed) => unwind_killed(killed),
+            },
         }
     }
 
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        match self.recv_timeout_or_killed(timeout) {
+            Ok(received) => received,
+            Err(killed) => unwind_killed(killed),
+        }
+    }
+
+    /// `recv_timeout`, except that a kill while waiting is returned, not unwound (see
+    /// `Runtime::park_or_killed`): `ClientEnd::call_bytes` returns out of its frame first.
+    pub(crate) fn recv_timeout_or_killed(&self, timeout: Duration) -> Result<Result<T, RecvTimeoutError>, Killed> {
         match &self.imp {
-            ReceiverImpl::Real(rx) => rx.recv_timeout(timeout),
+            ReceiverImpl::Real(rx) => Ok(rx.recv_timeout(timeout)),
             ReceiverImpl::Sim(chan) => Self::sim_recv(chan, Some(deadline_after(timeout))),
         }
     }
@@ -282,34 +294,37 @@ impl<T> Receiver<T> {
         Some(value)
     }
 
-    fn sim_recv(chan: &SimChan<T>, deadline_ns: Option<u64>) -> Result<T, RecvTimeoutError> {
+    /// A kill while waiting is returned, not unwound: the public receives unwind from their
+    /// caller's frame, so a killed receiver's unwind passes neither this frame nor the park's.
+    fn sim_recv(chan: &SimChan<T>, deadline_ns: Option<u64>) -> Result<Result<T, RecvTimeoutError>, Killed> {
         let rt = current("Receiver::recv");
         loop {
             let mut st = chan.state.lock();
             if let Some(v) = Self::take(chan, &mut st) {
-                return Ok(v);
+                return Ok(Ok(v));
             }
             if st.senders == 0 {
-                return Err(RecvTimeoutError::Disconnected);
+                return Ok(Err(RecvTimeoutError::Disconnected));
             }
             if deadline_ns.is_some_and(|d| rt.now_ns() >= d) {
-                return Err(RecvTimeoutError::Timeout);
+                return Ok(Err(RecvTimeoutError::Timeout));
             }
             st.recv_waiters.push_back(rt.park_ticket());
             drop(st);
             // A value woken for this receiver must not wait for nobody (its node crashing meanwhile).
-            let wake = rt.park_passing_on(Wait::Recv { channel: chan.id }, deadline_ns, &|| {
+            let wake = rt.park_passing_on_or_killed(Wait::Recv { channel: chan.id }, deadline_ns, &|| {
                 wake_one(&mut chan.state.lock().recv_waiters);
-            });
+            })?;
             if wake == Wake::TimedOut {
                 let mut st = chan.state.lock();
                 let me = rt.current_task();
                 st.recv_waiters.retain(|t| Some(t.task) != me);
                 // A value may have arrived at the very instant the timer fired.
                 if let Some(v) = Self::take(chan, &mut st) {
-                    return Ok(v);
+                    return Ok(Ok(v));
                 }
-                return Err(if st.senders == 0 { RecvTimeoutError::Disconnected } else { RecvTimeoutError::Timeout });
+                let why = if st.senders == 0 { RecvTimeoutError::Disconnected } else { RecvTimeoutError::Timeout };
+                return Ok(Err(why));
             }
         }
     }

@@ -179,7 +179,7 @@ impl ClientEnd {
             self.net.deliver_late(self.id, method, request, delay);
         }
         let (reply, sender_crashed) = loop {
-            match reply_rx.recv_timeout(SERVER_CHECK_INTERVAL) {
+            match reply_rx.recv_timeout_or_killed(SERVER_CHECK_INTERVAL).map_err(NoReply::Killed)? {
                 Ok(reply) => {
                     let latency = faults.latency();
                     if !latency.is_zero() {
