@@ -2,7 +2,8 @@
 //! mutex held elsewhere) is not killed when its node crashes or the run ends: a second unwind
 //! started inside a destructor during unwinding aborts the whole process, so no failure report
 //! would be printed and every other test of the binary would die with it. Its destructors run on
-//! instead, and the run fails with its panic, or reports it stuck in the destructor.
+//! instead, and the run fails with its panic, or reports it stuck in the destructor. Likewise the
+//! spin detector parks, rather than unwinds, a thread that spins in a destructor as it unwinds.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -237,4 +238,55 @@ fn a_thread_that_caught_its_panic_is_killed_by_its_node_crash() {
             assert_eq!(node::live_threads(b), 0);
         },
     );
+}
+
+/// Loops on `time::now` without letting virtual time move: the spin detector's case.
+struct SpinOnDrop;
+
+impl Drop for SpinOnDrop {
+    fn drop(&mut self) {
+        let start = time::now();
+        while time::now() == start {}
+    }
+}
+
+fn spin_config() -> Config {
+    Config { spin_limit: Duration::from_millis(200), ..Config::default() }
+}
+
+fn expect_spin_report(failure: &Failure, thread: &str) {
+    let report = failure.to_string();
+    assert!(matches!(&*failure.kind, FailureKind::Spin { .. }), "{report}");
+    assert_eq!(failure.thread.as_deref(), Some(thread), "{report}");
+    assert_eq!(failure.node.as_deref(), Some("b"), "{report}");
+}
+
+/// The spin detector stops a spinning thread by unwinding it; a thread spinning in a destructor
+/// while it unwinds from its panic is parked for good instead, and the run reports the spin.
+#[test]
+fn a_panicking_thread_spinning_in_a_destructor_is_reported() {
+    let result = sim::run(7, &spin_config(), || {
+        let b = node::create("b");
+        let panicker = thread::Builder::new().name("panicker").node(b).spawn(|| {
+            let _spin = SpinOnDrop;
+            panic!("user bug");
+        });
+        let _ = panicker.join();
+    });
+    expect_spin_report(&result.unwrap_err(), "'panicker' (#1)");
+}
+
+/// As above for a thread killed by its node's crash, spinning in a destructor as it unwinds.
+#[test]
+fn a_killed_thread_spinning_in_a_destructor_is_reported() {
+    let result = sim::run(8, &spin_config(), || {
+        let b = node::create("b");
+        thread::Builder::new().name("victim").node(b).spawn(|| {
+            let _spin = SpinOnDrop;
+            time::sleep(Duration::from_secs(3600));
+        });
+        time::sleep(Duration::from_millis(1));
+        node::crash(b);
+    });
+    expect_spin_report(&result.unwrap_err(), "'victim' (#1)");
 }

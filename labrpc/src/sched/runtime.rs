@@ -597,13 +597,39 @@ impl Runtime {
         self.fail(FailureKind::Spin { wall_limit: wall });
     }
 
-    /// Records a failure (the first one wins) and, inside a simulated thread, stops that thread.
+    /// Records a failure (the first one wins) and, inside a simulated thread, stops that thread:
+    /// by unwinding it, unless it already unwinds (killed, or from a panic), maybe inside a
+    /// destructor, where a second unwind aborts the process; then it parks for good instead, and
+    /// the run's end leaks it.
     pub(crate) fn fail(&self, kind: FailureKind) -> ! {
         self.record_failure(kind);
-        if self.current.get().is_some() {
+        if let Some(id) = self.current.get() {
+            let unwinding = {
+                let mut st = self.st.borrow_mut();
+                st.slot(id).is_some_and(|s| s.kill_sent) || st.unwinding_from_panic(id).is_some()
+            };
+            if unwinding {
+                self.park_for_good(id);
+            }
             resume_unwind(Box::new(Aborted));
         }
         panic!("labrpc: simulation failed outside a simulated thread");
+    }
+
+    /// Parks the running thread with nothing to wake it (tickets taken before are stale).
+    #[cold]
+    fn park_for_good(&self, id: TaskId) -> ! {
+        loop {
+            {
+                let mut st = self.st.borrow_mut();
+                let slot = st.slot_mut(id).expect("park: running task is gone");
+                slot.park_token += 1;
+                slot.status = Status::Parked;
+                slot.wait = None;
+                slot.wake = Wake::Pending;
+            }
+            self.switch_out();
+        }
     }
 
     pub(crate) fn record_failure(&self, kind: FailureKind) {
