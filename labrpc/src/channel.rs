@@ -10,7 +10,7 @@ use std::time::Duration;
 
 pub use crossbeam_channel::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
 
-use crate::sched::{current, try_current, unwind_killed, Killed, Ticket, Wait, Wake};
+use crate::sched::{current, or_unwind, try_current, Killed, Ticket, Wait, Wake};
 use crate::time::deadline_after;
 use fifo::Fifo;
 
@@ -241,18 +241,12 @@ impl<T> Receiver<T> {
     pub fn recv(&self) -> Result<T, RecvError> {
         match &self.imp {
             ReceiverImpl::Real(rx) => rx.recv(),
-            ReceiverImpl::Sim(chan) => match Self::sim_recv(chan, None) {
-                Ok(received) => received.map_err(|_| RecvError),
-                Err(killed) => unwind_killed(killed),
-            },
+            ReceiverImpl::Sim(chan) => or_unwind(Self::sim_recv(chan, None)).map_err(|_| RecvError),
         }
     }
 
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
-        match self.recv_timeout_or_killed(timeout) {
-            Ok(received) => received,
-            Err(killed) => unwind_killed(killed),
-        }
+        or_unwind(self.recv_timeout_or_killed(timeout))
     }
 
     /// `recv_timeout`, except that a kill while waiting is returned, not unwound (see

@@ -4,7 +4,7 @@ use std::ops::{Add, AddAssign, Sub};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use crate::sched::{current, try_current, unwind_killed, Killed, Wait};
+use crate::sched::{current, or_unwind, try_current, Killed, Wait};
 
 /// A point in time: virtual nanoseconds since the simulation started, or, outside a simulation,
 /// real nanoseconds since the process first asked. Never mix the two.
@@ -92,9 +92,7 @@ pub fn now() -> Instant {
 /// Blocks the calling thread for `d` (virtual time inside a simulation). A zero sleep lets every
 /// other runnable thread go first.
 pub fn sleep(d: Duration) {
-    if let Err(killed) = sleep_or_killed(d) {
-        unwind_killed(killed);
-    }
+    or_unwind(sleep_or_killed(d))
 }
 
 /// `sleep`, except that a kill while asleep is returned, not unwound (see

@@ -14,6 +14,6 @@ pub(crate) mod wait;
 pub(crate) mod watchdog;
 
 pub(crate) use context::{current, try_current};
-pub(crate) use runtime::{unwind_killed, Runtime};
+pub(crate) use runtime::{or_unwind, unwind_killed, Runtime};
 pub(crate) use task::{Killed, NodeId, TaskId};
 pub(crate) use wait::{Ticket, Wait, Wake};

@@ -151,6 +151,23 @@ impl State {
         self.panics.iter().find(|(task, _)| *task == id).map(|(_, record)| record)
     }
 
+    /// Marks live thread `id` dying and sends it a kill: through the kill queue, or, if it is
+    /// `running` (it crashes its own node), by the caller, which the result asks for. A thread
+    /// unwinding from a panic only counts as killed, as a second unwind from one of its
+    /// destructors would abort the process: its destructors run on, and one that waits forever
+    /// is reported stuck at the end of the run.
+    fn doom(&mut self, id: TaskId, running: Option<TaskId>) -> bool {
+        let unwinding = self.unwinding_from_panic(id).is_some();
+        let slot = self.slot_mut(id).expect("doom: thread is gone");
+        slot.dying = true;
+        if unwinding || Some(id) == running {
+            slot.kill_sent = true;
+            return !unwinding;
+        }
+        self.kill_queue.push_back(id);
+        false
+    }
+
     fn remove_from_queues(&mut self, id: TaskId) {
         if let Some(pos) = self.runnable.iter().position(|&t| t == id) {
             self.runnable.swap_remove(pos);
@@ -166,10 +183,7 @@ impl State {
     /// timer that fires.
     #[inline(always)]
     fn wake_if_parked(&mut self, id: TaskId, token: u64, wake: Wake) -> bool {
-        let Some(slot) = self.slot_mut(id) else { return false };
-        if slot.status != Status::Parked || slot.park_token != token {
-            return false;
-        }
+        let Some(slot) = self.slot_mut(id).filter(|slot| slot.parked_at(token)) else { return false };
         slot.status = Status::Runnable;
         slot.wake = wake;
         slot.wait = None;
@@ -474,10 +488,7 @@ impl Runtime {
     /// unwind, this leaves no cleanup in the caller's frame for every kill to stop at and
     /// restart from.
     pub(crate) fn park_passing_on(&self, wait: Wait, deadline_ns: Option<u64>, pass_on: &dyn Fn()) -> Wake {
-        match self.park_passing_on_or_killed(wait, deadline_ns, pass_on) {
-            Ok(wake) => wake,
-            Err(killed) => unwind_killed(killed),
-        }
+        or_unwind(self.park_passing_on_or_killed(wait, deadline_ns, pass_on))
     }
 
     /// `park`, except that a kill returns `Err(Killed)` instead of unwinding from here: the caller
@@ -533,7 +544,7 @@ impl Runtime {
     /// Whether the park a ticket was taken for is still going on (the thread waits there).
     pub(crate) fn is_parked(&self, ticket: Ticket) -> bool {
         let st = self.st.borrow();
-        st.slot(ticket.task).is_some_and(|slot| slot.status == Status::Parked && slot.park_token == ticket.token)
+        st.slot(ticket.task).is_some_and(|slot| slot.parked_at(ticket.token))
     }
 
     /// Lets the scheduler pick again; the running thread stays runnable.
@@ -699,18 +710,7 @@ impl Runtime {
                 if slot.node != node || slot.dying {
                     continue;
                 }
-                let unwinding = st.unwinding_from_panic(id).is_some();
-                let slot = st.slot_mut(id).unwrap();
-                slot.dying = true;
-                if unwinding {
-                    // Killed as far as the node is concerned; its destructors run on.
-                    slot.kill_sent = true;
-                } else if Some(id) == me {
-                    slot.kill_sent = true;
-                    self_killed = true;
-                } else {
-                    st.kill_queue.push_back(id);
-                }
+                self_killed |= st.doom(id, me);
             }
         }
         if self_killed {
@@ -966,17 +966,9 @@ impl Runtime {
             let mut st = self.st.borrow_mut();
             st.shutting_down = true;
             for id in st.live_ids() {
-                if st.slot(id).unwrap().dying {
-                    continue;
-                }
-                let unwinding = st.unwinding_from_panic(id).is_some();
-                let slot = st.slot_mut(id).unwrap();
-                slot.dying = true;
-                if unwinding {
-                    // Its destructors run on; one that waits forever is reported stuck below.
-                    slot.kill_sent = true;
-                } else {
-                    st.kill_queue.push_back(id);
+                if !st.slot(id).unwrap().dying {
+                    // Outside every simulated thread: no thread here is the running one.
+                    st.doom(id, None);
                 }
             }
         }
@@ -1133,4 +1125,14 @@ fn describe_slot(st: &State, id: TaskId) -> String {
 #[inline(always)]
 pub(crate) fn unwind_killed(_: Killed) -> ! {
     resume_unwind(Box::new(Killed))
+}
+
+/// What a wait that returns its kill (`Runtime::park_or_killed` and the waits built on it)
+/// waited for, or, if the thread was killed meanwhile, its unwind from the caller's frame.
+#[inline(always)]
+pub(crate) fn or_unwind<T>(waited: Result<T, Killed>) -> T {
+    match waited {
+        Ok(value) => value,
+        Err(killed) => unwind_killed(killed),
+    }
 }

@@ -94,3 +94,12 @@ pub(crate) struct TaskSlot {
     /// The node its trace lines name while it runs another node's code (`trace::as_node`).
     pub(crate) trace_node: Option<NodeId>,
 }
+
+impl TaskSlot {
+    /// Whether the thread still waits in the park `token` was taken for (not woken, timed out
+    /// or killed since): what a ticket or a deadline timer must find to wake it.
+    #[inline(always)]
+    pub(crate) fn parked_at(&self, token: u64) -> bool {
+        self.status == Status::Parked && self.park_token == token
+    }
+}

@@ -2,7 +2,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use super::mutex::MutexGuard;
-use crate::sched::{current, try_current, unwind_killed, Killed, Ticket, Wait, Wake};
+use crate::sched::{current, or_unwind, try_current, Killed, Ticket, Wait, Wake};
 use crate::time::deadline_after;
 
 /// Whether a timed wait returned because its time ran out.
@@ -183,14 +183,5 @@ struct PassOnIfUnwound<'a>(&'a Condvar);
 impl Drop for PassOnIfUnwound<'_> {
     fn drop(&mut self) {
         self.0.notify_one();
-    }
-}
-
-/// Unwinds a waiter that `wait_inner` reported killed.
-#[inline(always)]
-fn or_unwind(waited: Result<WaitTimeoutResult, Killed>) -> WaitTimeoutResult {
-    match waited {
-        Ok(result) => result,
-        Err(killed) => unwind_killed(killed),
     }
 }
