@@ -15,6 +15,8 @@
 //! was killed while re-taking the mutex, about 1 seed in 1,000 failed with a lost wake-up (e.g.
 //! LAB_SEED=10137603012485906776).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -22,7 +24,6 @@ use std::time::Duration;
 
 use labrpc::channel::{self, Receiver, Sender};
 use labrpc::net::{ClientEnd, Network, Server, Service};
-use labrpc::sim::{self, Config, Knobs};
 use labrpc::sync::{Condvar, Mutex};
 use labrpc::{node, rand, thread, time, NodeId};
 
@@ -67,7 +68,7 @@ impl World {
 
 fn assert_alive(node: NodeId, incarnation: u64, after: &str) {
     assert!(
-        node::is_alive(node) && node::incarnation(node) == incarnation,
+        common::alive(node, incarnation),
         "a thread of node {node:?} (incarnation {incarnation}) ran after {after} although its node crashed"
     );
 }
@@ -159,22 +160,15 @@ fn churn(hold: bool) {
     for &n in &nodes {
         start_workers(&world, n, hold);
     }
-    let mut crashes = 0;
-    let end_of_churn = time::now() + Duration::from_millis(300);
-    while time::now() < end_of_churn {
-        time::sleep(Duration::from_micros(rand::range(0..4000)));
-        let n = nodes[rand::range(0..nodes.len() as u64) as usize];
-        if node::is_alive(n) {
-            node::crash(n);
-            crashes += 1;
-        } else {
-            node::restart(n);
-            start_workers(&world, n, hold);
-        }
-        if rand::per_mille(300) {
-            world.release(hold);
-        }
-    }
+    let mut crashes = common::churn(
+        &nodes,
+        |n| start_workers(&world, n, hold),
+        || {
+            if rand::per_mille(300) {
+                world.release(hold);
+            }
+        },
+    );
     world.stop.store(true, Ordering::SeqCst);
     // Settle: receives time out, calls end (no route: at most 100 ms; replies: a few ms).
     time::sleep(Duration::from_millis(500));
@@ -211,11 +205,7 @@ fn churn(hold: bool) {
 /// Fails if a live thread waits on the semaphore while it has permits (call once settled).
 fn assert_no_lost_wake_up(world: &World, when: &str) {
     let sem = world.sem.lock();
-    let live_waiters = sem
-        .waiting
-        .values()
-        .filter(|&&(n, incarnation)| node::is_alive(n) && node::incarnation(n) == incarnation)
-        .count();
+    let live_waiters = sem.waiting.values().filter(|&&(n, incarnation)| common::alive(n, incarnation)).count();
     assert!(
         sem.permits == 0 || live_waiters == 0,
         "lost wake-up {when}: {} permits and {live_waiters} live threads waiting for one",
@@ -223,23 +213,9 @@ fn assert_no_lost_wake_up(world: &World, when: &str) {
     );
 }
 
-/// Runs `churn` for the seeds the knobs ask for; without `LAB_SEED`, 16 seeds from `first_seed`
-/// (or from the test name's seed).
-fn run_churn(name: &str, hold: bool, first_seed: Option<u64>) {
-    let mut knobs = Knobs::from_env().unwrap_or_else(|e| panic!("error: {e}"));
-    if knobs.seed.is_none() {
-        knobs.seed = first_seed;
-        knobs.runs = knobs.runs.max(16);
-    }
-    let config = Config { preempt_per_mille: 100, ..Config::default() };
-    if let Err(failure) = sim::check_with(&labrpc::target!(name), config, &knobs, move || churn(hold)) {
-        panic!("{failure}");
-    }
-}
-
 #[test]
 fn crash_stop_holds_under_churn() {
-    run_churn("crash_stop_holds_under_churn", false, None);
+    common::run_seeds(&labrpc::target!("crash_stop_holds_under_churn"), None, || churn(false));
 }
 
 /// As above, with permits sometimes released by notifying under the lock and holding it a
@@ -248,5 +224,9 @@ fn crash_stop_holds_under_churn() {
 /// fixed (found with LAB_RUNS=400; the other 399 passed).
 #[test]
 fn crash_stop_holds_under_churn_with_notify_under_the_lock() {
-    run_churn("crash_stop_holds_under_churn_with_notify_under_the_lock", true, Some(8_114_253_572_096_260_083));
+    common::run_seeds(
+        &labrpc::target!("crash_stop_holds_under_churn_with_notify_under_the_lock"),
+        Some(8_114_253_572_096_260_083),
+        || churn(true),
+    );
 }

@@ -10,13 +10,14 @@
 //!
 //! 16 seeds by default; `LAB_SEED` replays one, `LAB_RUNS` runs more.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use labrpc::channel::{self, Receiver, Sender};
-use labrpc::sim::{self, Config, Knobs};
 use labrpc::sync::Mutex;
 use labrpc::{node, rand, thread, time, NodeId};
 
@@ -41,15 +42,11 @@ struct World {
     stop: AtomicBool,
 }
 
-fn alive(node: NodeId, incarnation: u64) -> bool {
-    node::is_alive(node) && node::incarnation(node) == incarnation
-}
-
 /// A blocking send, registered as waiting while it blocks.
 fn send_one(world: &World, me: u64, node: NodeId, incarnation: u64) {
     world.blocked.lock().insert(me, (Blocked::Sending, node, incarnation));
     world.tx.send(me).unwrap();
-    assert!(alive(node, incarnation), "a sender ran after its node crashed");
+    assert!(common::alive(node, incarnation), "a sender ran after its node crashed");
     world.sent.fetch_add(1, Ordering::SeqCst);
     world.blocked.lock().remove(&me);
 }
@@ -58,7 +55,7 @@ fn send_one(world: &World, me: u64, node: NodeId, incarnation: u64) {
 fn recv_one(world: &World, me: u64, node: NodeId, incarnation: u64) {
     world.blocked.lock().insert(me, (Blocked::Receiving, node, incarnation));
     world.rx.recv().unwrap();
-    assert!(alive(node, incarnation), "a receiver ran after its node crashed");
+    assert!(common::alive(node, incarnation), "a receiver ran after its node crashed");
     world.received.fetch_add(1, Ordering::SeqCst);
     world.blocked.lock().remove(&me);
 }
@@ -75,7 +72,7 @@ fn worker(world: Arc<World>, node: NodeId, incarnation: u64, send_heavy: bool) {
             2 | 3 => recv_one(&world, me, node, incarnation),
             _ => {
                 if world.rx.recv_timeout(Duration::from_micros(rand::range(0..3000))).is_ok() {
-                    assert!(alive(node, incarnation), "a receiver ran after its node crashed");
+                    assert!(common::alive(node, incarnation), "a receiver ran after its node crashed");
                     world.received.fetch_add(1, Ordering::SeqCst);
                 }
             }
@@ -113,19 +110,7 @@ fn churn() {
     for &n in &nodes {
         start_workers(&world, n, send_heavy);
     }
-    let mut crashes = 0;
-    let end_of_churn = time::now() + Duration::from_millis(300);
-    while time::now() < end_of_churn {
-        time::sleep(Duration::from_micros(rand::range(0..4000)));
-        let n = nodes[rand::range(0..nodes.len() as u64) as usize];
-        if node::is_alive(n) {
-            node::crash(n);
-            crashes += 1;
-        } else {
-            node::restart(n);
-            start_workers(&world, n, send_heavy);
-        }
-    }
+    let mut crashes = common::churn(&nodes, |n| start_workers(&world, n, send_heavy), || {});
     world.stop.store(true, Ordering::SeqCst);
     time::sleep(Duration::from_millis(100)); // receives with a timeout end; the rest wait for good
     assert_no_lost_wake_up(&world, "after the churn");
@@ -182,8 +167,9 @@ fn assert_no_lost_wake_up(world: &World, when: &str) {
     let (sent, received) = (world.sent.load(Ordering::SeqCst), world.received.load(Ordering::SeqCst));
     assert_eq!(sent, received + left, "{when}: values sent = received + left in the channel");
     let blocked = world.blocked.lock();
-    let live =
-        |what: Blocked| blocked.values().filter(|&&(w, n, incarnation)| w == what && alive(n, incarnation)).count();
+    let live = |what: Blocked| {
+        blocked.values().filter(|&&(w, n, incarnation)| w == what && common::alive(n, incarnation)).count()
+    };
     let (receivers, senders) = (live(Blocked::Receiving), live(Blocked::Sending));
     assert!(
         left == 0 || receivers == 0,
@@ -198,12 +184,5 @@ fn assert_no_lost_wake_up(world: &World, when: &str) {
 
 #[test]
 fn channel_wake_ups_survive_churn() {
-    let mut knobs = Knobs::from_env().unwrap_or_else(|e| panic!("error: {e}"));
-    if knobs.seed.is_none() {
-        knobs.runs = knobs.runs.max(16);
-    }
-    let config = Config { preempt_per_mille: 100, ..Config::default() };
-    if let Err(failure) = sim::check_with(&labrpc::target!("channel_wake_ups_survive_churn"), config, &knobs, churn) {
-        panic!("{failure}");
-    }
+    common::run_seeds(&labrpc::target!("channel_wake_ups_survive_churn"), None, churn);
 }
