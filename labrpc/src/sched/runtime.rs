@@ -198,14 +198,21 @@ impl State {
     /// A park with a deadline ended before it: its timer stays in the queue until it surfaces or
     /// a sweep removes it. Sweeps run when stale timers are over half of the queue, so the heap
     /// stays within twice the timed parks in progress and each timer is swept at most once.
+    /// Inlined up to the sweep (an answered RPC's timer goes stale at every reply).
+    #[inline(always)]
     fn timer_went_stale(&mut self) {
         const SWEEP_ABOVE: usize = 64;
         self.stale_timers += 1;
         if self.stale_timers > SWEEP_ABOVE && 2 * self.stale_timers > self.timers.len() {
-            let (slots, nodes) = (&self.slots, &self.nodes);
-            alloc::untracked(|| self.timers.retain(|kind| timer_is_live(slots, nodes, kind)));
-            self.stale_timers = 0;
+            self.sweep_stale_timers();
         }
+    }
+
+    #[inline(never)]
+    fn sweep_stale_timers(&mut self) {
+        let (slots, nodes) = (&self.slots, &self.nodes);
+        alloc::untracked(|| self.timers.retain(|kind| timer_is_live(slots, nodes, kind)));
+        self.stale_timers = 0;
     }
 }
 
@@ -560,12 +567,20 @@ impl Runtime {
         self.suspend();
     }
 
-    /// A preemption point (lock, send): with the configured probability, yield.
-    #[inline]
+    /// A preemption point (lock, send): with the configured probability, yield. Inlined up to
+    /// the draw: most scenarios never preempt, and every lock taken would pay a call (and the
+    /// registers the draw needs) to learn it.
+    #[inline(always)]
     pub(crate) fn maybe_preempt(&self) {
         if self.config.preempt_per_mille == 0 || self.current.get().is_none() {
             return;
         }
+        self.draw_preempt();
+    }
+
+    /// `maybe_preempt`'s draw and yield, out of line.
+    #[inline(never)]
+    fn draw_preempt(&self) {
         let preempt = {
             let mut st = self.st.borrow_mut();
             st.sched_rng.random_range(0..1000u32) < self.config.preempt_per_mille
