@@ -153,11 +153,18 @@ impl ClientEnd {
             observe::record(|| Observed::RequestDuplicated { call });
             trace_fate("request duplicated", method, &server_name);
         }
+        // The last copy takes the request itself when no late duplicate can need it after the
+        // copies are spawned (the late duplicate is drawn after the spawns, which the
+        // determinism hash records in that order), so most calls copy no request.
+        let keep_request = faults.late_duplicates_possible();
+        let mut request = Some(request);
         // Each handler copy sends its reply and whether its node crashes right after (rule 9).
         let (reply_tx, reply_rx) = channel::bounded::<(Vec<u8>, bool)>(copies);
-        for _ in 0..copies {
+        for copy in 1..=copies {
             self.net.count_dispatch(slot);
-            let (handler, request, reply_tx) = (handler.clone(), request.clone(), reply_tx.clone());
+            let request = if copy == copies && !keep_request { request.take() } else { request.clone() };
+            let request = request.expect("only the last copy takes the request");
+            let (handler, reply_tx) = (handler.clone(), reply_tx.clone());
             let (name, server_name, net) = (thread_name.clone(), server_name.clone(), self.net.clone());
             thread::Builder::new().shared_name(thread_name.clone()).node(node).spawn_detached(move || {
                 // The thread's name is "rpc Service.Method".
@@ -174,6 +181,7 @@ impl ClientEnd {
         }
         drop(reply_tx);
         if let Some(delay) = faults.late_duplicate() {
+            let request = request.expect("the request is kept while late duplicates are possible");
             observe::record(|| Observed::LateDuplicate { call, delay_ms: delay.as_millis() as u64 });
             trace_fate("late duplicate sent", method, &server_name);
             self.net.deliver_late(self.id, method, request, delay);

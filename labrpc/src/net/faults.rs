@@ -151,6 +151,12 @@ impl Faults {
         allow(FaultKind::Reorder, String::new).then_some(hold)
     }
 
+    /// Whether rule 8 can deliver a request once more: when not, `late_duplicate` draws nothing
+    /// and answers `None`.
+    pub(crate) fn late_duplicates_possible(&self) -> bool {
+        self.late_duplicate_per_mille > 0
+    }
+
     /// Rule 8: whether the request is delivered once more, and after how long.
     pub(crate) fn late_duplicate(&self) -> Option<Duration> {
         if !draw(self.late_duplicate_per_mille) {
