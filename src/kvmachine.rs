@@ -241,7 +241,7 @@ impl KvMachine {
     }
 
     pub fn decode(bytes: &[u8]) -> Result<KvMachine, postcard::Error> {
-        postcard::from_bytes(bytes)
+        labrpc::net::decode(bytes)
     }
 }
 

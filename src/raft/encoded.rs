@@ -39,7 +39,7 @@ impl EntryBatch {
     pub fn iter(&self) -> impl Iterator<Item = (EntryRef<'_>, &[u8])> {
         let mut rest = &self.bytes[..];
         (0..self.count).map(move |k| {
-            let (entry, tail) = postcard::take_from_bytes::<EntryRef>(rest)
+            let (entry, tail) = labrpc::net::take::<EntryRef>(rest)
                 .unwrap_or_else(|e| panic!("raft: entry {k} of a batch of {} does not decode: {e}", self.count));
             let encoded = &rest[..rest.len() - tail.len()];
             rest = tail;

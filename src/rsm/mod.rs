@@ -132,7 +132,7 @@ impl<M: StateMachine, R: RaftPeer> Rsm<M, R> {
 }
 
 fn decode_snapshot(bytes: &[u8]) -> Snapshot {
-    postcard::from_bytes(bytes).unwrap_or_else(|e| panic!("rsm: corrupt snapshot ({} bytes): {e}", bytes.len()))
+    labrpc::net::decode(bytes).unwrap_or_else(|e| panic!("rsm: corrupt snapshot ({} bytes): {e}", bytes.len()))
 }
 
 impl<M: StateMachine, R: RaftPeer> Inner<M, R> {
@@ -170,7 +170,7 @@ impl<M: StateMachine, R: RaftPeer> Inner<M, R> {
                         continue;
                     }
                     assert_eq!(index, st.last_applied + 1, "rsm replica {}: applied out of order", self.me);
-                    let op: M::Op = postcard::from_bytes(&command)
+                    let op: M::Op = labrpc::net::decode(&command)
                         .unwrap_or_else(|e| panic!("rsm: undecodable log entry at index {index}: {e}"));
                     let output = st.machine.apply(op);
                     st.last_applied = index;

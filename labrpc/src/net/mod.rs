@@ -9,6 +9,7 @@
 //! memory and every byte is counted.
 
 mod client;
+mod decode;
 mod encode;
 pub(crate) mod faults;
 mod service;
@@ -23,6 +24,7 @@ use parking_lot::Mutex;
 pub use client::{ClientEnd, RpcError};
 /// Postcard encoding into a `Vec`, runs of bytes copied at once: what messages are encoded with,
 /// for servers that encode their own state or log entries.
+pub use decode::{decode, take};
 pub use encode::{encode, encode_into};
 pub use service::{Server, Service};
 

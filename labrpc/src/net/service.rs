@@ -19,10 +19,10 @@ pub(crate) struct Method {
 /// Messages are postcard's bytes in a buffer of exactly their size (`encode.rs`).
 pub(crate) use super::encode;
 
-/// Decodes a whole message: trailing bytes mean the two sides disagree on the type, which
-/// postcard alone would not notice.
+/// Decodes a whole message (`decode.rs`): trailing bytes mean the two sides disagree on the
+/// type, which postcard alone would not notice.
 pub(crate) fn decode_exact<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
-    match postcard::take_from_bytes::<T>(bytes) {
+    match super::decode::take::<T>(bytes) {
         Ok((value, [])) => Ok(value),
         Ok((_, rest)) => Err(format!("{} bytes left over after decoding", rest.len())),
         Err(e) => Err(e.to_string()),
