@@ -83,6 +83,10 @@ pub(crate) struct State {
     /// Timers in the queue that can wake nothing any more (their park ended another way).
     stale_timers: usize,
     pub(crate) nodes: Vec<NodeState>,
+    /// False only when no node is paused, so picking a thread need not look up its node. Set by
+    /// every pause and recomputed when one ends; a crash ends a pause without clearing it, which
+    /// only costs the lookups until the next pause ends.
+    maybe_paused: bool,
     sched_rng: ChaCha8Rng,
     world_rng: ChaCha8Rng,
     pub(crate) rec: Recorder,
@@ -271,6 +275,7 @@ impl Runtime {
                 timers: Timers::default(),
                 stale_timers: 0,
                 nodes: vec![main_node],
+                maybe_paused: false,
                 sched_rng,
                 world_rng,
                 rec: Recorder::new(mode),
@@ -760,6 +765,7 @@ impl Runtime {
             state.paused_until_ns = Some(until);
             state.pause_generation += 1;
             let generation = state.pause_generation;
+            st.maybe_paused = true;
             st.timers.push(until, TimerKind::Unpause { node, generation });
             st.record(EventKind::NodeChange, serial, caller_node, node.0 as u64);
         }
@@ -888,6 +894,7 @@ impl Runtime {
                         state.paused_until_ns = None;
                         let held = std::mem::take(&mut state.held);
                         st.runnable.extend(held);
+                        st.maybe_paused = st.nodes.iter().any(|n| n.paused_until_ns.is_some());
                     }
                 }
             }
@@ -1103,6 +1110,9 @@ fn pick_runnable(st: &mut State) -> Option<TaskId> {
         }
         let i = if n == 1 { 0 } else { st.sched_rng.random_range(0..n) };
         let id = st.runnable.swap_remove(i);
+        if !st.maybe_paused {
+            return Some(id);
+        }
         let slot = st.slot(id).expect("runnable task is gone");
         let node = slot.node;
         if st.nodes[node.index()].paused_until_ns.is_some() && !slot.dying {
