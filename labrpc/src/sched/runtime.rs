@@ -445,11 +445,7 @@ impl Runtime {
         let node_name = st.nodes[node.index()].name.clone();
         drop(st);
         if !self.config.spin_limit.is_zero() {
-            alloc::untracked(|| {
-                let mut names = self.watch.names.lock();
-                debug_assert!(names.last().is_none_or(|(last, _)| *last < serial), "spawn serials increase");
-                names.push((serial, (node_name, name)));
-            });
+            alloc::untracked(|| self.watch.note_spawn(index, serial, (node_name, name)));
         }
         (id, serial)
     }
