@@ -1,49 +1,22 @@
-//! Postcard encoding into a buffer of exactly the message's size, runs of bytes copied at once.
+//! Postcard encoding into a buffer of exactly the message's size.
 //!
 //! `postcard::to_extend` feeds a `Vec` through `Extend<u8>`, one byte at a time even for a
-//! string or a `serde_bytes` payload; with 10 MiB values that loop was several percent of a run.
-//! The flavor here writes the same bytes (postcard's format is the serializer's, not the
-//! flavor's): single bytes pushed, runs copied with one `extend_from_slice`.
+//! string or a `serde_bytes` payload, and postcard's serializer builds every varint in a buffer
+//! of its own; `writer.rs` writes the same bytes (postcard's format is the serializer's, and
+//! tests compare them) with runs copied at once and varints built in a register, and measures a
+//! message without writing it.
 
-use postcard::ser_flavors::Flavor;
 use serde::Serialize;
 
-/// The end of a `Vec` as postcard's output.
-struct VecFlavor<'a>(&'a mut Vec<u8>);
-
-impl Flavor for VecFlavor<'_> {
-    type Output = ();
-
-    #[inline(always)]
-    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
-        self.0.push(byte);
-        Ok(())
-    }
-
-    /// Every varint comes here too, as a run of 1 to 10 bytes, most of them 1 or 2 long (terms,
-    /// indices, lengths): those are stored directly, as a call to memcpy per varint cost more
-    /// than the copy.
-    #[inline(always)]
-    fn try_extend(&mut self, bytes: &[u8]) -> postcard::Result<()> {
-        match *bytes {
-            [byte] => self.0.push(byte),
-            [first, second] => self.0.extend_from_slice(&[first, second]),
-            _ => self.0.extend_from_slice(bytes),
-        }
-        Ok(())
-    }
-
-    fn finalize(self) -> postcard::Result<()> {
-        Ok(())
-    }
-}
+use super::writer::{Append, Count, Writer};
 
 /// Postcard's bytes for `value` in a buffer of exactly their size, measured first: one
 /// allocation, where growing from empty (`postcard::to_stdvec`) reallocated at 8, 16, 32, ...
 /// bytes. The same bytes as `postcard::to_stdvec`.
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> postcard::Result<Vec<u8>> {
-    let len = postcard::experimental::serialized_size(value)?;
-    let mut bytes = Vec::with_capacity(len);
+    let mut count = Writer(Count(0));
+    value.serialize(&mut count)?;
+    let mut bytes = Vec::with_capacity((count.0).0);
     encode_into(value, &mut bytes)?;
     Ok(bytes)
 }
@@ -51,7 +24,7 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> postcard::Result<Vec<u8>> {
 /// Appends postcard's bytes for `value` to `bytes`, which grows as a `Vec` does (reserve first
 /// for one allocation). The same bytes as `postcard::to_io` or `to_extend` would append.
 pub fn encode_into<T: Serialize + ?Sized>(value: &T, bytes: &mut Vec<u8>) -> postcard::Result<()> {
-    postcard::serialize_with_flavor(value, VecFlavor(bytes))
+    value.serialize(&mut Writer(Append(bytes)))
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ mod encode;
 pub(crate) mod faults;
 mod service;
 pub mod tcp;
+mod writer;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
