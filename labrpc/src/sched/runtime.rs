@@ -793,9 +793,9 @@ impl Runtime {
 
     // ----- the scheduler loop --------------------------------------------------------------
 
-    /// Runs until `done` holds (checked between steps), a failure is recorded, or (when
-    /// `shutdown`) no task is left. Returns true when it stopped because `done` held.
-    pub(crate) fn schedule(&self, done: &dyn Fn() -> bool, shutdown: bool) -> bool {
+    /// Runs until `done` is set (checked between steps), a failure is recorded, or (when
+    /// `shutdown`) no task is left. Returns true when it stopped because `done` was set.
+    pub(crate) fn schedule(&self, done: &Cell<bool>, shutdown: bool) -> bool {
         let mut shutdown_steps: u64 = 0;
         loop {
             if shutdown {
@@ -806,7 +806,7 @@ impl Runtime {
                 if shutdown_steps > self.config.max_steps_per_instant {
                     return false;
                 }
-            } else if done() {
+            } else if done.get() {
                 return self.st.borrow().failure.is_none();
             }
             let next = {
@@ -990,7 +990,7 @@ impl Runtime {
                 }
             }
         }
-        if self.schedule(&|| false, true) {
+        if self.schedule(&Cell::new(false), true) {
             return;
         }
         let stuck = self.blocked_threads();

@@ -5,7 +5,7 @@ pub mod failure;
 pub mod fault_plan;
 pub mod knobs;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -228,15 +228,18 @@ pub(crate) fn run_inner<T: 'static>(
     let rt = Box::new(Runtime::new(seed, config.clone(), mode, replay.clone()));
     let entered = Entered::new(&rt);
     let value: Rc<RefCell<Option<T>>> = Rc::new(RefCell::new(None));
-    let slot = value.clone();
+    // Set with `value`: the scheduler reads it between steps, a load instead of a call.
+    let returned = Rc::new(Cell::new(false));
+    let (slot, returned_slot) = (value.clone(), returned.clone());
     rt.spawn(NodeId::MAIN, "main".into(), move |first| {
         run_body(first, f, move |result| {
             if let Ok(v) = result {
                 *slot.borrow_mut() = Some(v);
+                returned_slot.set(true);
             }
         })
     });
-    rt.schedule(&|| value.borrow().is_some(), false);
+    rt.schedule(&returned, false);
     rt.shutdown();
     let divergence = rt.finish_record();
     let events = rt.take_events();
