@@ -20,7 +20,7 @@ fn hopeless_kv() {
     }
     let get = Op::Get { key: "k".into() };
     let id = recorder.invoke(99, &get);
-    recorder.finish(id, &get, &Outcome::Value { value: Some("never written".into()), version: 1 });
+    recorder.finish(id, &Outcome::Value { value: Some("never written".into()), version: 1 });
     run.finish_with_budget(&recorder, 1, 0, 1000);
 }
 

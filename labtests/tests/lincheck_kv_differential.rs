@@ -199,7 +199,7 @@ fn the_servers_state_machine_and_the_checkers_model_agree() {
             next_seq[client] += 1;
             *coverage.entry(case(&op, &before, &outcome)).or_default() += 1;
             let input: KvInput = to_input(&op);
-            let output = to_output(&op, &outcome).unwrap_or_else(|| panic!("{context}: no output for {outcome:?}"));
+            let output = to_output(&input, &outcome).unwrap_or_else(|| panic!("{context}: no output for {outcome:?}"));
             let next = KvModel
                 .step(&state, &input, Some(&output))
                 .unwrap_or_else(|| panic!("{context}: the model rejects the machine's {output:?}"));

@@ -73,9 +73,35 @@ pub fn think() {
     time::sleep(Duration::from_millis(rand::range(10..41)));
 }
 
-/// "x {client} {j} y": the value a client appends as its j-th operation.
+/// "x {client} {j} y": the value a client appends as its j-th operation. Written digit by digit
+/// rather than through `format!`: every generic client makes one per operation, and the
+/// formatting machinery cost several times the rest of the client's own loop.
 pub fn append_value(client: u64, j: usize) -> String {
-    format!("x {client} {j} y")
+    let mut value = String::with_capacity(APPEND_VALUE_MAX_BYTES);
+    value.push_str("x ");
+    push_decimal(&mut value, client);
+    value.push(' ');
+    push_decimal(&mut value, j as u64);
+    value.push_str(" y");
+    value
+}
+
+/// The longest [`append_value`]: two 20-digit numbers and the 5 bytes around them.
+const APPEND_VALUE_MAX_BYTES: usize = 45;
+
+/// Appends `n` in decimal, without leading zeros (as `Display` writes it).
+fn push_decimal(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&digits[start..]).expect("decimal digits are ASCII"));
 }
 
 /// Checks that `value` holds client `client`'s appends 0..count, each once and in order (Go's
@@ -171,27 +197,35 @@ pub(crate) fn client_loop<L: Lab>(
         client.put(&own, "");
     }
     while !done.load(Ordering::Relaxed) {
-        let key = if randomkeys { rand::range(0..nclients as u64).to_string() } else { own.clone() };
-        let nv = append_value(index, j);
+        // A random key is made afresh each operation; the client's own key is lent, not copied.
+        let random_key;
+        let key: &str = if randomkeys {
+            random_key = rand::range(0..nclients as u64).to_string();
+            &random_key
+        } else {
+            &own
+        };
         let draw = rand::range(0..1000);
+        // The value is made only by the operations that write it (reads are about half).
         if draw < 500 {
-            client.append(&key, &nv);
+            let nv = append_value(index, j);
+            client.append(key, &nv);
             if !randomkeys {
                 last.push_str(&nv);
             }
             j += 1;
         } else if randomkeys && draw < 600 {
-            client.put(&key, &nv);
+            client.put(key, &append_value(index, j));
             j += 1;
         } else if randomkeys && draw < 650 {
-            client.delete(&key);
+            client.delete(key);
         } else if randomkeys && draw < 750 {
-            let (_, version) = client.get(&key);
+            let (_, version) = client.get(key);
             think();
-            let _ = client.cput(&key, &nv, version);
+            let _ = client.cput(key, &append_value(index, j), version);
             j += 1;
         } else {
-            let value = client.get_value(&key);
+            let value = client.get_value(key);
             if !randomkeys {
                 assert_eq!(value, last, "client {index}: get({key:?}) returned a wrong value");
             }
@@ -367,6 +401,16 @@ mod tests {
             last = Some(at);
         }
         Ok(())
+    }
+
+    #[test]
+    fn append_values_are_what_format_writes() {
+        for client in [0, 1, 9, 10, 11, 99, 100, 12_345, u64::MAX] {
+            for j in [0, 1, 9, 10, 19, 100, 999, 1000, usize::MAX] {
+                assert_eq!(append_value(client, j), format!("x {client} {j} y"));
+            }
+        }
+        assert_eq!(append_value(u64::MAX, usize::MAX).len(), APPEND_VALUE_MAX_BYTES);
     }
 
     #[test]

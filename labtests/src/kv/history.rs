@@ -104,38 +104,41 @@ fn to_compare(c: &Compare) -> KvCompare {
     KvCompare { key: c.key.clone(), cmp, target }
 }
 
-/// The checker's output for `outcome`, or None when the outcome says nothing (ErrMaybe: the
-/// operation returned, but whether it applied is unknown).
-pub fn to_output(op: &Op, outcome: &Outcome) -> Option<KvOutput> {
-    match (op, outcome) {
-        (Op::Get { .. }, Outcome::Value { value, version }) => {
+/// The checker's output for `outcome` of the operation recorded as `input`, or None when the
+/// outcome says nothing (ErrMaybe: the operation returned, but whether it applied is unknown).
+/// Read from the recorded input rather than the service operation, so a client need not keep a
+/// copy of each operation while the service runs it.
+pub fn to_output(input: &KvInput, outcome: &Outcome) -> Option<KvOutput> {
+    match (input, outcome) {
+        (KvInput::Get { .. }, Outcome::Value { value, version }) => {
             Some(KvOutput::Get { value: value.clone(), version: Some(*version) })
         }
-        (Op::CPut { .. }, Outcome::Done) => Some(KvOutput::CPut(true)),
-        (Op::CPut { .. }, Outcome::ErrVersion) => Some(KvOutput::CPut(false)),
-        (Op::CPut { .. }, Outcome::ErrMaybe) => None,
-        (Op::Put { .. } | Op::Append { .. } | Op::Delete { .. }, Outcome::Done) => Some(KvOutput::Done),
-        (Op::Swap { .. }, Outcome::Value { value, version }) => {
+        (KvInput::CPut { .. }, Outcome::Done) => Some(KvOutput::CPut(true)),
+        (KvInput::CPut { .. }, Outcome::ErrVersion) => Some(KvOutput::CPut(false)),
+        (KvInput::CPut { .. }, Outcome::ErrMaybe) => None,
+        (KvInput::Put { .. } | KvInput::Append { .. } | KvInput::Delete { .. }, Outcome::Done) => Some(KvOutput::Done),
+        (KvInput::Swap { .. }, Outcome::Value { value, version }) => {
             Some(KvOutput::Swap { value: value.clone(), version: *version })
         }
-        (Op::Swap { .. } | Op::Txn(_), Outcome::ErrMaybe) => None,
-        (Op::Scan { .. }, Outcome::Range { entries, more }) => Some(KvOutput::Scan {
+        (KvInput::Swap { .. } | KvInput::Txn(_), Outcome::ErrMaybe) => None,
+        (KvInput::Scan { .. }, Outcome::Range { entries, more }) => Some(KvOutput::Scan {
             entries: entries.iter().map(|e| (e.key.clone(), e.value.clone(), e.version)).collect(),
             more: *more,
         }),
-        (Op::Txn(txn), Outcome::Txn { succeeded, results }) => {
+        (KvInput::Txn(txn), Outcome::Txn { succeeded, results }) => {
             let branch = if *succeeded { &txn.success } else { &txn.failure };
             assert_eq!(branch.len(), results.len(), "the service answered {txn:?} with {results:?}");
             let results = branch
                 .iter()
                 .zip(results)
-                .map(|(op, outcome)| {
-                    to_output(op, outcome).unwrap_or_else(|| panic!("{op:?} inside a transaction answered {outcome:?}"))
+                .map(|(input, outcome)| {
+                    to_output(input, outcome)
+                        .unwrap_or_else(|| panic!("{input:?} inside a transaction answered {outcome:?}"))
                 })
                 .collect();
             Some(KvOutput::Txn { succeeded: *succeeded, results })
         }
-        (op, outcome) => panic!("the service answered {op:?} with {outcome:?}"),
+        (input, outcome) => panic!("the service answered {input:?} with {outcome:?}"),
     }
 }
 
@@ -158,11 +161,11 @@ impl Recorder {
 
     /// Records the return of `id` now. An ErrMaybe returns with its output unknown: it still
     /// precedes the client's later operations.
-    pub fn finish(&self, id: OpId, op: &Op, outcome: &Outcome) {
-        let output = to_output(op, outcome);
+    pub fn finish(&self, id: OpId, outcome: &Outcome) {
         crate::timeline::event::client_return(id.0 as u64, || format!("{outcome:?}"));
         tracing::debug!(op = id.0, outcome = %Brief(outcome), "client: return");
         let mut rec = self.inner.lock();
+        let output = to_output(&rec.history.ops()[id.0].input, outcome);
         let stamp = rec.stamp();
         rec.history.finish_at(id, stamp, output).expect("virtual time and the sequence never go back");
     }
@@ -254,9 +257,8 @@ impl<C: KvClerk> KvClient for Client<C> {
     /// Runs and records `op`.
     fn execute(&mut self, op: Op) -> Outcome {
         let id = self.recorder.invoke(self.id, &op);
-        let kept = op.clone();
         let outcome = self.clerk.execute(op);
-        self.recorder.finish(id, &kept, &outcome);
+        self.recorder.finish(id, &outcome);
         outcome
     }
 }
