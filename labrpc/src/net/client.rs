@@ -87,6 +87,13 @@ impl ClientEnd {
         &self.name
     }
 
+    /// Enables or disables this end, as [`Network::enable`] does by its name, without the lookup
+    /// by name: a cluster harness sets every link between its servers at each link change.
+    pub fn set_enabled(&self, enabled: bool) {
+        assert!(self.tcp.is_none(), "labrpc: end {:?} runs over TCP: it has no simulated link", self.name);
+        self.net.enable_end(self.id, enabled);
+    }
+
     /// Calls `method` ("Service.Method") with `args` and blocks until the reply or an error.
     /// Type mismatches between caller and handler fail the run with both type names.
     #[track_caller]

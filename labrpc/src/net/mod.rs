@@ -167,6 +167,11 @@ impl Network {
         self.state.lock().end_mut(end).enabled = enabled;
     }
 
+    /// [`Network::enable`] for end `end` (its id), without the lookup by name.
+    pub(crate) fn enable_end(&self, end: usize, enabled: bool) {
+        self.state.lock().ends[end].enabled = enabled;
+    }
+
     /// Adds (or replaces) the server `name`, running its handlers on `node`. Replies from a
     /// replaced server are never delivered.
     pub fn add_server(&self, name: &str, node: NodeId, server: Server) {

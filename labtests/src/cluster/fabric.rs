@@ -58,13 +58,11 @@ pub struct Fabric {
     /// stays unconnected (a server never calls itself).
     pub ends: Vec<Vec<ClientEnd>>,
     pub journal: Box<dyn Journal>,
-    /// The names the cluster's `Naming` gives, made once: the harness looks servers and ends up by name at
-    /// every link change and every monitor poll, and formatting them each time showed in profiles.
+    /// The servers' names the cluster's `Naming` gives, made once (formatting them at every use
+    /// showed in profiles); ends are set through `ends`, not by name.
     server_names: Vec<String>,
     /// The servers' ids on `net`: the Raft monitor reads every server's counters at every poll.
     server_ids: Vec<ServerId>,
-    /// `end_names[from][to]`.
-    end_names: Vec<Vec<String>>,
 }
 
 impl Fabric {
@@ -91,7 +89,7 @@ impl Fabric {
             })
             .collect();
         let server_ids = server_names.iter().map(|name| net.server_id(name)).collect();
-        Fabric { n, net, nodes, ends, journal, server_names, server_ids, end_names }
+        Fabric { n, net, nodes, ends, journal, server_names, server_ids }
     }
 
     pub fn server_name(&self, i: usize) -> &str {
@@ -100,11 +98,6 @@ impl Fabric {
 
     pub fn server_id(&self, i: usize) -> ServerId {
         self.server_ids[i]
-    }
-
-    /// The name of the end from server `from` to server `to`.
-    pub fn end_name(&self, from: usize, to: usize) -> &str {
-        &self.end_names[from][to]
     }
 
     /// Restarts server `i`'s node if it is down (crashed by the harness or at a crash point).

@@ -36,13 +36,15 @@ impl<M: Members> Servers<'_, M> {
         self.fabric.nodes[i]
     }
 
+    /// Sets every server-to-server end from the slots: through the ends the fabric holds, not
+    /// their names (a lookup by name per end was most of a link change).
     fn apply_links(&self, st: &M) {
         let slots = st.slots();
         for from in 0..self.fabric.n {
             for to in (0..self.fabric.n).filter(|&to| to != from) {
                 let (a, b) = (&slots[from], &slots[to]);
                 let on = a.connected && b.connected && a.group == b.group;
-                self.fabric.net.enable(self.fabric.end_name(from, to), on);
+                self.fabric.ends[from][to].set_enabled(on);
             }
         }
     }
