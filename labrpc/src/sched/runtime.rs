@@ -568,6 +568,12 @@ impl Runtime {
         self.suspend();
     }
 
+    /// Whether preemption points draw (and may yield) in this run.
+    #[inline(always)]
+    pub(crate) fn preempts(&self) -> bool {
+        self.config.preempt_per_mille != 0
+    }
+
     /// A preemption point (lock, send): with the configured probability, yield. Inlined up to
     /// the draw: most scenarios never preempt, and every lock taken would pay a call (and the
     /// registers the draw needs) to learn it.

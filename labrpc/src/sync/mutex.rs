@@ -33,11 +33,39 @@ impl SimLock {
         st.holder.is_none() && !st.outside
     }
 
-    /// Takes the lock. The uncontended path (most calls) is kept apart from the waiting one,
-    /// which is out of line: the fast path then needs few registers, and every lock taken pays
-    /// less to save and restore them.
+    /// Takes the lock. The common case (a simulated thread, no preemption draws configured, the
+    /// lock free) is inlined and makes no call; everything else is `acquire_slow`, which starts
+    /// over (the fast attempt changes nothing when it fails), so the fast path saves no
+    /// registers for the waiting paths.
     #[track_caller]
+    #[inline]
     pub(crate) fn acquire(&self) {
+        if !self.acquire_fast() {
+            self.acquire_slow();
+        }
+    }
+
+    /// `acquire` when it needs neither a preemption draw nor a wait; false (with nothing
+    /// changed) otherwise.
+    #[inline(always)]
+    fn acquire_fast(&self) -> bool {
+        let Some(rt) = try_current() else { return false };
+        let Some(me) = rt.current_task() else { return false };
+        if rt.preempts() {
+            return false;
+        }
+        let Some(mut st) = self.state.try_lock() else { return false };
+        if !Self::is_free(&st) {
+            return false;
+        }
+        st.holder = Some(me);
+        true
+    }
+
+    /// `acquire`'s general path: the preemption point, then the lock or its wait.
+    #[inline(never)]
+    #[track_caller]
+    fn acquire_slow(&self) {
         let Some(rt) = try_current().filter(|rt| rt.current_task().is_some()) else {
             return self.acquire_outside();
         };
