@@ -200,6 +200,9 @@ impl<R: RaftPeer> Cluster<R> {
     fn apply_one(&self, i: usize, incarnation: u64, last_applied: u64, msg: ApplyMsg) -> Option<u64> {
         let snapshots = self.shared.applier == ApplierKind::Snapshots;
         let mut st = self.shared.state.lock();
+        while st.applies_held[i] {
+            self.shared.applies_released.wait(&mut st);
+        }
         let peer = &st.peers[i];
         if peer.incarnation != incarnation || peer.server.is_none() {
             return None;

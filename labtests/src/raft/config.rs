@@ -10,7 +10,7 @@ use std::time::Duration;
 use labapi::RaftPeer;
 use labrpc::channel;
 use labrpc::net::{ClientEnd, Network, Server};
-use labrpc::sync::Mutex;
+use labrpc::sync::{Condvar, Mutex};
 use labrpc::NodeId;
 
 use crate::cluster::{Fabric, Members, Naming, Servers, Slot};
@@ -52,6 +52,8 @@ pub struct State<R: RaftPeer> {
     pub(crate) last_seen: Vec<Option<(Seen, Duration)>>,
     /// The terms each peer answered requests in, as the monitor saw them (`durable_terms.rs`).
     pub(crate) durable_terms: DurableTerms,
+    /// Peers whose service takes nothing Raft applies until released (`Cluster::hold_applies`).
+    pub(crate) applies_held: Vec<bool>,
 }
 
 impl<R: RaftPeer> Members for State<R> {
@@ -72,6 +74,8 @@ pub(crate) struct Shared<R: RaftPeer> {
     pub(crate) fabric: Fabric,
     pub(crate) applier: ApplierKind,
     pub(crate) state: Mutex<State<R>>,
+    /// Notified when a held service may take applies again.
+    pub(crate) applies_released: Condvar,
 }
 
 /// The cluster under test. Cheap to clone (client threads of a scenario share it); all methods
@@ -104,8 +108,10 @@ impl<R: RaftPeer> Cluster<R> {
             monitor_on: true,
             last_seen: vec![None; n],
             durable_terms: DurableTerms::new(n),
+            applies_held: vec![false; n],
         });
-        let cluster = Cluster { shared: Arc::new(Shared { n, fabric, applier, state }) };
+        let applies_released = Condvar::new();
+        let cluster = Cluster { shared: Arc::new(Shared { n, fabric, applier, state, applies_released }) };
         for i in 0..n {
             cluster.start(i);
         }
@@ -118,6 +124,17 @@ impl<R: RaftPeer> Cluster<R> {
 
     pub fn n(&self) -> usize {
         self.shared.n
+    }
+
+    /// Peer `i`'s service takes nothing its Raft applies until `release_applies(i)`: a slow
+    /// service, which Raft must tolerate (its delivery waits; replication and commits go on).
+    pub fn hold_applies(&self, i: usize) {
+        self.shared.state.lock().applies_held[i] = true;
+    }
+
+    pub fn release_applies(&self, i: usize) {
+        self.shared.state.lock().applies_held[i] = false;
+        self.shared.applies_released.notify_all();
     }
 
     pub fn net(&self) -> &Network {
