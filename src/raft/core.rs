@@ -57,7 +57,8 @@ pub struct Effects {
     pub reset_election: bool,
     /// New entries are committed (or a snapshot is to be delivered): wake the applier.
     pub apply: bool,
-    /// Send to followers now (new entries, new leader, or a follower to catch up).
+    /// Send to followers now (new entries, new leader, or a follower to catch up). A commit
+    /// alone sends nothing: it rides on the next append or heartbeat.
     pub replicate: bool,
 }
 
@@ -349,7 +350,9 @@ impl Core {
                 if replicas >= self.majority() {
                     tracing::debug!(commit = index, replicas, term = self.term, "commit: stored on a majority");
                     self.set_commit(index);
-                    return Effects { apply: true, replicate: true, ..Effects::default() };
+                    // No round of its own: followers learn the new commit index from the next
+                    // AppendEntries, with new entries or the heartbeat (Figure 2, section 5.3).
+                    return Effects { apply: true, ..Effects::default() };
                 }
             } else if self.log.term(index).is_some_and(|t| t < self.term) {
                 break;

@@ -343,16 +343,15 @@ impl Inner {
         }
     }
 
-    /// Like `apply_effects`, but a follower's own catch-up only wakes its own replicator; a
-    /// commit still tells everyone (they learn the new commit index).
+    /// Like `apply_effects` for the effects of `peer`'s reply, whose `replicate` is that
+    /// follower's own catch-up (a commit sends nothing; see `Effects::replicate`): only its
+    /// replicator is made dirty.
     fn apply_effects_for(&self, st: &mut MutexGuard<'_, State>, peer: usize, effects: Effects) {
-        if effects.replicate && !effects.apply {
+        if effects.replicate {
             st.dirty[peer] = true;
             self.replicate_cv.notify_all();
-            self.apply_effects(st, Effects { replicate: false, ..effects });
-        } else {
-            self.apply_effects(st, effects);
         }
+        self.apply_effects(st, Effects { replicate: false, ..effects });
     }
 
     /// Delivers committed entries (and installed snapshots) in order, never holding the lock
