@@ -101,13 +101,22 @@ impl Raft {
             send_names: (0..n).map(|peer| Arc::from(format!("send->{peer}"))).collect(),
         });
         let ticker = inner.clone();
-        thread::Builder::new().name("ticker").spawn(move || ticker.ticker());
+        thread::Builder::new().name("ticker").spawn(
+            #[inline(always)]
+            move || ticker.ticker(),
+        );
         for peer in (0..n).filter(|&p| p != me) {
             let replicator = inner.clone();
-            thread::Builder::new().name(format!("replicate->{peer}")).spawn(move || replicator.replicator(peer));
+            thread::Builder::new().name(format!("replicate->{peer}")).spawn(
+                #[inline(always)]
+                move || replicator.replicator(peer),
+            );
         }
         let applier = inner.clone();
-        thread::Builder::new().name("applier").spawn(move || applier.applier(&apply_tx));
+        thread::Builder::new().name("applier").spawn(
+            #[inline(always)]
+            move || applier.applier(&apply_tx),
+        );
         Raft { inner }
     }
 
@@ -217,13 +226,14 @@ impl Inner {
 
     // ----- threads ------------------------------------------------------------------------
     //
-    // Each thread's closure owns what the thread needs (the `Arc`, its message) and lends it to
-    // a body kept out of line, so the closure is small enough to be inlined where the simulator
-    // catches the unwind of a killed thread: dropping the captures then shares that one landing,
-    // instead of the unwinder stopping in the closure's own frame and restarting from there.
+    // Each thread's closure and body are inlined into the frame where the simulator catches the
+    // unwind of a killed thread (`#[inline(always)]` on both): what the thread owns (the `Arc`,
+    // its message, a mutex guard held across a condvar wait) then drops on the way to that
+    // catch, and a kill unwinds through no frame of its own. A frame of the body's own cost each
+    // kill two more frame evaluations, and one holding something to drop a stop and a restart.
 
     /// Starts elections when the deadline passes without hearing from a leader or granting a vote.
-    #[inline(never)]
+    #[inline(always)]
     fn ticker(self: &Arc<Self>) {
         loop {
             let wake_at = {
@@ -235,7 +245,10 @@ impl Inner {
                     self.apply_effects(&mut st, effects);
                     for peer in (0..self.peers.len()).filter(|&p| p != self.me) {
                         let (inner, args) = (self.clone(), args.clone());
-                        thread::Builder::new().name(format!("vote->{peer}")).spawn(move || inner.ask_vote(peer, args));
+                        thread::Builder::new().name(format!("vote->{peer}")).spawn(
+                            #[inline(always)]
+                            move || inner.ask_vote(peer, args),
+                        );
                     }
                 }
                 if st.core.is_leader() {
@@ -248,7 +261,7 @@ impl Inner {
         }
     }
 
-    #[inline(never)]
+    #[inline(always)]
     fn ask_vote(&self, peer: usize, args: RequestVoteArgs) {
         let Ok(reply) = self.peers[peer].call::<_, RequestVoteReply>("Raft.RequestVote", &args) else { return };
         let mut st = self.state.lock();
@@ -261,7 +274,7 @@ impl Inner {
 
     /// Sends to `peer` when it is dirty and its last message was answered, and at least every
     /// heartbeat interval while leader.
-    #[inline(never)]
+    #[inline(always)]
     fn replicator(self: &Arc<Self>, peer: usize) {
         loop {
             let (seq, outgoing) = {
@@ -307,13 +320,16 @@ impl Inner {
                 (seq, outgoing)
             };
             let inner = self.clone();
-            thread::Builder::new().name(self.send_names[peer].clone()).spawn(move || inner.send(peer, seq, &outgoing));
+            thread::Builder::new().name(self.send_names[peer].clone()).spawn(
+                #[inline(always)]
+                move || inner.send(peer, seq, &outgoing),
+            );
         }
     }
 
     /// Sends message number `seq` to `peer` and handles the reply. A call that fails (the message
     /// or its reply is known lost) also ends the wait, so pending entries go out at once.
-    #[inline(never)]
+    #[inline(always)]
     fn send(&self, peer: usize, seq: u64, message: &Message) {
         match message {
             Message::Append(args) => {
@@ -356,7 +372,7 @@ impl Inner {
 
     /// Delivers committed entries (and installed snapshots) in order, never holding the lock
     /// while sending, so a service may call back into Raft from its apply loop.
-    #[inline(never)]
+    #[inline(always)]
     fn applier(&self, apply_tx: &Sender<ApplyMsg>) {
         loop {
             let batch = {

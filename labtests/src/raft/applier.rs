@@ -180,17 +180,21 @@ pub(crate) fn spawn<R: RaftPeer>(
     apply_rx: Receiver<ApplyMsg>,
     last_applied: u64,
 ) {
-    thread::Builder::new().name(format!("applier-{i}")).node(NodeId::MAIN).spawn(move || {
-        let mut last_applied = last_applied;
-        // Ends when the channel disconnects (the crashed node's threads dropped the sender) or
-        // when this incarnation is over.
-        while let Ok(msg) = apply_rx.recv() {
-            match cluster.apply_one(i, incarnation, last_applied, msg) {
-                Some(index) => last_applied = index,
-                None => return,
+    // Inlined where the simulator catches a killed thread's unwind (see `spawn_monitor`).
+    thread::Builder::new().name(format!("applier-{i}")).node(NodeId::MAIN).spawn(
+        #[inline(always)]
+        move || {
+            let mut last_applied = last_applied;
+            // Ends when the channel disconnects (the crashed node's threads dropped the sender) or
+            // when this incarnation is over.
+            while let Ok(msg) = apply_rx.recv() {
+                match cluster.apply_one(i, incarnation, last_applied, msg) {
+                    Some(index) => last_applied = index,
+                    None => return,
+                }
             }
-        }
-    });
+        },
+    );
 }
 
 impl<R: RaftPeer> Cluster<R> {

@@ -102,57 +102,65 @@ impl<R: RaftPeer> Cluster<R> {
     /// Starts the monitor thread; it polls until `stop_monitor`.
     pub(crate) fn spawn_monitor(&self) {
         let cluster = self.clone();
-        thread::Builder::new().name("monitor".to_string()).node(NodeId::MAIN).spawn(move || {
-            let mut history = LeaderHistory::default();
-            // One poll's readings, kept between polls so that a poll allocates nothing: the
-            // monitor polls every 10 ms of virtual time for the whole run.
-            let n = cluster.n();
-            let mut incarnations: Vec<u64> = Vec::with_capacity(n);
-            let mut awake: Vec<(usize, R)> = Vec::with_capacity(n);
-            // What each peer said, and its server's (dispatched, answered) counters.
-            let (mut seen, mut counts) = (Vec::with_capacity(n), Vec::with_capacity(n));
-            loop {
-                time::sleep(MONITOR_INTERVAL);
-                // Read under the same lock: a poll takes no more locks than before the
-                // durable-term check (the harness lock is a scheduling point).
-                {
-                    let st = cluster.shared.state.lock();
-                    if !st.monitor_on {
-                        return;
+        // Inlined into the frame where the simulator catches a killed thread's unwind, so what
+        // the closure owns drops on the way to that catch instead of the unwinder stopping in a
+        // frame of the closure's own and restarting from it (the run ends with this thread
+        // killed in its sleep).
+        thread::Builder::new().name("monitor".to_string()).node(NodeId::MAIN).spawn(
+            #[inline(always)]
+            move || {
+                let mut history = LeaderHistory::default();
+                // One poll's readings, kept between polls so that a poll allocates nothing: the
+                // monitor polls every 10 ms of virtual time for the whole run.
+                let n = cluster.n();
+                let mut incarnations: Vec<u64> = Vec::with_capacity(n);
+                let mut awake: Vec<(usize, R)> = Vec::with_capacity(n);
+                // What each peer said, and its server's (dispatched, answered) counters.
+                let (mut seen, mut counts) = (Vec::with_capacity(n), Vec::with_capacity(n));
+                loop {
+                    time::sleep(MONITOR_INTERVAL);
+                    // Read under the same lock: a poll takes no more locks than before the
+                    // durable-term check (the harness lock is a scheduling point).
+                    {
+                        let st = cluster.shared.state.lock();
+                        if !st.monitor_on {
+                            return;
+                        }
+                        incarnations.clear();
+                        incarnations.extend(st.peers.iter().map(|p| p.incarnation));
                     }
-                    incarnations.clear();
-                    incarnations.extend(st.peers.iter().map(|p| p.incarnation));
-                }
-                // Read outside the harness lock: `state()` takes the peer's lock. The network's
-                // counters are read after `state()` (see `durable_terms.rs`).
-                cluster.awake_into(&mut awake);
-                seen.clear();
-                counts.clear();
-                // Each handle is dropped right after its reading, as a consumed list would.
-                for (peer, raft) in awake.drain(..) {
-                    let (term, leader) = raft.state();
-                    crate::timeline::event::peer_state(cluster.node(peer), term, leader);
-                    seen.push(Seen { peer, term, leader });
-                    counts.push(cluster.server_counts(peer));
-                }
-                let mut st = cluster.shared.state.lock();
-                let at = time::now().since_start();
-                for (&s, &(dispatched, answered)) in seen.iter().zip(&counts) {
-                    st.last_seen[s.peer] = Some((s, at));
-                    // A peer restarted meanwhile: its handle and its counters may not match.
-                    let incarnation = st.peers[s.peer].incarnation;
-                    if incarnation == incarnations[s.peer] {
-                        let sample = TermSample { peer: s.peer, incarnation, term: s.term, dispatched, answered, at };
-                        if let Err(e) = st.durable_terms.observe(sample) {
-                            panic!("{e}");
+                    // Read outside the harness lock: `state()` takes the peer's lock. The network's
+                    // counters are read after `state()` (see `durable_terms.rs`).
+                    cluster.awake_into(&mut awake);
+                    seen.clear();
+                    counts.clear();
+                    // Each handle is dropped right after its reading, as a consumed list would.
+                    for (peer, raft) in awake.drain(..) {
+                        let (term, leader) = raft.state();
+                        crate::timeline::event::peer_state(cluster.node(peer), term, leader);
+                        seen.push(Seen { peer, term, leader });
+                        counts.push(cluster.server_counts(peer));
+                    }
+                    let mut st = cluster.shared.state.lock();
+                    let at = time::now().since_start();
+                    for (&s, &(dispatched, answered)) in seen.iter().zip(&counts) {
+                        st.last_seen[s.peer] = Some((s, at));
+                        // A peer restarted meanwhile: its handle and its counters may not match.
+                        let incarnation = st.peers[s.peer].incarnation;
+                        if incarnation == incarnations[s.peer] {
+                            let sample =
+                                TermSample { peer: s.peer, incarnation, term: s.term, dispatched, answered, at };
+                            if let Err(e) = st.durable_terms.observe(sample) {
+                                panic!("{e}");
+                            }
                         }
                     }
+                    if let Err(e) = history.observe(at, &seen, |p, q| cluster.linked_both_ways(&st, p, q)) {
+                        panic!("{e}");
+                    }
                 }
-                if let Err(e) = history.observe(at, &seen, |p, q| cluster.linked_both_ways(&st, p, q)) {
-                    panic!("{e}");
-                }
-            }
-        });
+            },
+        );
     }
 
     /// The highest term peer `i` answered a request in, as far as the monitor saw.
