@@ -29,31 +29,16 @@ impl Command {
 
     /// Postcard's bytes, in a buffer of their exact size (`labrpc::net::encode`): growing one
     /// from empty reallocated three times for a number command, at every command a scenario
-    /// starts. A number (most commands) is written directly: variant 0, then the number as a
-    /// varint.
+    /// starts.
     pub fn encode(&self) -> Vec<u8> {
-        match self {
-            Command::Value(v) => {
-                let mut bytes = Vec::with_capacity(1 + varint_len(*v));
-                bytes.push(VALUE_VARIANT);
-                let mut rest = *v;
-                while rest >= 0x80 {
-                    bytes.push((rest & 0x7f) as u8 | 0x80);
-                    rest >>= 7;
-                }
-                bytes.push(rest as u8);
-                bytes
-            }
-            Command::Payload(_) => labrpc::net::encode(self).expect("a command always encodes"),
-        }
+        labrpc::net::encode(self).expect("a command always encodes")
     }
 
-    /// Decodes a whole entry: trailing bytes mean the entry was corrupted on its way.
+    /// Decodes a whole entry (`labrpc::net::take`, postcard's format and errors read straight
+    /// from the slice: the appliers decode every command applied): trailing bytes mean the entry
+    /// was corrupted on its way.
     pub fn decode(bytes: &[u8]) -> Result<Command, String> {
-        if let Some(command) = decode_value(bytes) {
-            return Ok(command);
-        }
-        match postcard::take_from_bytes::<Command>(bytes) {
+        match labrpc::net::take::<Command>(bytes) {
             Ok((command, [])) => Ok(command),
             Ok((_, rest)) => Err(format!("{} bytes left over after the command", rest.len())),
             Err(e) => Err(format!("{e} (entry of {} bytes)", bytes.len())),
@@ -67,37 +52,6 @@ impl Command {
             Command::Payload(bytes) => bytes.len(),
         }
     }
-}
-
-/// Postcard's index of `Command::Value`, written as a one-byte varint.
-const VALUE_VARIANT: u8 = 0;
-
-/// Most bytes a u64 takes as a varint (7 bits a byte).
-const VARINT_U64_MAX_BYTES: usize = 10;
-
-/// Bytes `v` takes as a varint.
-fn varint_len(v: u64) -> usize {
-    (64 - v.leading_zeros() as usize).div_ceil(7).max(1)
-}
-
-/// The entry read as postcard would read it, when it is a whole `Command::Value` whose variant
-/// is the one byte 0; None otherwise (a payload, or anything postcard would refuse or read with
-/// bytes left over), for postcard itself to decode and explain. The appliers decode every
-/// command applied, and postcard's general path was most of the cost.
-fn decode_value(bytes: &[u8]) -> Option<Command> {
-    let (&VALUE_VARIANT, varint) = bytes.split_first()? else {
-        return None;
-    };
-    let mut value = 0u64;
-    for (i, &byte) in varint.iter().enumerate().take(VARINT_U64_MAX_BYTES) {
-        value |= u64::from(byte & 0x7f) << (7 * i);
-        if byte & 0x80 == 0 {
-            // As postcard: a tenth byte may carry only the 64th bit.
-            let fits = i < VARINT_U64_MAX_BYTES - 1 || byte <= 1;
-            return (fits && i + 1 == varint.len()).then_some(Command::Value(value));
-        }
-    }
-    None
 }
 
 impl fmt::Display for Command {
