@@ -579,7 +579,7 @@ impl Runtime {
     /// registers the draw needs) to learn it.
     #[inline(always)]
     pub(crate) fn maybe_preempt(&self) {
-        if self.config.preempt_per_mille == 0 || self.current.get().is_none() {
+        if !self.preempts() || self.current.get().is_none() {
             return;
         }
         self.draw_preempt();
