@@ -1,46 +1,129 @@
 //! Coroutine stacks are mmap'd regions; creating one per simulated thread would dominate the cost
-//! of short-lived threads such as RPC handlers, so finished stacks are kept for reuse by the next
-//! simulation on this OS thread. Stack contents never influence a run, so reuse is invisible.
+//! of short-lived threads such as RPC handlers, so finished stacks are kept for reuse. Stack
+//! contents never influence a run, so reuse is invisible.
+//!
+//! Two tiers: each OS thread keeps its idle stacks in a thread-local pool (no lock on the spawn
+//! path), and when the OS thread ends it hands them to one process-wide pool, where the next
+//! OS thread that runs out takes them (cargo's test threads reuse each other's stacks). The
+//! process-wide pool is never dropped: a process ends without unmapping its stacks one by one
+//! (419 `munmap` calls at the end of `suite_bench raft`, 2.4% of its CPU), and the kernel frees
+//! them with the rest of the address space.
 
 use std::cell::RefCell;
 
 use corosensei::stack::DefaultStack;
+use parking_lot::Mutex;
 
-/// At most this many idle stacks are kept per OS thread. Runs with many concurrent threads (calls
-/// waiting out long delays) need hundreds; a smaller pool turned into mmap/munmap churn. Only the
-/// pages a stack touched are resident.
+/// At most this many idle stacks are kept per OS thread, and as many again process-wide. Runs
+/// with many concurrent threads (calls waiting out long delays) need hundreds; a smaller pool
+/// turned into mmap/munmap churn. Only the pages a stack touched are resident (two pages for
+/// nearly every stack of the Raft family).
 const POOL_CAPACITY: usize = 2048;
 
-thread_local! {
-    static POOL: RefCell<Vec<(usize, DefaultStack)>> = const { RefCell::new(Vec::new()) };
-}
+/// Idle stacks with their size in bytes.
+type Idle = Vec<(usize, DefaultStack)>;
 
-pub(crate) fn take(size_bytes: usize) -> DefaultStack {
-    let reused = POOL.with(|p| {
-        let mut pool = p.borrow_mut();
-        let pos = pool.iter().rposition(|(s, _)| *s == size_bytes)?;
-        Some(pool.swap_remove(pos).1)
-    });
-    match reused {
-        Some(stack) => stack,
-        None => new_stack(size_bytes),
+/// This OS thread's idle stacks; on the thread's end they go to [`SHARED`].
+struct LocalPool(Idle);
+
+impl Drop for LocalPool {
+    fn drop(&mut self) {
+        give_to_shared(std::mem::take(&mut self.0));
     }
 }
 
-/// A stack the pool did not have (the first threads of a process): out of line, so taking a
-/// pooled one, as nearly every spawn does, saves no registers for the mmap path.
+thread_local! {
+    static POOL: RefCell<LocalPool> = const { RefCell::new(LocalPool(Vec::new())) };
+}
+
+/// Stacks of OS threads that have ended, for any thread to take. A static: never dropped.
+static SHARED: Mutex<Idle> = parking_lot::const_mutex(Vec::new());
+
+/// Takes the most recently used idle stack of `size_bytes` from `pool` (the likeliest to be in
+/// cache).
+fn take_from(pool: &mut Idle, size_bytes: usize) -> Option<DefaultStack> {
+    let pos = pool.iter().rposition(|(s, _)| *s == size_bytes)?;
+    Some(pool.swap_remove(pos).1)
+}
+
+pub(crate) fn take(size_bytes: usize) -> DefaultStack {
+    // `try_with`: during this OS thread's own teardown the local pool may be gone already.
+    let reused = POOL.try_with(|p| take_from(&mut p.borrow_mut().0, size_bytes)).ok().flatten();
+    match reused {
+        Some(stack) => stack,
+        None => take_shared_or_new(size_bytes),
+    }
+}
+
+/// A stack the local pool did not have (the first threads of an OS thread): from the shared pool
+/// if it has one, else a new mapping. Out of line, so taking a pooled one, as nearly every spawn
+/// does, saves no registers for this path.
 #[cold]
 #[inline(never)]
-fn new_stack(size_bytes: usize) -> DefaultStack {
+fn take_shared_or_new(size_bytes: usize) -> DefaultStack {
+    if let Some(stack) = take_from(&mut SHARED.lock(), size_bytes) {
+        return stack;
+    }
     DefaultStack::new(size_bytes)
         .unwrap_or_else(|e| panic!("labrpc: cannot allocate a {size_bytes}-byte coroutine stack: {e}"))
 }
 
 pub(crate) fn give_back(size_bytes: usize, stack: DefaultStack) {
-    POOL.with(|p| {
-        let mut pool = p.borrow_mut();
+    let mut spare = Some(stack);
+    // `try_with`: during this OS thread's own teardown the local pool may be gone already.
+    let _ = POOL.try_with(|p| {
+        let pool = &mut p.borrow_mut().0;
         if pool.len() < POOL_CAPACITY {
-            pool.push((size_bytes, stack));
+            pool.extend(spare.take().map(|stack| (size_bytes, stack)));
         }
     });
+    if let Some(stack) = spare {
+        give_to_shared(vec![(size_bytes, stack)]);
+    }
+}
+
+/// Moves idle stacks to the shared pool, up to its bound; the rest are unmapped.
+#[cold]
+#[inline(never)]
+fn give_to_shared(mut idle: Idle) {
+    let mut shared = SHARED.lock();
+    let room = POOL_CAPACITY.saturating_sub(shared.len());
+    shared.extend(idle.drain(..idle.len().min(room)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stack size no other test uses, so the shared pool's stacks of it are this test's.
+    const SIZE: usize = 64 * 1024 + 4096 * 3;
+
+    fn shared_count() -> usize {
+        SHARED.lock().iter().filter(|(s, _)| *s == SIZE).count()
+    }
+
+    #[test]
+    fn an_ended_threads_stacks_go_to_the_next_thread() {
+        let bases = std::thread::spawn(|| {
+            let stacks: Vec<DefaultStack> = (0..3).map(|_| take(SIZE)).collect();
+            let bases: Vec<usize> = stacks.iter().map(|s| corosensei::stack::Stack::base(s).get()).collect();
+            for stack in stacks {
+                give_back(SIZE, stack);
+            }
+            bases
+        })
+        .join()
+        .unwrap();
+        assert_eq!(shared_count(), 3, "the ended thread handed its idle stacks over");
+        let reused = std::thread::spawn(|| {
+            let stack = take(SIZE);
+            let base = corosensei::stack::Stack::base(&stack).get();
+            give_back(SIZE, stack);
+            base
+        })
+        .join()
+        .unwrap();
+        assert!(bases.contains(&reused), "a new thread takes a shared stack before mapping one");
+        assert_eq!(shared_count(), 3, "and hands it back when it ends");
+    }
 }
