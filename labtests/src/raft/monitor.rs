@@ -43,10 +43,20 @@ pub(crate) struct Seen {
 pub(crate) struct LeaderHistory {
     /// Every term a leader was seen in: the first peer seen leading it, and when.
     leaders: BTreeMap<u64, (usize, Duration)>,
-    /// (leader, higher-term peer) -> (the leader's term, since when the pair has held
-    /// continuously: leader claiming that term, the other in a higher term, linked both ways).
-    stale: BTreeMap<(usize, usize), (u64, Duration)>,
+    /// `confirmed[p]`: a term peer p was found to be the first leader of. An entry of `leaders`
+    /// never changes, so while p goes on leading that term (most polls of a run) the map need
+    /// not be searched again.
+    confirmed: Vec<Option<u64>>,
+    /// (leader, higher-term peer, the leader's term, since when the pair has held continuously:
+    /// leader claiming that term, the other in a higher term, linked both ways). A handful of
+    /// pairs at most, usually none; kept with the list of the poll being built in two buffers
+    /// that live as long as the monitor, so a poll allocates nothing.
+    stale: Vec<StalePair>,
+    stale_next: Vec<StalePair>,
 }
+
+/// See [`LeaderHistory::stale`].
+type StalePair = ((usize, usize), (u64, Duration));
 
 impl LeaderHistory {
     /// Takes one poll at `at`: `seen` holds the running, unpaused peers, and `linked(p, q)` says
@@ -57,9 +67,21 @@ impl LeaderHistory {
         seen: &[Seen],
         linked: impl Fn(usize, usize) -> bool,
     ) -> Result<(), String> {
-        for s in seen.iter().filter(|s| s.leader) {
+        // The highest term any peer is in: a leader of that term has no higher-term peer to be
+        // stale next to (the usual poll: one leader, every peer in its term).
+        let mut max_term = 0;
+        for s in seen {
+            max_term = max_term.max(s.term);
+            if !s.leader || self.confirmed.get(s.peer) == Some(&Some(s.term)) {
+                continue;
+            }
             let (first, first_at) = *self.leaders.entry(s.term).or_insert((s.peer, at));
-            if first != s.peer {
+            if first == s.peer {
+                if self.confirmed.len() <= s.peer {
+                    self.confirmed.resize(s.peer + 1, None);
+                }
+                self.confirmed[s.peer] = Some(s.term);
+            } else {
                 return Err(format!(
                     "two leaders in term {}: peer {first} was seen leading it at {:.3}s and peer {} at {:.3}s",
                     s.term,
@@ -69,11 +91,12 @@ impl LeaderHistory {
                 ));
             }
         }
-        let mut stale = BTreeMap::new();
-        for p in seen.iter().filter(|s| s.leader) {
+        self.stale_next.clear();
+        for p in seen.iter().filter(|s| s.leader && s.term < max_term) {
             for q in seen.iter().filter(|q| q.term > p.term && linked(p.peer, q.peer)) {
-                let since = match self.stale.get(&(p.peer, q.peer)) {
-                    Some(&(term, since)) if term == p.term => since,
+                let before = self.stale.iter().find(|(pair, _)| *pair == (p.peer, q.peer));
+                let since = match before {
+                    Some(&(_, (term, since))) if term == p.term => since,
                     _ => at,
                 };
                 if at - since > STEP_DOWN_BOUND {
@@ -90,10 +113,10 @@ impl LeaderHistory {
                         STEP_DOWN_BOUND.as_millis()
                     ));
                 }
-                stale.insert((p.peer, q.peer), (p.term, since));
+                self.stale_next.push(((p.peer, q.peer), (p.term, since)));
             }
         }
-        self.stale = stale;
+        std::mem::swap(&mut self.stale, &mut self.stale_next);
         Ok(())
     }
 }
