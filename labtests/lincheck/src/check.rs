@@ -186,12 +186,17 @@ fn search_all<M: Model>(
     };
     let mut by_size: Vec<usize> = (0..partitions.len()).collect();
     by_size.sort_by_key(|&index| (partitions[index].op_indices.len(), index));
-    let cores = std::thread::available_parallelism().map_or(1, |cores| cores.get());
-    let workers = threads.unwrap_or(cores).clamp(1, partitions.len().max(1));
     // A small history is checked before a thread would even be scheduled (porcupine's 58-op
     // c01-ok took 10 ms with two threads on a loaded machine, 0.1 ms on one).
     let small = ops.len() < PARALLEL_MIN_OPS && threads.is_none();
-    if workers == 1 || small || limits.max_steps.is_some() {
+    // Asked only when threads may be used: on Linux it reads the cgroup's CPU quota from files,
+    // and the simulated kv scenarios check every run under a step budget, on one thread.
+    let workers = || {
+        let cores = || std::thread::available_parallelism().map_or(1, |cores| cores.get());
+        threads.unwrap_or_else(cores).clamp(1, partitions.len().max(1))
+    };
+    let workers = if small || limits.max_steps.is_some() { 1 } else { workers() };
+    if workers == 1 {
         let mut outcomes: Vec<Option<SearchOutcome>> = (0..partitions.len()).map(|_| None).collect();
         let mut steps_left = limits.max_steps;
         for index in by_size {
