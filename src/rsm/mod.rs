@@ -174,8 +174,13 @@ impl<M: StateMachine, R: RaftPeer> Inner<M, R> {
                         .unwrap_or_else(|e| panic!("rsm: undecodable log entry at index {index}: {e}"));
                     let output = st.machine.apply(op);
                     st.last_applied = index;
-                    st.waiters.applied(index, term, output);
-                    self.applied_cv.notify_all();
+                    // Only a submit with an entry not yet applied or an answer not yet taken
+                    // waits on `applied_cv`: with none (a follower's usual case) there is nobody
+                    // to wake, and the notify is skipped.
+                    if !st.waiters.is_empty() {
+                        st.waiters.applied(index, term, output);
+                        self.applied_cv.notify_all();
+                    }
                     if self.maxraftstate.is_some_and(|max| self.persister.raft_state_size() >= max) {
                         let snapshot = Snapshot { last_applied: index, machine: st.machine.snapshot() };
                         // At its exact size: one allocation and one copy of the machine's bytes.

@@ -36,6 +36,11 @@ impl<T> Waiters<T> {
         ticket
     }
 
+    /// No submit has a ticket: none waits for an entry or has an answer to take.
+    pub(super) fn is_empty(&self) -> bool {
+        self.by_index.is_empty() && self.results.is_empty()
+    }
+
     /// The answer for `ticket`, once there is one.
     pub(super) fn take_result(&mut self, ticket: u64) -> Option<Option<T>> {
         self.results.remove(&ticket)
