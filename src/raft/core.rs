@@ -497,7 +497,10 @@ impl Core {
     /// What the service gets next, now counted as applied (Figure 2: "if commitIndex >
     /// lastApplied: increment lastApplied, apply log[lastApplied]"): a snapshot waiting in the
     /// persister first, else every committed entry not applied yet; None when nothing waits.
-    pub fn take_to_apply(&mut self) -> Option<ToApply> {
+    /// The entries go into `batch`, an empty vector (not Figure 2: the applier hands back its
+    /// last one, so a batch costs no allocation of its own).
+    pub fn take_to_apply(&mut self, mut batch: Vec<ApplyMsg>) -> Option<ToApply> {
+        debug_assert!(batch.is_empty(), "a batch to fill holds {} messages", batch.len());
         if self.snapshot_pending {
             self.snapshot_pending = false;
             self.last_applied = self.log.snapshot_index();
@@ -509,14 +512,13 @@ impl Core {
         }
         let (from, to) = (self.last_applied + 1, self.commit_index);
         tracing::debug!(entries = %Entries(from, (to - from + 1) as usize), "apply");
-        let commands = (from..=to)
-            .map(|index| {
-                let entry = self.log.entry(index).expect("committed entry missing from the log");
-                ApplyMsg::Command { index, term: entry.term, command: entry.command.to_vec() }
-            })
-            .collect();
+        let commands = (from..=to).map(|index| {
+            let entry = self.log.entry(index).expect("committed entry missing from the log");
+            ApplyMsg::Command { index, term: entry.term, command: entry.command.to_vec() }
+        });
+        batch.extend(commands);
         self.last_applied = to;
-        Some(ToApply::Commands(commands))
+        Some(ToApply::Commands(batch))
     }
 
     // ----- not Figure 2: what the driver keeps here for its own use -----------------------
@@ -673,7 +675,7 @@ mod tests {
         let Some(Outgoing::Append(args)) = leader.outgoing(1) else { panic!() };
         let (reply, _) = follower.handle_append_entries(&args);
         assert!(leader.handle_append_reply(1, &args, &reply).apply);
-        let Some(ToApply::Commands(commands)) = leader.take_to_apply() else { panic!() };
+        let Some(ToApply::Commands(commands)) = leader.take_to_apply(Vec::new()) else { panic!() };
         let got: Vec<(u64, u64, Vec<u8>)> = commands
             .into_iter()
             .map(|m| match m {
@@ -682,7 +684,7 @@ mod tests {
             })
             .collect();
         assert_eq!(got, vec![(1, 1, vec![0]), (2, 1, vec![1]), (3, 1, vec![2])]);
-        assert!(!leader.has_to_apply() && leader.take_to_apply().is_none(), "an entry handed out twice");
+        assert!(!leader.has_to_apply() && leader.take_to_apply(Vec::new()).is_none(), "an entry handed out twice");
         // The follower learns the commit from the next append, then installs a snapshot beyond
         // it: the snapshot goes first, and the entries it covers are never handed out.
         let Some(Outgoing::Append(args)) = leader.outgoing(1) else { panic!() };
@@ -692,8 +694,8 @@ mod tests {
             InstallSnapshotArgs { term: 1, leader: 0, last_included_index: 5, last_included_term: 1, data: vec![] };
         let (_, effects, installed) = follower.handle_install_snapshot(&install);
         assert!(installed && effects.apply);
-        assert!(matches!(follower.take_to_apply(), Some(ToApply::Snapshot { index: 5, term: 1 })));
-        assert!(follower.take_to_apply().is_none());
+        assert!(matches!(follower.take_to_apply(Vec::new()), Some(ToApply::Snapshot { index: 5, term: 1 })));
+        assert!(follower.take_to_apply(Vec::new()).is_none());
     }
 
     #[test]

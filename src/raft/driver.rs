@@ -374,18 +374,20 @@ impl Inner {
     /// while sending, so a service may call back into Raft from its apply loop.
     #[inline(always)]
     fn applier(&self, apply_tx: &Sender<ApplyMsg>) {
+        // One vector for every batch, emptied as it is sent (a batch is usually an entry or two).
+        let mut batch = Vec::new();
         loop {
-            let batch = {
+            batch = {
                 let mut st = self.state.lock();
                 self.apply_cv.wait_while(&mut st, |s| !s.core.has_to_apply());
-                match st.core.take_to_apply().expect("the applier woke with nothing to apply") {
+                match st.core.take_to_apply(batch).expect("the applier woke with nothing to apply") {
                     ToApply::Snapshot { index, term } => {
                         vec![ApplyMsg::Snapshot { index, term, snapshot: self.persister.read_snapshot() }]
                     }
                     ToApply::Commands(commands) => commands,
                 }
             };
-            for msg in batch {
+            for msg in batch.drain(..) {
                 if apply_tx.send(msg).is_err() {
                     return; // the service is gone
                 }
