@@ -1,8 +1,12 @@
 //! One RPC with a deadline, for the clerks and the groups' migration threads: the call runs in a
 //! thread of its own (which finishes on its own if abandoned), so a paused or far server costs
 //! the caller at most `timeout`. The request is shared with that thread (`Arc`), not copied for
-//! every attempt: a retried request is the same request.
+//! every attempt: a retried request is the same request. The end and the thread's name may be
+//! shared too ([`Replicas`](super::Replicas) keeps its ends in `Arc`s, kvraft's clerk the name of
+//! its call threads): cloning a `ClientEnd` copies its name, and a `&str` name is copied into
+//! every thread.
 
+use std::borrow::Borrow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,21 +31,22 @@ where
 }
 
 /// [`call_within`] from a thread named `thread` (as traces and failure reports show it).
-pub fn call_named<Req, Rep>(
-    thread: &'static str,
-    end: &ClientEnd,
+pub fn call_named<E, Req, Rep>(
+    thread: impl Into<Arc<str>>,
+    end: &E,
     method: &'static str,
     request: &Arc<Req>,
     timeout: Duration,
 ) -> Option<Rep>
 where
+    E: Borrow<ClientEnd> + Clone + Send + 'static,
     Req: Serialize + Send + Sync + 'static,
     Rep: DeserializeOwned + Send + 'static,
 {
     let (tx, rx) = channel::bounded(1);
     let (end, request) = (end.clone(), Arc::clone(request));
     thread::Builder::new().name(thread).spawn(move || {
-        let _ = tx.send(end.call::<Req, Rep>(method, &*request));
+        let _ = tx.send(end.borrow().call::<Req, Rep>(method, &*request));
     });
     rx.recv_timeout(timeout).ok().and_then(Result::ok)
 }

@@ -9,6 +9,7 @@
 
 mod call;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use labrpc::net::ClientEnd;
@@ -78,7 +79,8 @@ pub fn round<T>(servers: usize, first: usize, mut ask: impl FnMut(usize) -> Try<
 /// A fixed set of replicas and the one believed to lead: [`Replicas::until_answered`] finds the
 /// leader, remembers it and fails over.
 pub struct Replicas {
-    servers: Vec<ClientEnd>,
+    /// Shared with each call's thread (see `call.rs`).
+    servers: Vec<Arc<ClientEnd>>,
     leader: usize,
 }
 
@@ -88,7 +90,7 @@ impl Replicas {
     pub fn new(servers: Vec<ClientEnd>, service: &str) -> Replicas {
         assert!(!servers.is_empty(), "{service}: a clerk needs at least one server");
         let leader = labrpc::rand::range(0..servers.len() as u64) as usize;
-        Replicas { servers, leader }
+        Replicas { servers: servers.into_iter().map(Arc::new).collect(), leader }
     }
 
     /// The replica believed to lead.
@@ -99,7 +101,7 @@ impl Replicas {
     /// Asks the replicas in turn, from the believed leader on, until one answers (`ask` gives
     /// Some), pausing [`RETRY_PAUSE`] after each round in which none did; the one that answered
     /// is the leader from then on.
-    pub fn until_answered<T>(&mut self, mut ask: impl FnMut(&ClientEnd) -> Option<T>) -> T {
+    pub fn until_answered<T>(&mut self, mut ask: impl FnMut(&Arc<ClientEnd>) -> Option<T>) -> T {
         let servers = &self.servers;
         loop {
             let answered = round(servers.len(), self.leader, |i| ask(&servers[i]).map_or(Try::Next, Try::Answered));

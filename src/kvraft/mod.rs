@@ -101,13 +101,19 @@ fn handle(rsm: &Rsm<KvMachine>, request: Request) -> Reply {
 pub struct Clerk {
     replicas: Replicas,
     ids: RequestIds,
+    /// The name of its call threads, made once: a `&str` name is copied for every thread.
+    call_thread: Arc<str>,
 }
 
 impl Clerk {
     /// A clerk with a fresh random client id; `servers[i]` reaches server i.
     pub fn new(servers: Vec<ClientEnd>) -> Clerk {
         // The leader guess is drawn before the client id: swapping them would change every run.
-        Clerk { replicas: Replicas::new(servers, "kvraft"), ids: RequestIds::new() }
+        Clerk {
+            replicas: Replicas::new(servers, "kvraft"),
+            ids: RequestIds::new(),
+            call_thread: Arc::from("clerk-call"),
+        }
     }
 
     pub fn client_id(&self) -> u64 {
@@ -125,7 +131,8 @@ impl KvClient for Clerk {
     fn execute(&mut self, op: Op) -> Outcome {
         let (client, seq) = self.ids.next_request();
         let request = Arc::new(Request { client, seq, op });
-        self.replicas.until_answered(|end| match call_named("clerk-call", end, OP_METHOD, &request, CALL_TIMEOUT)? {
+        let thread = &self.call_thread;
+        self.replicas.until_answered(|end| match call_named(thread.clone(), end, OP_METHOD, &request, CALL_TIMEOUT)? {
             Reply::Ok(outcome) => Some(outcome),
             Reply::WrongLeader | Reply::Timeout => None,
         })
