@@ -856,8 +856,8 @@ impl Runtime {
         let mut st = self.st.borrow_mut();
         // Stale timers at the head are dropped first, so time never jumps to a deadline where
         // nothing is due.
-        while let Some(head) = st.timers.peek() {
-            if timer_is_live(&st.slots, &st.nodes, &head.kind) {
+        while let Some(head) = st.timers.peek_kind() {
+            if timer_is_live(&st.slots, &st.nodes, &head) {
                 break;
             }
             st.timers.pop();
@@ -884,7 +884,7 @@ impl Runtime {
         while st.timers.peek_deadline() == Some(deadline) {
             let timer = st.timers.pop().unwrap();
             fired += 1;
-            match timer.kind {
+            match timer {
                 TimerKind::Wake { task, token } => {
                     if !st.wake_if_parked(task, token, Wake::TimedOut) {
                         st.stale_timers = st.stale_timers.saturating_sub(1);
