@@ -136,7 +136,11 @@ impl ClientEnd {
             }
             Route::Deliver(to) => to,
         };
-        let Dispatch { server, server_name, slot, node, generation, owner } = to;
+        // `hosted` is held until the call returns, as each handler copy holds its own reference
+        // until it ends: the server (and the state its handlers own) is dropped when the last of
+        // them lets go, as it always was.
+        let Dispatch { hosted, slot, owner } = to;
+        let (node, generation, server_name) = (hosted.node, hosted.generation, &*hosted.name);
         let call = observe::next_call();
         observe::record(|| Observed::CallSent {
             call,
@@ -148,17 +152,17 @@ impl ClientEnd {
         wait_for(faults.latency() + faults.request_delay())?;
         if faults.drop_request() {
             observe::record(|| Observed::RequestDropped { call });
-            trace_fate("request dropped", method, &server_name);
+            trace_fate("request dropped", method, server_name);
             return Err(RpcError::Lost.into());
         }
-        let (handler, thread_name) = match server.handler(method) {
-            Ok(found) => found,
+        let index = match hosted.server.method_index(method) {
+            Ok(index) => index,
             Err(e) => panic!("rpc to server {server_name:?}: {e}"),
         };
         let copies = if faults.duplicate() { 2 } else { 1 };
         if copies > 1 {
             observe::record(|| Observed::RequestDuplicated { call });
-            trace_fate("request duplicated", method, &server_name);
+            trace_fate("request duplicated", method, server_name);
         }
         // The last copy takes the request itself when no late duplicate can need it after the
         // copies are spawned (the late duplicate is drawn after the spawns, which the
@@ -166,31 +170,38 @@ impl ClientEnd {
         let keep_request = faults.late_duplicates_possible();
         let mut request = Some(request);
         // Each handler copy sends its reply and whether its node crashes right after (rule 9).
+        // The last copy takes the sender itself (a clone and a drop are two channel locks).
         let (reply_tx, reply_rx) = channel::bounded::<(Vec<u8>, bool)>(copies);
+        let mut reply_tx = Some(reply_tx);
         for copy in 1..=copies {
-            self.net.count_dispatch(slot);
-            let request = if copy == copies && !keep_request { request.take() } else { request.clone() };
+            hosted.count_dispatch();
+            let last = copy == copies;
+            let request = if last && !keep_request { request.take() } else { request.clone() };
             let request = request.expect("only the last copy takes the request");
-            let (handler, reply_tx) = (handler.clone(), reply_tx.clone());
-            let (name, server_name, net) = (thread_name.clone(), server_name.clone(), self.net.clone());
-            thread::Builder::new().shared_name(thread_name.clone()).node(node).spawn_detached(move || {
-                // The thread's name is "rpc Service.Method".
-                observe::record(|| Observed::Handled { call });
-                let reply = handler(&request).unwrap_or_else(|e| panic!("{name} on server {server_name:?}: {e}"));
-                net.count_answer(slot, generation);
-                let crash = faults.crash_after_reply();
-                // The caller may have given up; then the reply has nowhere to go.
-                let _ = reply_tx.send((reply, crash));
-                if crash {
-                    crash_here(node, "after-reply");
-                }
-            });
+            let reply_tx = if last { reply_tx.take() } else { reply_tx.clone() };
+            let reply_tx = reply_tx.expect("only the last copy takes the sender");
+            let server = hosted.clone();
+            thread::Builder::new().shared_name(hosted.thread_name(index).clone()).node(node).spawn_detached(
+                move || {
+                    // The thread's name is "rpc Service.Method".
+                    observe::record(|| Observed::Handled { call });
+                    let reply = server
+                        .run(index, &request)
+                        .unwrap_or_else(|e| panic!("{} on server {:?}: {e}", server.thread_name(index), server.name));
+                    server.count_answer();
+                    let crash = faults.crash_after_reply();
+                    // The caller may have given up; then the reply has nowhere to go.
+                    let _ = reply_tx.send((reply, crash));
+                    if crash {
+                        crash_here(node, "after-reply");
+                    }
+                },
+            );
         }
-        drop(reply_tx);
         if let Some(delay) = faults.late_duplicate() {
             let request = request.expect("the request is kept while late duplicates are possible");
             observe::record(|| Observed::LateDuplicate { call, delay_ms: delay.as_millis() as u64 });
-            trace_fate("late duplicate sent", method, &server_name);
+            trace_fate("late duplicate sent", method, server_name);
             self.net.deliver_late(self.id, method, request, delay);
         }
         let (reply, sender_crashed) = loop {
@@ -219,7 +230,7 @@ impl ClientEnd {
             observe::record(|| Observed::ReplyLost { call, why });
             return Err(RpcError::Lost.into());
         }
-        self.settle_reply(&faults, call, method, &server_name, (node, owner), reply)
+        self.settle_reply(&faults, call, method, server_name, (node, owner), reply)
     }
 
     /// The reply's fate once it reached the caller (rules 6, 7, 10, 13). Kept apart from

@@ -12,6 +12,7 @@ mod client;
 mod decode;
 mod encode;
 pub(crate) mod faults;
+mod hosted;
 mod service;
 pub mod tcp;
 mod writer;
@@ -33,6 +34,7 @@ use crate::node::{self, NodeId};
 use crate::thread;
 use crate::time::sleep;
 use faults::{Faults, HeldLinks};
+use hosted::{Counter, Hosted};
 
 struct EndEntry {
     owner: NodeId,
@@ -45,27 +47,37 @@ struct EndEntry {
 /// network's life, so a call resolves its end and server once, by name, and every later check
 /// (dispatch, answer, the server still there, the end still reaching it) is an index.
 struct ServerSlot {
-    /// Shared, so routing a call copies no name.
+    /// Shared with the servers added under it, so routing a call copies no name.
     name: Arc<str>,
+    /// Requests handed to the servers under this name, all of them (each server counts from
+    /// `dispatched_base`).
+    dispatched: Arc<Counter>,
     entry: Option<ServerEntry>,
 }
 
 struct ServerEntry {
-    node: NodeId,
+    hosted: Arc<Hosted>,
     /// The node's incarnation when the server was added: after a crash the server is dead.
     incarnation: u64,
-    /// Bumped when a server is added under a name, so replies of a replaced server are dropped.
-    generation: u64,
-    server: Arc<Server>,
-    rpc_count: u64,
-    /// Requests whose handler returned a reply (sent or not: the server answered).
-    answered: u64,
+    /// The slot's `dispatched` when the server was added.
+    dispatched_base: u64,
 }
 
 impl ServerEntry {
     /// Its node is up, in the incarnation it was added in (a crash ends the server).
     fn is_up(&self) -> bool {
-        node::is_alive(self.node) && node::incarnation(self.node) == self.incarnation
+        let node = self.hosted.node;
+        node::is_alive(node) && node::incarnation(node) == self.incarnation
+    }
+
+    fn generation(&self) -> u64 {
+        self.hosted.generation
+    }
+
+    /// `(rpc_count, answered_count)`: requests handed to the name since this server was added,
+    /// and those this server answered.
+    fn counts(&self, dispatched: &Counter) -> (u64, u64) {
+        (dispatched.get() - self.dispatched_base, self.hosted.answered())
     }
 }
 
@@ -114,14 +126,11 @@ pub(crate) enum Route {
     Unreachable,
 }
 
-/// A routed call's server: its handlers, its name and slot, the node it runs on and the
-/// generation it was added as; and the caller's node.
+/// A routed call's server (its handlers, name, node and generation) and slot; and the caller's
+/// node.
 pub(crate) struct Dispatch {
-    pub(crate) server: Arc<Server>,
-    pub(crate) server_name: Arc<str>,
+    pub(crate) hosted: Arc<Hosted>,
     pub(crate) slot: usize,
-    pub(crate) node: NodeId,
-    pub(crate) generation: u64,
     pub(crate) owner: NodeId,
 }
 
@@ -180,8 +189,9 @@ impl Network {
         st.next_generation += 1;
         let generation = st.next_generation;
         let slot = st.slot_of(name);
-        st.slots[slot].entry =
-            Some(ServerEntry { node, incarnation, generation, server: Arc::new(server), rpc_count: 0, answered: 0 });
+        let ServerSlot { name, dispatched, entry } = &mut st.slots[slot];
+        let hosted = Arc::new(Hosted::new(server, name.clone(), node, generation, dispatched.clone()));
+        *entry = Some(ServerEntry { hosted, incarnation, dispatched_base: dispatched.get() });
     }
 
     /// Removes the server `name`: calls to it find no route, replies still in flight are lost.
@@ -314,14 +324,14 @@ impl Network {
 
     /// Requests dispatched to the server `name` since it was added.
     pub fn rpc_count(&self, name: &str) -> u64 {
-        self.state.lock().server(name).map_or(0, |s| s.rpc_count)
+        self.state.lock().counts(name).0
     }
 
     /// Requests the server `name` has answered (its handler returned) since it was added. With
     /// `rpc_count` read earlier, more answers than that count prove that a request dispatched
     /// after that read was answered.
     pub fn answered_count(&self, name: &str) -> u64 {
-        self.state.lock().server(name).map_or(0, |s| s.answered)
+        self.state.lock().counts(name).1
     }
 
     /// The id of server name `name` on this network, its place made if the name is new (no
@@ -337,7 +347,7 @@ impl Network {
     #[inline]
     pub fn server_counts_of(&self, id: ServerId) -> (u64, u64) {
         assert_eq!(id.net, self.identity(), "labrpc: server id {id:?} belongs to another network");
-        self.state.lock().slots[id.slot].entry.as_ref().map_or((0, 0), |s| (s.rpc_count, s.answered))
+        self.state.lock().slots[id.slot].counts()
     }
 
     /// What tells this network (and its clones) from every other one alive.
@@ -369,32 +379,19 @@ impl Network {
         let (net, method) = (self.clone(), method.to_string());
         thread::Builder::new().name(format!("late {method}")).node(NodeId::MAIN).spawn(move || {
             sleep(delay);
-            let Route::Deliver(to) = net.state.lock().route(end) else {
+            let Route::Deliver(Dispatch { hosted, .. }) = net.state.lock().route(end) else {
                 return;
             };
-            let Ok((handler, _)) = to.server.handler(&method) else { return };
-            net.count_dispatch(to.slot);
-            tracing::debug!(%method, server = %to.server_name, "labrpc: late duplicate delivered");
-            thread::Builder::new().name(format!("rpc {method} (late)")).node(to.node).spawn(move || {
-                if handler(&request).is_ok() {
-                    net.count_answer(to.slot, to.generation);
+            let Ok(index) = hosted.server.method_index(&method) else { return };
+            hosted.count_dispatch();
+            tracing::debug!(%method, server = %hosted.name, "labrpc: late duplicate delivered");
+            let node = hosted.node;
+            thread::Builder::new().name(format!("rpc {method} (late)")).node(node).spawn(move || {
+                if hosted.run(index, &request).is_ok() {
+                    hosted.count_answer();
                 }
             });
         });
-    }
-
-    /// A request was handed to whatever server is now in `slot`.
-    pub(crate) fn count_dispatch(&self, slot: usize) {
-        if let Some(s) = self.state.lock().slots[slot].entry.as_mut() {
-            s.rpc_count += 1;
-        }
-    }
-
-    /// A handler of the server in `slot` (added as `generation`) returned its reply.
-    pub(crate) fn count_answer(&self, slot: usize, generation: u64) {
-        if let Some(s) = self.state.lock().slots[slot].entry.as_mut().filter(|s| s.generation == generation) {
-            s.answered += 1;
-        }
     }
 
     /// Rule 4: the server a call on end `end` was dispatched to (in `slot`, as `generation`) is
@@ -437,6 +434,13 @@ fn wake(woken: Vec<crate::channel::Sender<()>>) {
     }
 }
 
+impl ServerSlot {
+    /// `(rpc_count, answered_count)` of the server now in this slot (0s if none).
+    fn counts(&self) -> (u64, u64) {
+        self.entry.as_ref().map_or((0, 0), |s| s.counts(&self.dispatched))
+    }
+}
+
 impl NetState {
     /// Where a call on end `end` (its id) goes now.
     fn route(&self, end: usize) -> Route {
@@ -445,20 +449,13 @@ impl NetState {
         let Some(slot) = e.server.filter(|_| e.enabled) else {
             return Route::Unreachable;
         };
-        let ServerSlot { name, entry: Some(s) } = &self.slots[slot] else {
+        let Some(s) = &self.slots[slot].entry else {
             return Route::Unreachable;
         };
-        if !s.is_up() || self.cuts.contains(&(owner, s.node)) {
+        if !s.is_up() || self.cuts.contains(&(owner, s.hosted.node)) {
             return Route::Unreachable;
         }
-        Route::Deliver(Dispatch {
-            server: s.server.clone(),
-            server_name: name.clone(),
-            slot,
-            node: s.node,
-            generation: s.generation,
-            owner,
-        })
+        Route::Deliver(Dispatch { hosted: s.hosted.clone(), slot, owner })
     }
 
     /// The slot of server name `name`, made if the name is new.
@@ -467,14 +464,14 @@ impl NetState {
             return slot;
         }
         let slot = self.slots.len();
-        self.slots.push(ServerSlot { name: Arc::from(name), entry: None });
+        self.slots.push(ServerSlot { name: Arc::from(name), dispatched: Arc::default(), entry: None });
         self.slot_ids.insert(name.to_string(), slot);
         slot
     }
 
-    /// The server now added under `name`.
-    fn server(&self, name: &str) -> Option<&ServerEntry> {
-        self.slot_ids.get(name).and_then(|&slot| self.slots[slot].entry.as_ref())
+    /// `(rpc_count, answered_count)` of the server now added under `name` (0s if none).
+    fn counts(&self, name: &str) -> (u64, u64) {
+        self.slot_ids.get(name).map_or((0, 0), |&slot| self.slots[slot].counts())
     }
 
     fn end_mut(&mut self, end: &str) -> &mut EndEntry {
@@ -486,7 +483,7 @@ impl NetState {
 
     /// Rule 4 (see `Network::server_dead`).
     fn server_dead(&self, end: usize, slot: usize, generation: u64) -> bool {
-        let server_ok = self.slots[slot].entry.as_ref().is_some_and(|s| s.generation == generation && s.is_up());
+        let server_ok = self.slots[slot].entry.as_ref().is_some_and(|s| s.generation() == generation && s.is_up());
         !(server_ok && self.end_reaches(end, slot))
     }
 

@@ -12,8 +12,8 @@ type Handler = Arc<dyn Fn(&[u8]) -> Result<Vec<u8>, String> + Send + Sync>;
 /// registration so a call formats no name.
 #[derive(Clone)]
 pub(crate) struct Method {
-    handler: Handler,
-    thread_name: Arc<str>,
+    pub(crate) handler: Handler,
+    pub(crate) thread_name: Arc<str>,
 }
 
 /// Messages are postcard's bytes in a buffer of exactly their size (`encode.rs`).
@@ -102,10 +102,22 @@ impl Server {
 
     /// The handler of `method` ("Service.Method") and the name of the threads that run it.
     pub(crate) fn handler(&self, method: &str) -> Result<(Handler, Arc<str>), String> {
-        match self.by_name.iter().find(|(name, _)| **name == *method) {
-            Some((_, m)) => Ok((m.handler.clone(), m.thread_name.clone())),
+        let m = self.method_at(self.method_index(method)?);
+        Ok((m.handler.clone(), m.thread_name.clone()))
+    }
+
+    /// Where `method` ("Service.Method") is among this server's methods: a call looks it up once
+    /// and its handler copies reach the method by this index, cloning no handler.
+    pub(crate) fn method_index(&self, method: &str) -> Result<usize, String> {
+        match self.by_name.iter().position(|(name, _)| **name == *method) {
+            Some(index) => Ok(index),
             None => Err(self.unknown(method)),
         }
+    }
+
+    /// The method `method_index` found.
+    pub(crate) fn method_at(&self, index: usize) -> &Method {
+        &self.by_name[index].1
     }
 
     #[cold]
