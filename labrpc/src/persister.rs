@@ -21,8 +21,8 @@ use crate::net::faults::{crash_here, SaveFate};
 
 #[derive(Default)]
 struct Stored {
-    raft_state: Arc<Vec<u8>>,
-    snapshot: Arc<Vec<u8>>,
+    raft_state: Bytes,
+    snapshot: Bytes,
     crash_points: CrashPoints,
     /// A crash point fired: the node is down and nothing more it saves lands here.
     down: bool,
@@ -42,11 +42,11 @@ impl Persister {
 
     /// An independent persister holding the same bytes.
     pub fn copy(&self) -> Persister {
-        let st = self.stored.lock();
+        let mut st = self.stored.lock();
         Persister {
             stored: Arc::new(Mutex::new(Stored {
-                raft_state: st.raft_state.clone(),
-                snapshot: st.snapshot.clone(),
+                raft_state: Bytes::Shared(st.raft_state.share()),
+                snapshot: Bytes::Shared(st.snapshot.share()),
                 crash_points: st.crash_points,
                 down: false,
             })),
@@ -64,14 +64,14 @@ impl Persister {
     /// Replaces Raft state and snapshot together.
     pub fn save(&self, raft_state: Vec<u8>, snapshot: Vec<u8>) {
         self.store(|st| {
-            st.raft_state = Arc::new(raft_state);
-            st.snapshot = Arc::new(snapshot);
+            st.raft_state = Bytes::Own(raft_state);
+            st.snapshot = Bytes::Own(snapshot);
         });
     }
 
     /// Replaces the Raft state, keeping the snapshot.
     pub fn save_raft_state(&self, raft_state: Vec<u8>) {
-        self.store(|st| st.raft_state = Arc::new(raft_state));
+        self.store(|st| st.raft_state = Bytes::Own(raft_state));
     }
 
     /// Replaces the Raft state by editing the saved bytes in place, keeping the snapshot: `edit`
@@ -80,19 +80,17 @@ impl Persister {
     /// bytes are copied first only while a `copy` or the disk writer still shares them. As
     /// atomic as the other saves: when a crash point fires mid-save, `edit` never runs.
     pub fn update_raft_state(&self, edit: impl FnOnce(&mut Vec<u8>)) {
-        self.store(|st| edit(Arc::make_mut(&mut st.raft_state)));
+        self.store(|st| edit(st.raft_state.edit()));
     }
 
-    /// One save, through the crash points.
+    /// One save, through the crash points, under one lock (the fate's draws are no scheduling
+    /// point).
     fn store(&self, write: impl FnOnce(&mut Stored)) {
-        let fate = {
-            let st = self.stored.lock();
-            if st.down {
-                return;
-            }
-            st.crash_points.fate()
-        };
         let mut st = self.stored.lock();
+        if st.down {
+            return;
+        }
+        let fate = st.crash_points.fate();
         if let SaveFate::CrashMid(node) = fate {
             st.down = true;
             drop(st);
@@ -111,7 +109,7 @@ impl Persister {
     /// Each save returns once durable (see [`disk`]). `copy` of it is in memory only.
     pub fn open_dir(dir: &Path, options: disk::DiskOptions) -> Result<Persister, disk::DiskError> {
         let (store, (raft_state, snapshot)) = disk::DiskStore::open(dir, options)?;
-        let stored = Stored { raft_state: Arc::new(raft_state), snapshot: Arc::new(snapshot), ..Stored::default() };
+        let stored = Stored { raft_state: Bytes::Own(raft_state), snapshot: Bytes::Own(snapshot), ..Stored::default() };
         Ok(Persister { stored: Arc::new(Mutex::new(stored)), disk: Some(Arc::new(store)) })
     }
 
@@ -122,27 +120,74 @@ impl Persister {
 
     /// Queued under the lock, so the disk sees saves in the order memory did; waited for
     /// outside it, so concurrent saves can share one fsync.
-    fn write_through(&self, st: MutexGuard<'_, Stored>) {
+    fn write_through(&self, mut st: MutexGuard<'_, Stored>) {
         if let Some(disk) = &self.disk {
-            let ticket = disk.submit(st.raft_state.clone(), st.snapshot.clone());
+            let ticket = disk.submit(st.raft_state.share(), st.snapshot.share());
             drop(st);
             disk.wait_durable(ticket);
         }
     }
 
     pub fn read_raft_state(&self) -> Vec<u8> {
-        self.stored.lock().raft_state.as_ref().clone()
+        self.stored.lock().raft_state.get().clone()
     }
 
     pub fn read_snapshot(&self) -> Vec<u8> {
-        self.stored.lock().snapshot.as_ref().clone()
+        self.stored.lock().snapshot.get().clone()
     }
 
     pub fn raft_state_size(&self) -> usize {
-        self.stored.lock().raft_state.len()
+        self.stored.lock().raft_state.get().len()
     }
 
     pub fn snapshot_size(&self) -> usize {
-        self.stored.lock().snapshot.len()
+        self.stored.lock().snapshot.get().len()
+    }
+}
+
+/// Saved bytes: owned while this store alone has them, so a save replaces or edits them with no
+/// atomic operation (an `Arc`'s uniqueness check and drop are each one); shared, not copied, once
+/// a `copy` or the disk writer takes them.
+enum Bytes {
+    Own(Vec<u8>),
+    Shared(Arc<Vec<u8>>),
+}
+
+impl Default for Bytes {
+    fn default() -> Bytes {
+        Bytes::Own(Vec::new())
+    }
+}
+
+impl Bytes {
+    fn get(&self) -> &Vec<u8> {
+        match self {
+            Bytes::Own(bytes) => bytes,
+            Bytes::Shared(bytes) => bytes,
+        }
+    }
+
+    /// A reference for a `copy` or the disk writer: from now on the bytes are shared.
+    fn share(&mut self) -> Arc<Vec<u8>> {
+        if let Bytes::Own(bytes) = self {
+            *self = Bytes::Shared(Arc::new(std::mem::take(bytes)));
+        }
+        match self {
+            Bytes::Shared(bytes) => bytes.clone(),
+            Bytes::Own(_) => unreachable!("just shared"),
+        }
+    }
+
+    /// The bytes to edit in place, copied first only while a `copy` or the disk writer still
+    /// shares them.
+    fn edit(&mut self) -> &mut Vec<u8> {
+        if let Bytes::Shared(_) = self {
+            let Bytes::Shared(shared) = std::mem::take(self) else { unreachable!("just matched") };
+            *self = Bytes::Own(Arc::try_unwrap(shared).unwrap_or_else(|shared| shared.as_ref().clone()));
+        }
+        match self {
+            Bytes::Own(bytes) => bytes,
+            Bytes::Shared(_) => unreachable!("just owned"),
+        }
     }
 }
