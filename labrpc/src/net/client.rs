@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::faults::{crash_here, Faults, SERVER_CHECK_INTERVAL};
-use super::{Dispatch, Network, Route};
+use super::{Dispatch, Network, ReplyFate, Route};
 use crate::channel::{self, RecvTimeoutError};
 use crate::node::{current_node, name as node_name};
 use crate::observe::{self, Observed};
@@ -226,37 +226,49 @@ impl ClientEnd {
                 }
             }
         };
-        if let Some(why) = self.net.reply_lost(self.id, slot, generation, (node, owner), sender_crashed) {
-            observe::record(|| Observed::ReplyLost { call, why });
-            return Err(RpcError::Lost.into());
-        }
-        self.settle_reply(&faults, call, method, server_name, (node, owner), reply)
+        self.settle_reply(&faults, call, method, server_name, (slot, generation), (node, owner), sender_crashed, reply)
     }
 
-    /// The reply's fate once it reached the caller (rules 6, 7, 10, 13). Kept apart from
-    /// `call_bytes` so that the fault draws below are inlined here: once `call_bytes` could
-    /// return a kill from its waits, LTO stopped inlining them into it (+0.15% of kvraft's
-    /// instructions, measured).
+    /// The reply's fate once it reached the caller (rules 4-7, 10, 13), decided by the network
+    /// under one lock (it took two) unless a hold makes the reply wait. Kept apart from
+    /// `call_bytes` so that the fault draws are inlined here: once `call_bytes` could return a
+    /// kill from its waits, LTO stopped inlining them into it (+0.15% of kvraft's instructions,
+    /// measured).
     #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
     fn settle_reply(
         &self,
         faults: &Faults,
         call: u64,
         method: &str,
         server_name: &str,
+        (slot, generation): (usize, u64),
         (node, owner): (NodeId, NodeId),
+        sender_crashed: bool,
         reply: Vec<u8>,
     ) -> Result<Vec<u8>, NoReply> {
-        if faults.drop_reply() {
-            observe::record(|| Observed::ReplyLost { call, why: "reply dropped" });
-            trace_fate("reply dropped", method, server_name);
-            return Err(RpcError::Lost.into());
-        }
-        if let Some(hold) = faults.reorder_delay() {
-            wait_for(hold)?;
-        }
-        if let Some(hold) = faults.held_reply() {
-            wait_for(hold)?;
+        match self.net.reply_fate(self.id, slot, generation, (node, owner), sender_crashed, faults, reply.len()) {
+            ReplyFate::Delivered => {
+                observe::record(|| Observed::ReplyDelivered { call });
+                return Ok(reply);
+            }
+            ReplyFate::Lost(why) => {
+                observe::record(|| Observed::ReplyLost { call, why });
+                return Err(RpcError::Lost.into());
+            }
+            ReplyFate::Dropped => {
+                observe::record(|| Observed::ReplyLost { call, why: "reply dropped" });
+                trace_fate("reply dropped", method, server_name);
+                return Err(RpcError::Lost.into());
+            }
+            ReplyFate::Reordered(hold) => {
+                wait_for(hold)?;
+                if let Some(hold) = faults.held_reply() {
+                    wait_for(hold)?;
+                }
+            }
+            ReplyFate::Held(hold) => wait_for(hold)?,
+            ReplyFate::LinkHeld => {}
         }
         self.net.deliver_reply(node, owner, reply.len());
         observe::record(|| Observed::ReplyDelivered { call });

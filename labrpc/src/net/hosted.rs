@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::service::Server;
 use crate::node::NodeId;
+use crate::sched::try_current;
 
 pub(crate) struct Hosted {
     pub(crate) server: Server,
@@ -66,7 +67,14 @@ pub(crate) struct Counter(AtomicU64);
 
 impl Counter {
     pub(crate) fn bump(&self) {
-        self.0.fetch_add(1, Ordering::Release);
+        if try_current().is_some() {
+            // A simulation runs all its threads on this one OS thread and its network is theirs
+            // alone, so nothing bumps between this load and store: no atomic read-modify-write
+            // (a `lock`-prefixed instruction) is needed. Outside one, threads are real.
+            self.0.store(self.0.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        } else {
+            self.0.fetch_add(1, Ordering::Release);
+        }
     }
 
     pub(crate) fn get(&self) -> u64 {
