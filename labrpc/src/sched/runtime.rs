@@ -262,6 +262,7 @@ impl Runtime {
         let world_rng = ChaCha8Rng::seed_from_u64(seed ^ 0x9e37_79b9_7f4a_7c15);
         let watch = Watch::new(seed, config.spin_limit, replay);
         let main_node = NodeState::new("main");
+        alloc::untracked(|| watch.note_node(NodeId::MAIN, main_node.name.clone()));
         Runtime {
             seed,
             config,
@@ -414,6 +415,9 @@ impl Runtime {
                 (st.slots.len() - 1) as u32
             }
         };
+        if !self.config.spin_limit.is_zero() {
+            alloc::untracked(|| self.watch.note_spawn(index, serial, node, &name));
+        }
         let ledger = st.nodes[node.index()].ledger.as_ptr();
         st.nodes[node.index()].live_threads += 1;
         let slot = &mut st.slots[index as usize];
@@ -422,7 +426,7 @@ impl Runtime {
         slot.task = Some(TaskSlot {
             serial,
             node,
-            name: name.clone(),
+            name,
             coro: Some(Box::new(coro)),
             status: Status::Runnable,
             wait: None,
@@ -442,11 +446,6 @@ impl Runtime {
             st.runnable.push(id);
         }
         st.record(EventKind::Spawn, parent, node, serial);
-        let node_name = st.nodes[node.index()].name.clone();
-        drop(st);
-        if !self.config.spin_limit.is_zero() {
-            alloc::untracked(|| self.watch.note_spawn(index, serial, (node_name, name)));
-        }
         (id, serial)
     }
 
@@ -707,8 +706,11 @@ impl Runtime {
     pub(crate) fn create_node(&self, name: &str) -> NodeId {
         let mut st = self.st.borrow_mut();
         assert!(st.nodes.len() < u32::MAX as usize, "labrpc: too many nodes");
-        st.nodes.push(NodeState::new(name));
-        NodeId((st.nodes.len() - 1) as u32)
+        let state = NodeState::new(name);
+        let id = NodeId(st.nodes.len() as u32);
+        alloc::untracked(|| self.watch.note_node(id, state.name.clone()));
+        st.nodes.push(state);
+        id
     }
 
     /// Crash-stop: every thread of the node unwinds at its suspension point before any other

@@ -16,14 +16,13 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
+use super::task::NodeId;
+
 /// How often the watchdog looks at the counters.
 const POLL_INTERVAL: Duration = Duration::from_millis(50);
 /// After flagging, how long a thread still gets to reach a simulator call (and fail cleanly)
 /// before the process is aborted: the spin limit again, and at least this.
 const MIN_ABORT_GRACE: Duration = Duration::from_secs(2);
-
-/// (node name, thread name) of a live thread.
-pub(crate) type NodeAndThread = (Arc<str>, Arc<str>);
 
 pub(crate) struct Watch {
     pub(crate) switches: AtomicU64,
@@ -32,15 +31,27 @@ pub(crate) struct Watch {
     pub(crate) running: AtomicU64,
     pub(crate) virtual_ns: AtomicU64,
     pub(crate) spin_limit: Duration,
-    /// (serial, (node name, thread name)) of the last thread spawned into each of the runtime's
-    /// task slots, indexed by slot, for the abort message (the running thread is always the last
-    /// of its slot). Written at spawn only: nothing is done at a thread's end (a map of the live
-    /// threads kept current at every spawn and exit cost about 3% of a kv run), and the table is
-    /// bounded by the most threads alive at once, not by the run's spawns (a list of every spawn
-    /// held about 23,000 entries per kvraft scenario of `suite_bench`, copied at every doubling).
-    pub(crate) names: Mutex<Vec<(u64, NodeAndThread)>>,
+    /// The names the abort message needs, behind the one lock the watchdog takes to read them.
+    pub(crate) names: Mutex<Names>,
     pub(crate) seed: u64,
     pub(crate) replay: Option<String>,
+}
+
+/// Names of the simulation's nodes and threads, for the abort message.
+#[derive(Default)]
+pub(crate) struct Names {
+    /// Node names by node index (nodes are never removed).
+    nodes: Vec<Arc<str>>,
+    /// (serial, node index, thread name) of the last thread spawned into each of the runtime's
+    /// task slots, indexed by slot (the running thread is always the last of its slot). Written at
+    /// spawn only: nothing is done at a thread's end (a map of the live threads kept current at
+    /// every spawn and exit cost about 3% of a kv run), and the table is bounded by the most
+    /// threads alive at once, not by the run's spawns (a list of every spawn held about 23,000
+    /// entries per kvraft scenario of `suite_bench`, copied at every doubling). A node's name is
+    /// kept once, not per thread, and a slot keeps its thread name when the next thread shares
+    /// it (an RPC handler's): every atomic reference count change cost a locked instruction at
+    /// each of a kvraft run's 360,000 spawns.
+    threads: Vec<(u64, u32, Arc<str>)>,
 }
 
 impl Watch {
@@ -51,7 +62,7 @@ impl Watch {
             running: AtomicU64::new(u64::MAX),
             virtual_ns: AtomicU64::new(0),
             spin_limit,
-            names: Mutex::new(Vec::new()),
+            names: Mutex::new(Names::default()),
             seed,
             replay,
         });
@@ -64,21 +75,38 @@ impl Watch {
     pub(crate) fn describe_running(&self) -> String {
         let serial = self.running.load(Ordering::Relaxed);
         let names = self.names.lock();
-        match names.iter().find(|(s, _)| *s == serial) {
-            Some((_, (node, thread))) => format!("thread '{thread}' (#{serial}) on node '{node}'"),
+        match names.threads.iter().find(|(s, _, _)| *s == serial) {
+            Some((_, node, thread)) => {
+                let node = names.nodes.get(*node as usize).map_or("?", |n| n.as_ref());
+                format!("thread '{thread}' (#{serial}) on node '{node}'")
+            }
             None => "the scheduler itself".to_string(),
         }
     }
 
-    /// Notes the names of thread `serial`, just spawned into task slot `slot`.
-    pub(crate) fn note_spawn(&self, slot: u32, serial: u64, names: NodeAndThread) {
-        let mut table = self.names.lock();
+    /// Notes the name of node `node`, just created (nodes are created in index order).
+    pub(crate) fn note_node(&self, node: NodeId, name: Arc<str>) {
+        let mut names = self.names.lock();
+        assert_eq!(node.index(), names.nodes.len(), "nodes are created one at a time");
+        names.nodes.push(name);
+    }
+
+    /// Notes the names of thread `serial` on `node`, just spawned into task slot `slot`.
+    #[inline]
+    pub(crate) fn note_spawn(&self, slot: u32, serial: u64, node: NodeId, thread: &Arc<str>) {
+        let mut names = self.names.lock();
         let slot = slot as usize;
-        if slot < table.len() {
-            table[slot] = (serial, names);
-        } else {
-            debug_assert_eq!(slot, table.len(), "task slots are added one at a time");
-            table.push((serial, names));
+        match names.threads.get_mut(slot) {
+            Some(entry) => {
+                (entry.0, entry.1) = (serial, node.0);
+                if !Arc::ptr_eq(&entry.2, thread) {
+                    entry.2 = thread.clone();
+                }
+            }
+            None => {
+                debug_assert_eq!(slot, names.threads.len(), "task slots are added one at a time");
+                names.threads.push((serial, node.0, thread.clone()));
+            }
         }
     }
 }
