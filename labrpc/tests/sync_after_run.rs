@@ -55,3 +55,32 @@ fn objects_of_an_ended_run_work_on_another_os_thread() {
     #[allow(clippy::disallowed_methods)] // a real OS thread on purpose
     std::thread::spawn(move || use_after_the_run(objects)).join().unwrap();
 }
+
+/// Threads killed at the end of a run while they waited leave their places in the queues of a
+/// condvar and a channel; after the run those places are nobody's, and notifying the condvar,
+/// or dropping the channel's last sender, finds no thread to wake instead of failing.
+#[test]
+fn places_of_threads_killed_at_the_end_of_the_run_are_nobodys() {
+    let (pair, tx, rendezvous) = sim::run(2, &Config::default(), || {
+        let pair = Arc::new((Mutex::new(()), Condvar::new()));
+        let (tx, rx) = channel::unbounded::<u32>();
+        let (rendezvous, rendezvous_rx) = channel::bounded::<u32>(0);
+        let p = pair.clone();
+        labrpc::thread::spawn(move || {
+            let mut g = p.0.lock();
+            p.1.wait(&mut g);
+        });
+        labrpc::thread::spawn(move || rx.recv());
+        labrpc::thread::spawn(move || rendezvous_rx.recv());
+        // All three wait now; the end of the run kills them where they wait.
+        labrpc::time::sleep(std::time::Duration::from_millis(1));
+        (pair, tx, rendezvous)
+    })
+    .unwrap()
+    .value;
+    assert!(!pair.1.notify_one(), "a killed waiter is not woken");
+    assert_eq!(pair.1.notify_all(), 0);
+    drop(pair.0.lock());
+    assert_eq!(rendezvous.try_send(1), Err(TrySendError::Disconnected(1)), "its receiver went with the run");
+    drop(tx); // the last sender: the killed receiver's place is dropped, not woken
+}

@@ -146,7 +146,11 @@ impl Condvar {
                 if waiters.is_empty() {
                     return false;
                 }
-                let rt = current("Condvar::notify_one");
+                let Some(rt) = try_current() else {
+                    // After the run: the places are those of threads killed at its end.
+                    waiters.clear();
+                    return false;
+                };
                 while let Some(ticket) = waiters.pop_front() {
                     if rt.unpark(ticket) {
                         return true;
@@ -166,7 +170,11 @@ impl Condvar {
                 if waiters.is_empty() {
                     return 0;
                 }
-                let rt = current("Condvar::notify_all");
+                let Some(rt) = try_current() else {
+                    // After the run: the places are those of threads killed at its end.
+                    waiters.clear();
+                    return 0;
+                };
                 // Woken in queue order straight from the queue, not from a copy of it: a wake-up
                 // only marks a thread runnable, and nothing else runs (or touches this queue)
                 // before the caller blocks.
