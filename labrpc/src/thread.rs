@@ -73,12 +73,7 @@ impl Builder {
         T: Send + 'static,
     {
         let Some(rt) = try_current() else {
-            let mut builder = std::thread::Builder::new();
-            if let Some(name) = self.name {
-                builder = builder.name(name.to_string());
-            }
-            let handle = builder.spawn(f).expect("labrpc: cannot start an OS thread");
-            return JoinHandle { inner: JoinInner::Real(handle) };
+            return JoinHandle { inner: JoinInner::Real(spawn_os_thread(self.name, f)) };
         };
         let node = self.node.unwrap_or_else(|| rt.current_node());
         let name: Arc<str> = self.name.unwrap_or_else(|| Arc::from("thread"));
@@ -95,20 +90,37 @@ impl Builder {
 }
 
 impl Builder {
-    /// `spawn` for a thread nobody joins (an RPC handler): no join cell is made, and the thread
-    /// runs, is scheduled and dies exactly as a spawned one whose handle was dropped.
-    pub(crate) fn spawn_detached<F>(self, f: F)
+    /// `spawn` for a thread nobody joins (an RPC handler, a server's loop, a call given up on
+    /// after a timeout): the thread runs, is scheduled and dies exactly as a spawned one whose
+    /// handle was dropped. An optimisation: no join cell is allocated and completed (with
+    /// atomics) for a result nobody takes.
+    pub fn spawn_detached<F>(self, f: F)
     where
         F: FnOnce() + Send + 'static,
     {
         let Some(rt) = try_current() else {
-            drop(self.spawn(f));
+            // Not through `spawn`: its simulated branch would be a second caller of this body's
+            // catch_unwind, which then is not inlined, and a killed thread unwinds one more frame.
+            drop(spawn_os_thread(self.name, f));
             return;
         };
         let node = self.node.unwrap_or_else(|| rt.current_node());
         let name: Arc<str> = self.name.unwrap_or_else(|| Arc::from("thread"));
         rt.spawn(node, name, move |first| run_body(first, f, drop));
     }
+}
+
+/// A real OS thread named `name`, outside a simulation.
+fn spawn_os_thread<F, T>(name: Option<Arc<str>>, f: F) -> std::thread::JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let mut builder = std::thread::Builder::new();
+    if let Some(name) = name {
+        builder = builder.name(name.to_string());
+    }
+    builder.spawn(f).expect("labrpc: cannot start an OS thread")
 }
 
 struct JoinState<T> {

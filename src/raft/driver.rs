@@ -100,20 +100,23 @@ impl Raft {
             apply_cv: Condvar::new(),
             send_names: (0..n).map(|peer| Arc::from(format!("send->{peer}"))).collect(),
         });
+        // The peer's threads (these loops, and the vote and send threads below) are never
+        // joined: they end when the node is killed. `spawn_detached` is an optimisation over
+        // `spawn`, which would also build a join cell for nobody.
         let ticker = inner.clone();
-        thread::Builder::new().name("ticker").spawn(
+        thread::Builder::new().name("ticker").spawn_detached(
             #[inline(always)]
             move || ticker.ticker(),
         );
         for peer in (0..n).filter(|&p| p != me) {
             let replicator = inner.clone();
-            thread::Builder::new().name(format!("replicate->{peer}")).spawn(
+            thread::Builder::new().name(format!("replicate->{peer}")).spawn_detached(
                 #[inline(always)]
                 move || replicator.replicator(peer),
             );
         }
         let applier = inner.clone();
-        thread::Builder::new().name("applier").spawn(
+        thread::Builder::new().name("applier").spawn_detached(
             #[inline(always)]
             move || applier.applier(&apply_tx),
         );
@@ -245,7 +248,7 @@ impl Inner {
                     self.apply_effects(&mut st, effects);
                     for peer in (0..self.peers.len()).filter(|&p| p != self.me) {
                         let (inner, args) = (self.clone(), args.clone());
-                        thread::Builder::new().name(format!("vote->{peer}")).spawn(
+                        thread::Builder::new().name(format!("vote->{peer}")).spawn_detached(
                             #[inline(always)]
                             move || inner.ask_vote(peer, args),
                         );
@@ -320,7 +323,7 @@ impl Inner {
                 (seq, outgoing)
             };
             let inner = self.clone();
-            thread::Builder::new().name(self.send_names[peer].clone()).spawn(
+            thread::Builder::new().name(self.send_names[peer].clone()).spawn_detached(
                 #[inline(always)]
                 move || inner.send(peer, seq, &outgoing),
             );

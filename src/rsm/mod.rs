@@ -106,7 +106,7 @@ impl<M: StateMachine, R: RaftPeer> Rsm<M, R> {
         let inner =
             Arc::new(Inner { me, raft, persister, maxraftstate, state: Mutex::new(state), applied_cv: Condvar::new() });
         let applier = inner.clone();
-        thread::Builder::new().name("rsm-applier").spawn(move || applier.applier(apply_rx));
+        thread::Builder::new().name("rsm-applier").spawn_detached(move || applier.applier(apply_rx));
         Rsm { inner }
     }
 

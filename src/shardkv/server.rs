@@ -118,9 +118,9 @@ impl ShardKv {
         let poller = server.clone();
         thread::Builder::new()
             .name(format!("g{gid}-poll"))
-            .spawn(move || poller.poll(shardctrler::Clerk::new(ctrlers)));
+            .spawn_detached(move || poller.poll(shardctrler::Clerk::new(ctrlers)));
         let migrator = server.clone();
-        thread::Builder::new().name(format!("g{gid}-migrate")).spawn(move || migrator.migrate(ends));
+        thread::Builder::new().name(format!("g{gid}-migrate")).spawn_detached(move || migrator.migrate(ends));
         server
     }
 
