@@ -172,13 +172,21 @@ impl<M: StateMachine, R: RaftPeer> Inner<M, R> {
                     assert_eq!(index, st.last_applied + 1, "rsm replica {}: applied out of order", self.me);
                     let op: M::Op = labrpc::net::decode(&command)
                         .unwrap_or_else(|e| panic!("rsm: undecodable log entry at index {index}: {e}"));
-                    let output = st.machine.apply(op);
-                    st.last_applied = index;
                     // Only a submit with an entry not yet applied or an answer not yet taken
                     // waits on `applied_cv`: with none (a follower's usual case) there is nobody
                     // to wake, and the notify is skipped.
-                    if !st.waiters.is_empty() {
+                    let anyone_waits = !st.waiters.is_empty();
+                    if st.waiters.waits_at(index) {
+                        let output = st.machine.apply(op);
                         st.waiters.applied(index, term, output);
+                    } else {
+                        // An optimisation: nobody takes this output, and the machine may skip
+                        // building it (a kv read on a follower is skipped whole).
+                        st.machine.apply_unobserved(op);
+                        st.waiters.overtaken_through(index);
+                    }
+                    st.last_applied = index;
+                    if anyone_waits {
                         self.applied_cv.notify_all();
                     }
                     if self.maxraftstate.is_some_and(|max| self.persister.raft_state_size() >= max) {

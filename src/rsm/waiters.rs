@@ -41,6 +41,11 @@ impl<T> Waiters<T> {
         self.by_index.is_empty() && self.results.is_empty()
     }
 
+    /// A submit waits for the entry at `index`.
+    pub(super) fn waits_at(&self, index: u64) -> bool {
+        self.by_index.contains_key(&index)
+    }
+
     /// The answer for `ticket`, once there is one.
     pub(super) fn take_result(&mut self, ticket: u64) -> Option<Option<T>> {
         self.results.remove(&ticket)

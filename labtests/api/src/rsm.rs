@@ -26,6 +26,14 @@ pub trait StateMachine: Send + 'static {
     /// Applies one committed operation.
     fn apply(&mut self, op: Self::Op) -> Self::Output;
 
+    /// Applies one committed operation whose output nobody takes (no submit waits for it on this
+    /// replica: a follower's usual case). A layer may call this instead of `apply` there; the
+    /// default is `apply`, its output dropped. A machine may override it to skip what only builds
+    /// the output (an optimisation), but must leave the same state as `apply` would.
+    fn apply_unobserved(&mut self, op: Self::Op) {
+        let _ = self.apply(op);
+    }
+
     /// The whole state, as bytes [`StateMachine::restore`] takes back.
     fn snapshot(&self) -> Vec<u8>;
 
