@@ -7,8 +7,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::faults::{crash_here, Faults, SERVER_CHECK_INTERVAL};
+use super::reply::reply_slot;
 use super::{Dispatch, Network, ReplyFate, Route};
-use crate::channel::{self, RecvTimeoutError};
+use crate::channel::RecvTimeoutError;
 use crate::node::{current_node, name as node_name};
 use crate::observe::{self, Observed};
 use crate::sched::{unwind_killed, Killed, NodeId};
@@ -170,8 +171,8 @@ impl ClientEnd {
         let keep_request = faults.late_duplicates_possible();
         let mut request = Some(request);
         // Each handler copy sends its reply and whether its node crashes right after (rule 9).
-        // The last copy takes the sender itself (a clone and a drop are two channel locks).
-        let (reply_tx, reply_rx) = channel::bounded::<(Vec<u8>, bool)>(copies);
+        // The last copy takes the sender itself (a clone and a drop are two locks).
+        let (reply_tx, reply_rx) = reply_slot::<(Vec<u8>, bool)>(copies);
         let mut reply_tx = Some(reply_tx);
         for copy in 1..=copies {
             hosted.count_dispatch();
@@ -191,7 +192,7 @@ impl ClientEnd {
                     server.count_answer();
                     let crash = faults.crash_after_reply();
                     // The caller may have given up; then the reply has nowhere to go.
-                    let _ = reply_tx.send((reply, crash));
+                    reply_tx.send((reply, crash));
                     if crash {
                         crash_here(node, "after-reply");
                     }

@@ -13,6 +13,7 @@ mod decode;
 mod encode;
 pub(crate) mod faults;
 mod hosted;
+mod reply;
 mod service;
 pub mod tcp;
 mod writer;
