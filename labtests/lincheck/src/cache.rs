@@ -197,9 +197,7 @@ impl<S: Clone + Eq + Hash> Cache<S> {
         let start = self.words.len();
         self.words.extend_from_slice(tail);
         self.words.extend_from_slice(never);
-        self.heap_bytes += std::mem::size_of_val(&self.words[start..])
-            + std::mem::size_of::<Entry<S>>()
-            + 2 * std::mem::size_of::<(u64, Ids)>();
+        self.heap_bytes += Self::entry_bytes(self.words.len() - start);
         self.entries.push(Entry {
             base_key,
             full_words,
@@ -208,6 +206,12 @@ impl<S: Clone + Eq + Hash> Cache<S> {
             state,
         });
         Some(EntryId(id))
+    }
+
+    /// What [`Cache::insert`] adds to [`Cache::approx_bytes`] for an entry whose two sets take
+    /// `words` words once compressed.
+    pub(crate) fn entry_bytes(words: usize) -> usize {
+        words * std::mem::size_of::<u64>() + std::mem::size_of::<Entry<S>>() + 2 * std::mem::size_of::<(u64, Ids)>()
     }
 
     pub(crate) fn state(&self, id: EntryId) -> &S {

@@ -46,6 +46,7 @@ pub mod jsonl;
 pub mod model;
 pub mod porcupine_data;
 mod search;
+mod sequential;
 pub mod view;
 mod view_window;
 mod vis_policy;

@@ -34,6 +34,18 @@ pub trait Model: Sync {
     /// returned; the models here are deterministic, so that state is unique.
     fn step(&self, state: &Self::State, input: &Self::Input, output: Option<&Self::Output>) -> Option<Self::State>;
 
+    /// [`Model::step`] from a state the caller gives up (the replay of a sequential partition
+    /// keeps no earlier state), so a model whose states share storage may change it in place.
+    /// Must answer exactly as `step` does.
+    fn step_owned(
+        &self,
+        state: Self::State,
+        input: &Self::Input,
+        output: Option<&Self::Output>,
+    ) -> Option<Self::State> {
+        self.step(&state, input, output)
+    }
+
     /// Splits the history into independent partitions. The default keeps one partition; an
     /// override must put every operation in exactly one partition (the checker asserts it).
     fn partition(&self, ops: &[Operation<Self::Input, Self::Output>]) -> Vec<Partition> {

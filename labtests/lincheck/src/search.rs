@@ -26,6 +26,7 @@ use super::bitset::Bitset;
 use super::cache::{Cache, EntryId};
 use super::history::Operation;
 use super::model::Model;
+use super::sequential;
 
 /// How the search of one partition ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,7 +63,7 @@ pub(crate) struct Limits<'a> {
 }
 
 /// The outcome of searching one partition; indices are local to the partition.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct SearchOutcome {
     pub(crate) status: PartitionStatus,
     /// Linearization order: complete when linearizable, otherwise the longest prefix found.
@@ -76,11 +77,26 @@ pub(crate) struct SearchOutcome {
     inconclusive: bool,
 }
 
+impl SearchOutcome {
+    /// What the search answers for `len` operations it linearizes in call order without ever
+    /// backtracking: each is one step and one cache entry, and one last step finds nothing left.
+    pub(crate) fn in_call_order(len: usize) -> SearchOutcome {
+        SearchOutcome {
+            status: PartitionStatus::Linearizable,
+            order: (0..len).collect(),
+            blocked: None,
+            cache_entries: len,
+            steps: len as u64 + 1,
+            inconclusive: false,
+        }
+    }
+}
+
 /// Sentinel index for "no entry".
 const NONE: u32 = u32::MAX;
 /// Steps between two looks at the clock and the stop flag: cheap enough, and a step is
 /// microseconds at most.
-const STEPS_PER_CLOCK_CHECK: u64 = 256;
+pub(crate) const STEPS_PER_CLOCK_CHECK: u64 = 256;
 
 #[derive(Clone, Copy, Debug)]
 struct Event {
@@ -351,7 +367,7 @@ impl<'a, M: Model> Searcher<'a, M> {
                 return self.outcome(PartitionStatus::BudgetSpent { steps }, steps);
             }
             if steps % STEPS_PER_CLOCK_CHECK == 0 {
-                if let Some(status) = limit_reached(&limits, &self.cache) {
+                if let Some(status) = limit_reached(&limits, self.cache.entries(), self.cache.approx_bytes()) {
                     return self.outcome(status, steps);
                 }
             }
@@ -421,15 +437,14 @@ fn free_in_background<S: Send + 'static>(cache: Cache<S>) {
 }
 
 #[allow(clippy::disallowed_types, clippy::disallowed_methods)] // the timeout reads the real clock
-fn limit_reached<S>(limits: &Limits, cache: &Cache<S>) -> Option<PartitionStatus> {
+pub(crate) fn limit_reached(limits: &Limits, entries: usize, approx_bytes: usize) -> Option<PartitionStatus> {
     if limits.stop.load(Ordering::Relaxed) {
         return Some(PartitionStatus::Cancelled);
     }
     if limits.deadline.is_some_and(|deadline| std::time::Instant::now() >= deadline) {
         return Some(PartitionStatus::TimedOut);
     }
-    (cache.approx_bytes() > limits.max_cache_bytes)
-        .then(|| PartitionStatus::CacheFull { entries: cache.entries(), approx_bytes: cache.approx_bytes() })
+    (approx_bytes > limits.max_cache_bytes).then_some(PartitionStatus::CacheFull { entries, approx_bytes })
 }
 
 /// Searches one partition. `ops` are the partition's operations in history order.
@@ -442,7 +457,22 @@ fn limit_reached<S>(limits: &Limits, cache: &Cache<S>) -> Option<PartitionStatus
 /// something does a complete pass (fresh cache) decide.
 ///
 /// The step budget covers both passes: the complete pass gets what the quick one left.
+///
+/// A partition whose operations follow one another in real time is replayed instead
+/// ([`sequential::replay`]) whenever that gives the search's own outcome.
 pub(crate) fn search<M: Model>(model: &M, ops: &[&Operation<M::Input, M::Output>], limits: Limits) -> SearchOutcome {
+    if sequential::replay(model, ops, &limits) {
+        return SearchOutcome::in_call_order(ops.len());
+    }
+    search_by_cache(model, ops, limits)
+}
+
+/// [`search`] without the replay of sequential partitions: the two passes of the search.
+pub(crate) fn search_by_cache<M: Model>(
+    model: &M,
+    ops: &[&Operation<M::Input, M::Output>],
+    limits: Limits,
+) -> SearchOutcome {
     let quick = Searcher::new(model, ops, Mode::Quick).run(limits);
     if quick.status != PartitionStatus::Illegal || !quick.inconclusive {
         return quick;

@@ -106,7 +106,9 @@ pub enum KvOutput {
 ///
 /// Shared, not copied: the search clones a state at every step and keeps one per configuration
 /// it visits, and most steps read a key or change one. Cloning a state is a reference count;
-/// a write builds one new array of entries that shares the other keys and values.
+/// a write builds one new array of entries that shares the other keys and values, or, on a
+/// state nothing else shares (the replay of a sequential partition holds one state only),
+/// changes its entry in place (an append then grows the value's text instead of copying it).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct KvState {
     entries: Arc<[Entry]>,
@@ -138,6 +140,14 @@ impl Value {
         text.push_str(&self.text);
         text.push_str(suffix);
         Self { text: Arc::new(text), hash: Self::extend_hash(self.hash, suffix) }
+    }
+
+    /// Appends `suffix` in place if no other state shares this value's text; whether it did.
+    fn append_in_place(&mut self, suffix: &str) -> bool {
+        let Some(text) = Arc::get_mut(&mut self.text) else { return false };
+        text.push_str(suffix);
+        self.hash = Self::extend_hash(self.hash, suffix);
+        true
     }
 
     fn extend_hash(hash: u64, bytes: &str) -> u64 {
@@ -181,8 +191,20 @@ impl KvState {
         self.entries.binary_search_by(|(present, _, _)| (**present).cmp(key))
     }
 
+    /// The entry of `key`, if present and no other state shares this state's entries (a state
+    /// the replay of a sequential partition owns alone): it can then change in place.
+    fn unshared_entry(&mut self, key: &str) -> Option<&mut Entry> {
+        let slot = self.find(key).ok()?;
+        Arc::get_mut(&mut self.entries).map(|entries| &mut entries[slot])
+    }
+
     /// Sets `key` to `value`, incrementing its version.
     fn write(&mut self, key: &str, value: Value) {
+        if let Some(entry) = self.unshared_entry(key) {
+            entry.1 = value;
+            entry.2 += 1;
+            return;
+        }
         let entries = &self.entries;
         // Exact-size iterators: each collect allocates the new array once.
         self.entries = match self.find(key) {
@@ -225,6 +247,8 @@ impl KvState {
     }
 
     /// Applies `input` and returns its output: the sequential specification, in one place.
+    /// A write to a key whose entry (and, for an append, value) no other state shares changes
+    /// it in place.
     pub fn apply(&mut self, input: &KvInput) -> KvOutput {
         match input {
             KvInput::Get { key } => {
@@ -236,6 +260,12 @@ impl KvState {
                 KvOutput::Done
             }
             KvInput::Append { key, value } => {
+                if let Some(entry) = self.unshared_entry(key) {
+                    if entry.1.append_in_place(value) {
+                        entry.2 += 1;
+                        return KvOutput::Done;
+                    }
+                }
                 let appended = match self.find(key) {
                     Ok(slot) => self.entries[slot].1.appended(value),
                     Err(_) => Value::new(value),
@@ -299,6 +329,17 @@ fn agrees(input: &KvInput, expected: &KvOutput, seen: &KvOutput) -> bool {
     }
 }
 
+/// For a get with a known output, whether `state` gives that output (`None` for anything
+/// else). A get is most of what the search tries, and most tries fail: compared in place
+/// rather than through the output `apply` builds (a copy of the value). Same rule as `agrees`.
+fn read_fits(state: &KvState, input: &KvInput, output: Option<&KvOutput>) -> Option<bool> {
+    let (KvInput::Get { key }, Some(KvOutput::Get { value, version: seen_version })) = (input, output) else {
+        return None;
+    };
+    let (current, version) = state.get(key);
+    Some(value.as_deref() == current && seen_version.is_none_or(|seen| seen == version))
+}
+
 /// The key/value model; see the module doc for the version rules.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct KvModel;
@@ -313,18 +354,21 @@ impl Model for KvModel {
     }
 
     fn step(&self, state: &KvState, input: &KvInput, output: Option<&KvOutput>) -> Option<KvState> {
-        // A get is most of what the search tries, and most tries fail: compare in place rather
-        // than build the output `apply` gives (a copy of the value). Same rule as `agrees`.
-        if let (KvInput::Get { key }, Some(KvOutput::Get { value, version: seen_version })) = (input, output) {
-            let (current, version) = state.get(key);
-            let legal = value.as_deref() == current && seen_version.is_none_or(|seen| seen == version);
+        if let Some(legal) = read_fits(state, input, output) {
             return legal.then(|| state.clone());
         }
-        let mut next = state.clone();
-        let expected = next.apply(input);
+        self.step_owned(state.clone(), input, output)
+    }
+
+    /// Changes `state` in place where nothing else shares it (see [`KvState::apply`]).
+    fn step_owned(&self, mut state: KvState, input: &KvInput, output: Option<&KvOutput>) -> Option<KvState> {
+        if let Some(legal) = read_fits(&state, input, output) {
+            return legal.then_some(state);
+        }
+        let expected = state.apply(input);
         match output {
             Some(seen) if !agrees(input, &expected, seen) => None,
-            _ => Some(next),
+            _ => Some(state),
         }
     }
 
@@ -495,6 +539,53 @@ mod tests {
         );
         let s5 = run(&s1, txn, Some(KvOutput::Txn { succeeded: false, results: vec![KvOutput::Done] })).unwrap();
         assert_eq!(s5, KvModel.init());
+    }
+
+    /// A state stepped in place (owned alone) goes through the same states and answers as one
+    /// stepped by copies, over random operations on three keys with right and wrong outputs.
+    #[test]
+    fn owned_steps_answer_as_shared_steps() {
+        let (mut shared, mut owned) = (KvModel.init(), KvModel.init());
+        let mut seed = 7u64;
+        let mut next = |below: u64| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) % below
+        };
+        let mut in_place = 0;
+        for step in 0..5000 {
+            let key = ["a", "b", "c"][next(3) as usize].to_string();
+            let value = next(5).to_string();
+            let input = match next(6) {
+                0 | 1 => KvInput::Append { key, value },
+                2 => KvInput::Put { key, value },
+                3 => KvInput::Delete { key },
+                4 => KvInput::CPut { key, value, version: next(4) },
+                _ => KvInput::Get { key },
+            };
+            let right = shared.clone().apply(&input);
+            let output = match next(8) {
+                0 => None,
+                1 => Some(get(Some("9"), Some(1))),
+                2 => Some(KvOutput::CPut(true)),
+                _ => Some(right),
+            };
+            let output =
+                output.filter(|o| std::mem::discriminant(o) == std::mem::discriminant(&shared.clone().apply(&input)));
+            let by_copy = KvModel.step(&shared, &input, output.as_ref());
+            let by_owner = KvModel.step_owned(owned.clone(), &input, output.as_ref());
+            assert_eq!(by_copy, by_owner, "step {step}: {input:?} -> {output:?}");
+            drop(by_owner);
+            // Advance both when the step fits, the owned state alone (so nothing shares it).
+            if let Some(next_state) = by_copy {
+                shared = next_state;
+                let (entries, present) = (owned.entries.as_ptr(), owned.get("a").0.is_some());
+                owned = KvModel.step_owned(owned, &input, output.as_ref()).expect("fits as above");
+                let appended_to_a = matches!(&input, KvInput::Append { key, .. } if key == "a");
+                in_place += usize::from(appended_to_a && present && owned.entries.as_ptr() == entries);
+                assert_eq!(shared, owned, "step {step}");
+            }
+        }
+        assert!(in_place > 200, "{in_place} appends changed the state in place");
     }
 
     #[test]
