@@ -170,19 +170,20 @@ impl<M: StateMachine, R: RaftPeer> Inner<M, R> {
                         continue;
                     }
                     assert_eq!(index, st.last_applied + 1, "rsm replica {}: applied out of order", self.me);
-                    let op: M::Op = labrpc::net::decode(&command)
-                        .unwrap_or_else(|e| panic!("rsm: undecodable log entry at index {index}: {e}"));
                     // Only a submit with an entry not yet applied or an answer not yet taken
                     // waits on `applied_cv`: with none (a follower's usual case) there is nobody
                     // to wake, and the notify is skipped.
                     let anyone_waits = !st.waiters.is_empty();
                     if st.waiters.waits_at(index) {
+                        let op = labrpc::net::decode(&command)
+                            .unwrap_or_else(|e| panic!("rsm: undecodable log entry at index {index}: {e}"));
                         let output = st.machine.apply(op);
                         st.waiters.applied(index, term, output);
                     } else {
                         // An optimisation: nobody takes this output, and the machine may skip
-                        // building it (a kv read on a follower is skipped whole).
-                        st.machine.apply_unobserved(op);
+                        // building it, or decoding what does not change its state (a kv read
+                        // on a follower is skipped whole, its strings never decoded).
+                        st.machine.apply_unobserved_encoded(&command);
                         st.waiters.overtaken_through(index);
                     }
                     st.last_applied = index;

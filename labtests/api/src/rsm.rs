@@ -34,6 +34,17 @@ pub trait StateMachine: Send + 'static {
         let _ = self.apply(op);
     }
 
+    /// [`StateMachine::apply_unobserved`] for an operation still in its encoding (the bytes it
+    /// travelled through the log in). A layer may call this instead; the default decodes the
+    /// operation and calls `apply_unobserved`. A machine may override it to decode only what
+    /// changes its state (an optimisation), but must leave the same state. Panics on bytes that
+    /// are not an encoded `Op`.
+    fn apply_unobserved_encoded(&mut self, op: &[u8]) {
+        let decoded = labrpc::net::decode::<Self::Op>(op)
+            .unwrap_or_else(|e| panic!("a committed operation does not decode ({} bytes): {e}", op.len()));
+        self.apply_unobserved(decoded);
+    }
+
     /// The whole state, as bytes [`StateMachine::restore`] takes back.
     fn snapshot(&self) -> Vec<u8>;
 
