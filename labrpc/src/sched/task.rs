@@ -71,29 +71,39 @@ pub(crate) enum Status {
     Parked,
 }
 
+/// `repr(C)`, hot fields first: with the runtime's 64-byte-aligned slots, what a switch, a park
+/// and a wake-up read and write shares one cache line, and the report-only fields sit in the
+/// next. (`Option<TaskSlot>` takes its tag from a `bool`'s spare values, in the first line;
+/// `trace_node` is a plain index so that its `Option` tag, a larger niche, does not win.)
+#[repr(C)]
 pub(crate) struct TaskSlot {
     /// Spawn order within the simulation; the stable number shown in reports.
     pub(crate) serial: u64,
-    pub(crate) node: NodeId,
-    pub(crate) name: Arc<str>,
-    /// Boxed so it never moves while it runs; `None` only once leaked at shutdown.
-    pub(crate) coro: Option<Box<Coro>>,
-    pub(crate) status: Status,
-    pub(crate) wait: Option<Wait>,
-    pub(crate) wake: Wake,
     /// Bumped at every park; a timer carrying an older token is stale.
     pub(crate) park_token: u64,
+    /// Boxed so it never moves while it runs; `None` only once leaked at shutdown.
+    pub(crate) coro: Option<Box<Coro>>,
+    pub(crate) yielder: *const corosensei::Yielder<Resume, ()>,
+    /// The node's memory ledger, made current while the thread runs.
+    pub(crate) ledger: *const crate::alloc::NodeLedger,
+    pub(crate) node: NodeId,
+    pub(crate) status: Status,
+    pub(crate) wake: Wake,
     /// The park in progress has a deadline timer in the queue (which goes stale if the park ends
     /// another way).
     pub(crate) timed: bool,
     pub(crate) dying: bool,
     pub(crate) kill_sent: bool,
-    pub(crate) yielder: *const corosensei::Yielder<Resume, ()>,
-    /// The node's memory ledger, made current while the thread runs.
-    pub(crate) ledger: *const crate::alloc::NodeLedger,
-    /// The node its trace lines name while it runs another node's code (`trace::as_node`).
-    pub(crate) trace_node: Option<NodeId>,
+    /// The node its trace lines name while it runs another node's code (`trace::as_node`), or
+    /// `NO_TRACE_NODE`.
+    pub(crate) trace_node: u32,
+    pub(crate) name: Arc<str>,
+    /// What the park in progress waits for (read only for reports, and only while parked).
+    pub(crate) wait: Option<Wait>,
 }
+
+/// `TaskSlot::trace_node` when the thread's trace lines name its own node.
+pub(crate) const NO_TRACE_NODE: u32 = u32::MAX;
 
 impl TaskSlot {
     /// Whether the thread still waits in the park `token` was taken for (not woken, timed out

@@ -8,7 +8,11 @@ pub(crate) trait LockInfo {
     fn holder(&self) -> Option<TaskId>;
 }
 
+/// `repr(u8)`: a one-byte tag leaves `Option<TaskSlot>` a `bool`'s spare values in the slot's
+/// first cache line as its niche (left to itself, the tag took four bytes, a larger niche, in
+/// the second line).
 #[derive(Clone, Copy)]
+#[repr(u8)]
 pub(crate) enum Wait {
     Sleep,
     /// Points at the lock's bookkeeping; valid while the waiter is parked inside `lock()`, which
