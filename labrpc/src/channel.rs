@@ -4,6 +4,7 @@
 //! `bounded(0)` is a rendezvous channel: `send` returns once a receiver has taken the value.
 
 mod fifo;
+mod real;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -133,10 +134,7 @@ fn make<T>(capacity: Option<usize>) -> (Sender<T>, Receiver<T>) {
             (Sender { imp: SenderImpl::Sim(chan.clone()) }, Receiver { imp: ReceiverImpl::Sim(chan) })
         }
         None => {
-            let (tx, rx) = match capacity {
-                None => crossbeam_channel::unbounded(),
-                Some(cap) => crossbeam_channel::bounded(cap),
-            };
+            let (tx, rx) = real::make(capacity);
             (Sender { imp: SenderImpl::Real(tx) }, Receiver { imp: ReceiverImpl::Real(rx) })
         }
     }
@@ -146,7 +144,7 @@ impl<T> Sender<T> {
     /// Sends `value`, blocking while a bounded channel is full. Fails when every receiver is gone.
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
         let chan = match &self.imp {
-            SenderImpl::Real(tx) => return tx.send(value),
+            SenderImpl::Real(tx) => return real::send(tx, value),
             SenderImpl::Sim(chan) => chan,
         };
         let rt = current("Sender::send");
@@ -262,7 +260,7 @@ impl<T> Receiver<T> {
     /// Blocks until a value arrives; fails when the channel is empty and every sender is gone.
     pub fn recv(&self) -> Result<T, RecvError> {
         match &self.imp {
-            ReceiverImpl::Real(rx) => rx.recv(),
+            ReceiverImpl::Real(rx) => real::recv(rx),
             ReceiverImpl::Sim(chan) => or_unwind(Self::sim_recv(chan, None)).map_err(|_| RecvError),
         }
     }
@@ -275,7 +273,7 @@ impl<T> Receiver<T> {
     /// `Runtime::park_or_killed`): `ClientEnd::call_bytes` returns out of its frame first.
     pub(crate) fn recv_timeout_or_killed(&self, timeout: Duration) -> Result<Result<T, RecvTimeoutError>, Killed> {
         match &self.imp {
-            ReceiverImpl::Real(rx) => Ok(rx.recv_timeout(timeout)),
+            ReceiverImpl::Real(rx) => Ok(real::recv_timeout(rx, timeout)),
             ReceiverImpl::Sim(chan) => Self::sim_recv(chan, Some(deadline_after(timeout))),
         }
     }

@@ -132,6 +132,9 @@ pub fn record_harness<E: Any>(make: impl FnOnce() -> E) {
     }
 }
 
+/// Out of line and cold: while off, a hook is its flag test alone in the caller's code.
+#[cold]
+#[inline(never)]
 fn push(make: impl FnOnce() -> Observed) {
     crate::alloc::untracked(|| {
         let at_ns = crate::time::now().since_start().as_nanos() as u64;

@@ -314,6 +314,14 @@ impl Network {
                 return;
             }
         }
+        self.deliver_held_reply(server, caller, bytes);
+    }
+
+    /// `deliver_reply` on a held link. Out of line and cold: inlined, the channel's state made
+    /// the frame of every call's `settle_reply` larger (see `channel/real.rs`).
+    #[cold]
+    #[inline(never)]
+    fn deliver_held_reply(&self, server: NodeId, caller: NodeId, bytes: usize) {
         let (wake, woken) = crate::channel::bounded(1);
         if self.state.lock().held.enqueue(server, caller, wake) {
             // Err: the network is gone with the hold; deliver.
@@ -375,6 +383,8 @@ impl Network {
 
     /// Rule 8: delivers a copy of a request after `delay`, by a thread of the main node (the
     /// network itself), to the server the end (its id) reaches then; the copy's reply is discarded.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn deliver_late(&self, end: usize, method: &str, request: Vec<u8>, delay: Duration) {
         let (net, method) = (self.clone(), method.to_string());
         thread::Builder::new().name(format!("late {method}")).node(NodeId::MAIN).spawn(move || {

@@ -65,11 +65,29 @@ pub(crate) fn reply_slot<T>(copies: usize) -> (ReplySender<T>, ReplyReceiver<T>)
             });
             (ReplySender { imp: SenderImpl::Sim(slot.clone()) }, ReplyReceiver { imp: ReceiverImpl::Sim(slot) })
         }
-        None => {
-            let (tx, rx) = channel::bounded(copies);
-            (ReplySender { imp: SenderImpl::Real(tx) }, ReplyReceiver { imp: ReceiverImpl::Real(rx) })
-        }
+        None => real_slot(copies),
     }
+}
+
+/// Outside a simulation: the channel. Out of line (see `channel/real.rs`: its frame is large).
+#[cold]
+#[inline(never)]
+fn real_slot<T>(copies: usize) -> (ReplySender<T>, ReplyReceiver<T>) {
+    let (tx, rx) = channel::bounded(copies);
+    (ReplySender { imp: SenderImpl::Real(tx) }, ReplyReceiver { imp: ReceiverImpl::Real(rx) })
+}
+
+#[cold]
+#[inline(never)]
+fn real_send<T>(tx: &channel::Sender<T>, value: T) {
+    // Err: the caller has given up; the reply has nowhere to go.
+    let _ = tx.send(value);
+}
+
+#[cold]
+#[inline(never)]
+fn real_recv<T>(rx: &channel::Receiver<T>, timeout: Duration) -> Result<Result<T, RecvTimeoutError>, Killed> {
+    rx.recv_timeout_or_killed(timeout)
 }
 
 /// Wakes the caller if it waits (a park already over is left alone, as a wait queue does).
@@ -90,10 +108,7 @@ impl<T> ReplySender<T> {
     pub(crate) fn send(mut self, value: T) {
         let slot = match std::mem::replace(&mut self.imp, SenderImpl::Sent) {
             SenderImpl::Sim(slot) => slot,
-            SenderImpl::Real(tx) => {
-                let _ = tx.send(value);
-                return;
-            }
+            SenderImpl::Real(tx) => return real_send(&tx, value),
             SenderImpl::Sent => unreachable!("a reply sender sends once"),
         };
         current("Sender::send").maybe_preempt();
@@ -147,7 +162,7 @@ impl<T> ReplyReceiver<T> {
     pub(crate) fn recv_timeout_or_killed(&self, timeout: Duration) -> Result<Result<T, RecvTimeoutError>, Killed> {
         let slot = match &self.imp {
             ReceiverImpl::Sim(slot) => slot,
-            ReceiverImpl::Real(rx) => return rx.recv_timeout_or_killed(timeout),
+            ReceiverImpl::Real(rx) => return real_recv(rx, timeout),
         };
         let deadline_ns = deadline_after(timeout);
         let rt = current("Receiver::recv");
