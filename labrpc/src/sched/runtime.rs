@@ -197,7 +197,7 @@ impl State {
         let left_a_timer = std::mem::take(&mut slot.timed) && wake != Wake::TimedOut;
         self.runnable.push(id);
         if left_a_timer {
-            self.timer_went_stale();
+            self.timer_went_stale(id);
         }
         true
     }
@@ -207,8 +207,9 @@ impl State {
     /// stays within twice the timed parks in progress and each timer is swept at most once.
     /// Inlined up to the sweep (an answered RPC's timer goes stale at every reply).
     #[inline(always)]
-    fn timer_went_stale(&mut self) {
+    fn timer_went_stale(&mut self, task: TaskId) {
         const SWEEP_ABOVE: usize = 64;
+        self.timers.cancel_wake(task);
         self.stale_timers += 1;
         if self.stale_timers > SWEEP_ABOVE && 2 * self.stale_timers > self.timers.len() {
             self.sweep_stale_timers();
@@ -223,15 +224,25 @@ impl State {
     }
 }
 
-/// The timer can still do something when it fires: its park or its pause is still on.
+/// The timer can still do something when it fires: its park or its pause is still on. A `Wake`
+/// is cancelled when its park ends another way, so its thread's slot is not read (sweeps and the
+/// queue's head would miss the cache on it); debug builds check the slot agrees.
 fn timer_is_live(slots: &[Slot], nodes: &[NodeState], kind: &TimerKind) -> bool {
     match *kind {
-        TimerKind::Wake { task, token } => slots.get(task.index as usize).is_some_and(|slot| {
-            slot.generation == task.generation
-                && slot.task.as_ref().is_some_and(|t| t.status == Status::Parked && t.park_token == token)
-        }),
+        TimerKind::Wake { task, token } => {
+            debug_assert!(wake_is_live(slots, task, token), "a timer outlived its park without being cancelled");
+            true
+        }
         TimerKind::Unpause { node, generation } => nodes[node.index()].pause_generation == generation,
+        TimerKind::Cancelled => false,
     }
+}
+
+/// Whether thread `task` still waits in the park `token` was taken for.
+fn wake_is_live(slots: &[Slot], task: TaskId, token: u64) -> bool {
+    slots.get(task.index as usize).is_some_and(|slot| {
+        slot.generation == task.generation && slot.task.as_ref().is_some_and(|t| t.parked_at(token))
+    })
 }
 
 fn describe_event(nodes: &[NodeState], slots: &[Slot], e: &Event) -> String {
@@ -892,10 +903,10 @@ impl Runtime {
             fired += 1;
             match timer {
                 TimerKind::Wake { task, token } => {
-                    if !st.wake_if_parked(task, token, Wake::TimedOut) {
-                        st.stale_timers = st.stale_timers.saturating_sub(1);
-                    }
+                    let woke = st.wake_if_parked(task, token, Wake::TimedOut);
+                    debug_assert!(woke, "a live timer found its park over");
                 }
+                TimerKind::Cancelled => st.stale_timers = st.stale_timers.saturating_sub(1),
                 TimerKind::Unpause { node, generation } => {
                     let state = &mut st.nodes[node.index()];
                     if state.pause_generation == generation {
@@ -1095,7 +1106,7 @@ fn next_kill(st: &mut State) -> Option<TaskId> {
         let slot = st.slot_mut(id).unwrap();
         // The park (if any) ends here: its deadline can wake nothing any more.
         if std::mem::take(&mut slot.timed) {
-            st.timer_went_stale();
+            st.timer_went_stale(id);
         }
         let slot = st.slot_mut(id).unwrap();
         if slot.kill_sent {

@@ -20,6 +20,9 @@ pub(crate) enum TimerKind {
     Wake { task: TaskId, token: u64 },
     /// End the pause of `node` if its pause generation is still `generation`.
     Unpause { node: NodeId, generation: u64 },
+    /// A `Wake` whose park ended another way (`cancel_wake`): it does nothing when it surfaces,
+    /// and a sweep drops it without looking its thread up.
+    Cancelled,
 }
 
 /// Children per heap node.
@@ -58,6 +61,9 @@ pub(crate) struct Timers {
     /// Kinds of the timers in the heap, by index; unused indices are in `free`.
     kinds: Vec<TimerKind>,
     free: Vec<u32>,
+    /// By task slot: the kind index of the last `Wake` pushed for the slot's thread, which is the
+    /// timer of its park while that park is timed and on.
+    wake_of_slot: Vec<u32>,
     /// The next insertion sequence. 32 bits: when they run out, the entries are renumbered in
     /// their order (`renumber`), which keeps every comparison's outcome.
     next_seq: u32,
@@ -84,9 +90,29 @@ impl Timers {
                 (self.kinds.len() - 1) as u32
             }
         };
+        if let TimerKind::Wake { task, .. } = kind {
+            let slot = task.index as usize;
+            if slot >= self.wake_of_slot.len() {
+                self.wake_of_slot.resize(slot + 1, u32::MAX);
+            }
+            self.wake_of_slot[slot] = index;
+        }
         let entry = Entry { deadline_ns, seq_and_kind: ((seq as u64) << 32) | index as u64 };
         self.heap.push(entry);
         self.sift_up(self.heap.len() - 1, entry);
+    }
+
+    /// Marks the deadline timer of `task`'s park `Cancelled`: the park ended another way. Only
+    /// for a timed park that is still on (its timer is in the queue, and the last `Wake` pushed
+    /// for the task's slot).
+    #[inline(always)]
+    pub(crate) fn cancel_wake(&mut self, task: TaskId) {
+        let index = self.wake_of_slot[task.index as usize] as usize;
+        debug_assert!(
+            matches!(self.kinds[index], TimerKind::Wake { task: t, .. } if t == task),
+            "cancel_wake: the slot's last timer is not this thread's"
+        );
+        self.kinds[index] = TimerKind::Cancelled;
     }
 
     /// The kind of the earliest timer.
@@ -252,8 +278,37 @@ mod tests {
     fn token(kind: TimerKind) -> u64 {
         match kind {
             TimerKind::Wake { token, .. } => token,
-            TimerKind::Unpause { .. } => unreachable!(),
+            TimerKind::Unpause { .. } | TimerKind::Cancelled => unreachable!(),
         }
+    }
+
+    /// A cancelled wake-up stays in its place in the queue as `Cancelled`, and a sweep that drops
+    /// cancelled timers keeps the others' order; a slot's later timer is the one cancelled next.
+    #[test]
+    fn cancel_marks_the_slots_last_wake_up() {
+        let mut timers = Timers::default();
+        let task = |index| TaskId { index, generation: 0 };
+        timers.push(30, TimerKind::Wake { task: task(0), token: 1 });
+        timers.push(10, TimerKind::Wake { task: task(1), token: 1 });
+        timers.push(20, TimerKind::Wake { task: task(0), token: 2 });
+        timers.cancel_wake(task(0));
+        timers.cancel_wake(task(1));
+        let kinds: Vec<(u64, TimerKind)> =
+            std::iter::from_fn(|| Some((timers.peek_deadline()?, timers.pop()?))).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (10, TimerKind::Cancelled),
+                (20, TimerKind::Cancelled),
+                (30, TimerKind::Wake { task: task(0), token: 1 })
+            ]
+        );
+        for (deadline, index) in [(5, 2), (6, 3), (7, 2)] {
+            timers.push(deadline, TimerKind::Wake { task: task(index), token: deadline });
+        }
+        timers.cancel_wake(task(2));
+        timers.retain(|kind| *kind != TimerKind::Cancelled);
+        assert_eq!(drain(&mut timers), vec![(5, 5), (6, 6)]);
     }
 
     /// Pops everything, as (deadline, token) pairs.
