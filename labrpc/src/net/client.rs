@@ -99,10 +99,10 @@ impl ClientEnd {
     /// Type mismatches between caller and handler fail the run with both type names.
     #[track_caller]
     pub fn call<A: Serialize, R: DeserializeOwned>(&self, method: &str, args: &A) -> Result<R, RpcError> {
-        let request = match super::service::encode(args) {
-            Ok(bytes) => bytes,
-            Err(e) => panic!("rpc {method}: cannot encode the request {}: {e}", std::any::type_name::<A>()),
-        };
+        let mut request = Vec::new();
+        if let Err(e) = super::encode::encode_exact(args, &mut request) {
+            panic!("rpc {method}: cannot encode the request {}: {e}", std::any::type_name::<A>());
+        }
         // Both arms take the request, so no drop of it is pending across the call: a thread
         // killed while waiting for the reply unwinds through this frame without stopping in it.
         let reply = match &self.tcp {

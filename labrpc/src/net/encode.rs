@@ -14,11 +14,23 @@ use super::writer::{Append, Count, Writer};
 /// allocation, where growing from empty (`postcard::to_stdvec`) reallocated at 8, 16, 32, ...
 /// bytes. The same bytes as `postcard::to_stdvec`.
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> postcard::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    encode_exact(value, &mut bytes)?;
+    Ok(bytes)
+}
+
+/// `encode` into `bytes` (empty), for the per-call paths: the buffer stays in the caller's frame
+/// and only a one-byte result comes back, where `encode`'s `Result<Vec<u8>, _>` came back through
+/// memory and its caller's unaligned reads of it stalled on store forwarding.
+#[inline(always)]
+pub(crate) fn encode_exact<T: Serialize + ?Sized>(value: &T, bytes: &mut Vec<u8>) -> postcard::Result<()> {
+    debug_assert!(bytes.is_empty(), "encode_exact: the buffer holds bytes already");
     let mut count = Writer(Count(0));
     value.serialize(&mut count)?;
-    let mut bytes = Vec::with_capacity((count.0).0);
-    encode_into(value, &mut bytes)?;
-    Ok(bytes)
+    // A new buffer, not `reserve_exact`: that takes `Vec`'s general growth path, measured 13 M
+    // more instructions per kvraft suite.
+    *bytes = Vec::with_capacity((count.0).0);
+    encode_into(value, bytes)
 }
 
 /// Appends postcard's bytes for `value` to `bytes`, which grows as a `Vec` does (reserve first

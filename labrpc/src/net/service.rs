@@ -17,7 +17,7 @@ pub(crate) struct Method {
 }
 
 /// Messages are postcard's bytes in a buffer of exactly their size (`encode.rs`).
-pub(crate) use super::encode;
+use super::encode::encode_exact;
 
 /// Decodes a whole message (`decode.rs`): trailing bytes mean the two sides disagree on the
 /// type, which postcard alone would not notice.
@@ -58,7 +58,11 @@ impl Service {
                 )
             })?;
             let reply = handler(args);
-            encode(&reply).map_err(|e| format!("cannot encode the reply {}: {e}", std::any::type_name::<R>()))
+            let mut bytes = Vec::new();
+            match encode_exact(&reply, &mut bytes) {
+                Ok(()) => Ok(bytes),
+                Err(e) => Err(format!("cannot encode the reply {}: {e}", std::any::type_name::<R>())),
+            }
         });
         let thread_name: Arc<str> = Arc::from(format!("rpc {full}"));
         let previous = self.methods.insert(method.to_string(), Method { handler, thread_name });
