@@ -7,6 +7,7 @@ pub(crate) mod context;
 pub(crate) mod entry;
 pub(crate) mod record;
 pub(crate) mod runtime;
+pub(crate) mod stack_chunk;
 pub(crate) mod stack_pool;
 pub(crate) mod task;
 pub(crate) mod timer;

@@ -1,6 +1,6 @@
-//! Coroutine stacks are mmap'd regions; creating one per simulated thread would dominate the cost
-//! of short-lived threads such as RPC handlers, so finished stacks are kept for reuse. Stack
-//! contents never influence a run, so reuse is invisible.
+//! Coroutine stacks are mmap'd regions (made many at a time, `stack_chunk`); making one per
+//! simulated thread would dominate the cost of short-lived threads such as RPC handlers, so
+//! finished stacks are kept for reuse. Stack contents never influence a run, so reuse is invisible.
 //!
 //! Two tiers: each OS thread keeps its idle stacks in a thread-local pool (no lock on the spawn
 //! path), and when the OS thread ends it hands them to one process-wide pool, where the next
@@ -11,8 +11,9 @@
 
 use std::cell::RefCell;
 
-use corosensei::stack::DefaultStack;
 use parking_lot::Mutex;
+
+use super::stack_chunk::{self, CarvedStack, STACKS_PER_CHUNK};
 
 /// At most this many idle stacks are kept per OS thread, and as many again process-wide. Runs
 /// with many concurrent threads (calls waiting out long delays) need hundreds; a smaller pool
@@ -21,7 +22,7 @@ use parking_lot::Mutex;
 const POOL_CAPACITY: usize = 2048;
 
 /// Idle stacks with their size in bytes.
-type Idle = Vec<(usize, DefaultStack)>;
+type Idle = Vec<(usize, CarvedStack)>;
 
 /// This OS thread's idle stacks; on the thread's end they go to [`SHARED`].
 struct LocalPool(Idle);
@@ -41,12 +42,12 @@ static SHARED: Mutex<Idle> = parking_lot::const_mutex(Vec::new());
 
 /// Takes the most recently used idle stack of `size_bytes` from `pool` (the likeliest to be in
 /// cache).
-fn take_from(pool: &mut Idle, size_bytes: usize) -> Option<DefaultStack> {
+fn take_from(pool: &mut Idle, size_bytes: usize) -> Option<CarvedStack> {
     let pos = pool.iter().rposition(|(s, _)| *s == size_bytes)?;
     Some(pool.swap_remove(pos).1)
 }
 
-pub(crate) fn take(size_bytes: usize) -> DefaultStack {
+pub(crate) fn take(size_bytes: usize) -> CarvedStack {
     // `try_with`: during this OS thread's own teardown the local pool may be gone already.
     let reused = POOL.try_with(|p| take_from(&mut p.borrow_mut().0, size_bytes)).ok().flatten();
     match reused {
@@ -56,19 +57,25 @@ pub(crate) fn take(size_bytes: usize) -> DefaultStack {
 }
 
 /// A stack the local pool did not have (the first threads of an OS thread): from the shared pool
-/// if it has one, else a new mapping. Out of line, so taking a pooled one, as nearly every spawn
-/// does, saves no registers for this path.
+/// if it has one, else a new chunk of stacks, whose others go to the local pool. Out of line, so
+/// taking a pooled one, as nearly every spawn does, saves no registers for this path.
 #[cold]
 #[inline(never)]
-fn take_shared_or_new(size_bytes: usize) -> DefaultStack {
+fn take_shared_or_new(size_bytes: usize) -> CarvedStack {
     if let Some(stack) = take_from(&mut SHARED.lock(), size_bytes) {
         return stack;
     }
-    DefaultStack::new(size_bytes)
-        .unwrap_or_else(|e| panic!("labrpc: cannot allocate a {size_bytes}-byte coroutine stack: {e}"))
+    let mut chunk = stack_chunk::carve(size_bytes, STACKS_PER_CHUNK).unwrap_or_else(|e| {
+        panic!("labrpc: cannot allocate {STACKS_PER_CHUNK} coroutine stacks of {size_bytes} bytes: {e}")
+    });
+    let stack = chunk.pop().expect("a chunk has stacks");
+    for spare in chunk {
+        give_back(size_bytes, spare);
+    }
+    stack
 }
 
-pub(crate) fn give_back(size_bytes: usize, stack: DefaultStack) {
+pub(crate) fn give_back(size_bytes: usize, stack: CarvedStack) {
     let mut spare = Some(stack);
     // `try_with`: during this OS thread's own teardown the local pool may be gone already.
     let _ = POOL.try_with(|p| {
@@ -105,7 +112,7 @@ mod tests {
     #[test]
     fn an_ended_threads_stacks_go_to_the_next_thread() {
         let bases = std::thread::spawn(|| {
-            let stacks: Vec<DefaultStack> = (0..3).map(|_| take(SIZE)).collect();
+            let stacks: Vec<CarvedStack> = (0..3).map(|_| take(SIZE)).collect();
             let bases: Vec<usize> = stacks.iter().map(|s| corosensei::stack::Stack::base(s).get()).collect();
             for stack in stacks {
                 give_back(SIZE, stack);
@@ -114,7 +121,11 @@ mod tests {
         })
         .join()
         .unwrap();
-        assert_eq!(shared_count(), 3, "the ended thread handed its idle stacks over");
+        assert_eq!(
+            shared_count(),
+            STACKS_PER_CHUNK,
+            "the ended thread handed its idle stacks (and its chunk's spares) over"
+        );
         let reused = std::thread::spawn(|| {
             let stack = take(SIZE);
             let base = corosensei::stack::Stack::base(&stack).get();
@@ -124,6 +135,6 @@ mod tests {
         .join()
         .unwrap();
         assert!(bases.contains(&reused), "a new thread takes a shared stack before mapping one");
-        assert_eq!(shared_count(), 3, "and hands it back when it ends");
+        assert_eq!(shared_count(), STACKS_PER_CHUNK, "and hands it back when it ends");
     }
 }

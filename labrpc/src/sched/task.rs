@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
-use corosensei::stack::DefaultStack;
 use corosensei::Coroutine;
 
+use super::stack_chunk::CarvedStack;
 use super::wait::{Wait, Wake};
 
 /// A node of the simulation: a group of threads that crash, restart and pause together.
@@ -62,7 +62,7 @@ pub(crate) struct Killed;
 /// The unwind payload used to stop a thread after the runtime recorded a failure.
 pub(crate) struct Aborted;
 
-pub(crate) type Coro = Coroutine<Resume, (), Exit, DefaultStack>;
+pub(crate) type Coro = Coroutine<Resume, (), Exit, CarvedStack>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Status {
