@@ -340,6 +340,16 @@ fn read_fits(state: &KvState, input: &KvInput, output: Option<&KvOutput>) -> Opt
     Some(value.as_deref() == current && seen_version.is_none_or(|seen| seen == version))
 }
 
+/// `state` after `input`, if its output agrees with `output` (when known): the step past
+/// `read_fits`, which both `step` and `step_owned` have already tried.
+fn apply_checked(mut state: KvState, input: &KvInput, output: Option<&KvOutput>) -> Option<KvState> {
+    let expected = state.apply(input);
+    match output {
+        Some(seen) if !agrees(input, &expected, seen) => None,
+        _ => Some(state),
+    }
+}
+
 /// The key/value model; see the module doc for the version rules.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct KvModel;
@@ -357,19 +367,15 @@ impl Model for KvModel {
         if let Some(legal) = read_fits(state, input, output) {
             return legal.then(|| state.clone());
         }
-        self.step_owned(state.clone(), input, output)
+        apply_checked(state.clone(), input, output)
     }
 
     /// Changes `state` in place where nothing else shares it (see [`KvState::apply`]).
-    fn step_owned(&self, mut state: KvState, input: &KvInput, output: Option<&KvOutput>) -> Option<KvState> {
+    fn step_owned(&self, state: KvState, input: &KvInput, output: Option<&KvOutput>) -> Option<KvState> {
         if let Some(legal) = read_fits(&state, input, output) {
             return legal.then_some(state);
         }
-        let expected = state.apply(input);
-        match output {
-            Some(seen) if !agrees(input, &expected, seen) => None,
-            _ => Some(state),
-        }
+        apply_checked(state, input, output)
     }
 
     fn partition(&self, ops: &[Operation<KvInput, KvOutput>]) -> Vec<Partition> {
