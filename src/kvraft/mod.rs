@@ -20,7 +20,7 @@ mod api;
 
 use std::sync::Arc;
 
-use labrpc::net::{ClientEnd, Service};
+use labrpc::net::{ClientEnd, Encoded, Service};
 use labrpc::persister::Persister;
 use serde::{Deserialize, Serialize};
 
@@ -66,10 +66,12 @@ impl KvServer {
         self.rsm.raft()
     }
 
-    /// The RPC service: "KVServer.Op" takes a [`Request`] and returns a [`Reply`].
+    /// The RPC service: "KVServer.Op" takes a [`Request`] and returns a [`Reply`]. The handler
+    /// gets the request's bytes (`method_encoded`) and the log takes them as they are: the
+    /// leader does not decode a request only to encode the same bytes again.
     pub fn service(&self) -> Service {
         let rsm = self.rsm.clone();
-        Service::new("KVServer").method("Op", move |request: Request| handle(&rsm, request))
+        Service::new("KVServer").method_encoded("Op", move |request: Encoded<Request>| handle(&rsm, request))
     }
 
     /// The value and version of `key` in this server's applied state (for tests).
@@ -88,8 +90,8 @@ impl KvServer {
 
 /// Runs one request through the log; the machine's duplicate table makes a retried request
 /// answer its first outcome.
-fn handle(rsm: &Rsm<KvMachine>, request: Request) -> Reply {
-    match rsm.submit(request) {
+fn handle(rsm: &Rsm<KvMachine>, request: Encoded<Request>) -> Reply {
+    match rsm.submit_encoded(request) {
         Ok(outcome) => Reply::Ok(outcome),
         Err(SubmitError::WrongLeader) => Reply::WrongLeader,
         Err(SubmitError::Timeout) => Reply::Timeout,

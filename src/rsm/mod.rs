@@ -39,7 +39,7 @@ use std::time::Duration;
 
 pub use labapi::{StateMachine, SubmitError};
 use labrpc::channel::{self, Receiver};
-use labrpc::net::{encode, ClientEnd};
+use labrpc::net::{encode, ClientEnd, Encoded};
 use labrpc::persister::Persister;
 use labrpc::sync::{Condvar, Mutex};
 use labrpc::{thread, time};
@@ -117,7 +117,16 @@ impl<M: StateMachine, R: RaftPeer> Rsm<M, R> {
 
     /// Runs `op` through the log; see the module doc for the answers.
     pub fn submit(&self, op: M::Op) -> Result<M::Output, SubmitError> {
-        self.inner.submit(op)
+        // One allocation of the exact size (labrpc measures first).
+        let command = Encoded::new(&op);
+        drop(op);
+        self.inner.submit(command.into_bytes())
+    }
+
+    /// [`Rsm::submit`] for an op already encoded, such as a handler's request as it arrived
+    /// (`Service::method_encoded`): its bytes go into the log as they are.
+    pub fn submit_encoded(&self, op: Encoded<M::Op>) -> Result<M::Output, SubmitError> {
+        self.inner.submit(op.into_bytes())
     }
 
     /// Reads the local machine (as applied so far) under the replica's lock.
@@ -136,10 +145,8 @@ fn decode_snapshot(bytes: &[u8]) -> Snapshot {
 }
 
 impl<M: StateMachine, R: RaftPeer> Inner<M, R> {
-    fn submit(&self, op: M::Op) -> Result<M::Output, SubmitError> {
-        // One allocation of the exact size (labrpc measures first).
-        let command = encode(&op).expect("an operation always encodes");
-        drop(op);
+    /// Proposes `command` (an encoded `M::Op`) and waits for its outcome.
+    fn submit(&self, command: Vec<u8>) -> Result<M::Output, SubmitError> {
         let mut st = self.state.lock();
         // Proposed under our lock, so the applier cannot apply the entry before we wait for it.
         let (index, term) = self.raft.start(command).ok_or(SubmitError::WrongLeader)?;

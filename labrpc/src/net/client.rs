@@ -187,7 +187,7 @@ impl ClientEnd {
                     // The thread's name is "rpc Service.Method".
                     observe::record(|| Observed::Handled { call });
                     let reply = server
-                        .run(index, &request)
+                        .run(index, request)
                         .unwrap_or_else(|e| panic!("{} on server {:?}: {e}", server.thread_name(index), server.name));
                     server.count_answer();
                     let crash = faults.crash_after_reply();

@@ -51,7 +51,7 @@ impl Hosted {
     }
 
     /// Runs the handler of the method at `index` (`Server::method_index`) on `request`.
-    pub(crate) fn run(&self, index: usize, request: &[u8]) -> Result<Vec<u8>, String> {
+    pub(crate) fn run(&self, index: usize, request: Vec<u8>) -> Result<Vec<u8>, String> {
         (self.server.method_at(index).handler)(request)
     }
 

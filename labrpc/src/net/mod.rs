@@ -11,6 +11,7 @@
 mod client;
 mod decode;
 mod encode;
+mod encoded;
 pub(crate) mod faults;
 mod hosted;
 mod reply;
@@ -29,6 +30,7 @@ pub use client::{ClientEnd, RpcError};
 /// for servers that encode their own state or log entries.
 pub use decode::{decode, take};
 pub use encode::{encode, encode_into};
+pub use encoded::Encoded;
 pub use service::{Server, Service};
 
 use crate::node::{self, NodeId};
@@ -397,7 +399,7 @@ impl Network {
             tracing::debug!(%method, server = %hosted.name, "labrpc: late duplicate delivered");
             let node = hosted.node;
             thread::Builder::new().name(format!("rpc {method} (late)")).node(node).spawn(move || {
-                if hosted.run(index, &request).is_ok() {
+                if hosted.run(index, request).is_ok() {
                     hosted.count_answer();
                 }
             });

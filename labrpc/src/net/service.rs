@@ -6,7 +6,11 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-type Handler = Arc<dyn Fn(&[u8]) -> Result<Vec<u8>, String> + Send + Sync>;
+use super::encoded::Encoded;
+use crate::sched::try_current;
+
+/// A handler takes the request's bytes (its copy: the last copy of a call owns the caller's).
+type Handler = Arc<dyn Fn(Vec<u8>) -> Result<Vec<u8>, String> + Send + Sync>;
 
 /// A handler and the name of the threads that run it ("rpc Service.Method"), made once at
 /// registration so a call formats no name.
@@ -29,6 +33,16 @@ pub(crate) fn decode_exact<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Strin
     }
 }
 
+/// A request decoded for its handler, or why not (the call fails with it).
+fn decode_request<A: DeserializeOwned>(bytes: &[u8]) -> Result<A, String> {
+    decode_exact(bytes).map_err(|e| {
+        format!(
+            "cannot decode the request as {}: {e} (caller and handler disagree on the argument type)",
+            std::any::type_name::<A>()
+        )
+    })
+}
+
 /// A named group of RPC handlers, called as "Service.Method".
 pub struct Service {
     name: String,
@@ -43,21 +57,49 @@ impl Service {
 
     /// Registers `handler` as `method`. Each incoming request runs it in a new thread of the
     /// server's node.
-    pub fn method<A, R, F>(mut self, method: &str, handler: F) -> Service
+    pub fn method<A, R, F>(self, method: &str, handler: F) -> Service
     where
         A: DeserializeOwned,
         R: Serialize,
         F: Fn(A) -> R + Send + Sync + 'static,
     {
+        self.register(method, move |bytes: Vec<u8>| {
+            let args: A = decode_request(&bytes)?;
+            Ok(handler(args))
+        })
+    }
+
+    /// Registers `handler` as `method`, handed its request as the bytes it arrived in
+    /// ([`Encoded`]): for a handler that passes its request on whole (a kvraft server puts it
+    /// in its log as it is), where decoding it only to encode the same bytes again was work for
+    /// nothing. The request is checked to decode as an `A` where that cannot be taken for
+    /// granted: in debug builds (all tests), and on any network whose callers are not the
+    /// simulation's own threads (TCP), where a bad request fails its call as with `method`.
+    /// A release build of a simulation trusts its callers, which encode their `A` with labrpc:
+    /// a caller of another type is then found where the bytes are decoded (`Encoded::decode`).
+    pub fn method_encoded<A, R, F>(self, method: &str, handler: F) -> Service
+    where
+        A: DeserializeOwned,
+        R: Serialize,
+        F: Fn(Encoded<A>) -> R + Send + Sync + 'static,
+    {
+        self.register(method, move |bytes: Vec<u8>| {
+            if cfg!(debug_assertions) || try_current().is_none() {
+                decode_request::<A>(&bytes)?;
+            }
+            Ok(handler(Encoded::trusted(bytes)))
+        })
+    }
+
+    /// Registers a handler of request bytes whose `R` goes back encoded.
+    fn register<R: Serialize>(
+        mut self,
+        method: &str,
+        handler: impl Fn(Vec<u8>) -> Result<R, String> + Send + Sync + 'static,
+    ) -> Service {
         let full = format!("{}.{method}", self.name);
-        let handler: Handler = Arc::new(move |bytes: &[u8]| {
-            let args: A = decode_exact(bytes).map_err(|e| {
-                format!(
-                    "cannot decode the request as {}: {e} (caller and handler disagree on the argument type)",
-                    std::any::type_name::<A>()
-                )
-            })?;
-            let reply = handler(args);
+        let handler: Handler = Arc::new(move |bytes: Vec<u8>| {
+            let reply = handler(bytes)?;
             let mut bytes = Vec::new();
             match encode_exact(&reply, &mut bytes) {
                 Ok(()) => Ok(bytes),

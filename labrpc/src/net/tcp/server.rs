@@ -211,7 +211,7 @@ impl Shared {
             let (writer, peer_name, shared) = (writer.clone(), peer.to_string(), self.clone());
             let spawned = std::thread::Builder::new().name(format!("rpc {method}")).spawn(move || {
                 let _guard = guard;
-                let reply = match handler.and_then(|h| h(&body)) {
+                let reply = match handler.and_then(|h| h(body)) {
                     Ok(reply) => frame::encode(&Header::Reply { id }, &reply),
                     Err(reason) => {
                         tracing::warn!("labrpc tcp: call {method} from {peer_name} not dispatched: {reason}");
