@@ -1210,5 +1210,7 @@ mod layout {
         .unwrap();
         assert!(offset_of!(Slot, generation) + 4 <= 64 && task + hot_end <= 64, "hot fields end at {}", task + hot_end);
         assert_eq!(size_of::<Slot>() % 64, 0);
+        // A tag and a word: passed to a park in registers (see `Wait`).
+        assert_eq!(size_of::<super::Wait>(), 16);
     }
 }

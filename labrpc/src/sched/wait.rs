@@ -1,23 +1,20 @@
 //! What a parked thread waits for, kept so a deadlock report can say it, and how it was woken.
 
 use super::task::TaskId;
-
-/// A mutex's bookkeeping as seen by a deadlock report: its number and current holder.
-pub(crate) trait LockInfo {
-    fn lock_id(&self) -> u64;
-    fn holder(&self) -> Option<TaskId>;
-}
+use crate::sync::mutex::SimLock;
 
 /// `repr(u8)`: a one-byte tag leaves `Option<TaskSlot>` a `bool`'s spare values in the slot's
 /// first cache line as its niche (left to itself, the tag took four bytes, a larger niche, in
-/// the second line).
+/// the second line). Sixteen bytes, a tag and a word, so a park takes it in two registers: at 24
+/// (a `dyn` pointer for the mutex) it went through memory, and reading back as one 16-byte
+/// copy what was just written as a byte and words stalled every park on store forwarding.
 #[derive(Clone, Copy)]
 #[repr(u8)]
 pub(crate) enum Wait {
     Sleep,
     /// Points at the lock's bookkeeping; valid while the waiter is parked inside `lock()`, which
     /// borrows the mutex for that whole time.
-    Mutex(*const dyn LockInfo),
+    Mutex(*const SimLock),
     Condvar {
         id: u64,
     },

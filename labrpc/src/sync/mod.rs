@@ -3,7 +3,7 @@
 //! parking_lot's. There is no poisoning: a panic in a simulated thread fails the whole run.
 
 mod condvar;
-mod mutex;
+pub(crate) mod mutex;
 
 pub use condvar::{Condvar, WaitTimeoutResult};
 pub use mutex::{Mutex, MutexGuard};

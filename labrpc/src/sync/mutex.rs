@@ -3,7 +3,6 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 
-use crate::sched::wait::LockInfo;
 use crate::sched::{current, try_current, Runtime, TaskId, Ticket, Wait};
 
 pub(crate) struct SimLock {
@@ -19,16 +18,17 @@ struct LockState {
     waiters: VecDeque<Ticket>,
 }
 
-impl LockInfo for SimLock {
-    fn lock_id(&self) -> u64 {
+impl SimLock {
+    /// The mutex's number, for deadlock reports.
+    pub(crate) fn lock_id(&self) -> u64 {
         self.id
     }
-    fn holder(&self) -> Option<TaskId> {
+
+    /// The thread holding the mutex, for deadlock reports.
+    pub(crate) fn holder(&self) -> Option<TaskId> {
         self.state.lock().holder
     }
-}
 
-impl SimLock {
     fn is_free(st: &LockState) -> bool {
         st.holder.is_none() && !st.outside
     }
@@ -108,8 +108,7 @@ impl SimLock {
         // to it but before it ran, the unwind passes through here: give the lock on.
         let abandon = AbandonOnUnwind { lock: self, me };
         loop {
-            let this: *const SimLock = self;
-            rt.park(Wait::Mutex(this as *const dyn LockInfo), None);
+            rt.park(Wait::Mutex(self), None);
             // Hand-over: the releasing thread made us the holder before waking us.
             if self.state.lock().holder == Some(me) {
                 std::mem::forget(abandon);
