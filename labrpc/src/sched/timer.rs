@@ -7,10 +7,14 @@
 //! sequence), so the heap's shape never shows.
 //!
 //! Layout, for the cache: the heap is 4-ary (half the levels of a binary heap) over 16-byte
-//! entries (deadline, sequence and the index of the timer's kind), so a node's four children
-//! share about one cache line; the kinds wait in a side table, read once, when a timer fires.
+//! entries (deadline, sequence and what the timer does), so a node's four children share about
+//! one cache line. A thread's deadline (`Wake`) is kept by its task slot: a thread has at most
+//! one timed park in progress, so the slot's record (sequence, generation, token) says whether
+//! an entry naming the slot is that park's, and cancelling or firing it is one write to a dense
+//! table the slot's index finds. Other kinds (pauses) wait in a side table, read when they fire.
 //! Popping from a binary heap of 40-byte entries was about a fifth of the scheduler loop's own
-//! time in the Raft family (perf).
+//! time in the Raft family (perf); taking every wake-up's kind from a shared side table through
+//! a free list was about 1% of a kvraft run (perf), a miss per timed park on a scattered entry.
 
 use super::task::{NodeId, TaskId};
 
@@ -28,9 +32,16 @@ pub(crate) enum TimerKind {
 /// Children per heap node.
 const ARITY: usize = 4;
 
-/// A heap entry: the deadline, then one word with the insertion sequence in its high half and
-/// the kind's index in `Timers::kinds` in its low half. Sequences are unique, so comparing
-/// (deadline, word) orders by (deadline, sequence).
+/// In an entry's low half: the rest is a task slot's index (a `Wake`), not an index in `kinds`.
+const SLOT_BIT: u32 = 1 << 31;
+
+/// A slot's record when no `Wake` of its is live (none pushed, or the last one fired or was
+/// cancelled). Never a sequence in use: sequences are renumbered before reaching it.
+const NO_SEQ: u32 = u32::MAX;
+
+/// A heap entry: the deadline, then one word with the insertion sequence in its high half and,
+/// in its low half, the task slot (`SLOT_BIT` set) or the index of the kind in `Timers::kinds`.
+/// Sequences are unique, so comparing (deadline, word) orders by (deadline, sequence).
 #[derive(Clone, Copy, Debug)]
 struct Entry {
     deadline_ns: u64,
@@ -44,8 +55,8 @@ impl Entry {
     }
 
     #[inline(always)]
-    fn kind_index(self) -> usize {
-        self.seq_and_kind as u32 as usize
+    fn low(self) -> u32 {
+        self.seq_and_kind as u32
     }
 
     #[inline(always)]
@@ -54,16 +65,27 @@ impl Entry {
     }
 }
 
+/// A task slot's live `Wake`: its entry's sequence (`NO_SEQ`: none), and its task and token.
+#[derive(Clone, Copy, Debug)]
+struct SlotWake {
+    seq: u32,
+    generation: u32,
+    token: u64,
+}
+
+impl SlotWake {
+    const NONE: SlotWake = SlotWake { seq: NO_SEQ, generation: 0, token: 0 };
+}
+
 #[derive(Default)]
 pub(crate) struct Timers {
     /// 4-ary min-heap on `Entry::key`.
     heap: Vec<Entry>,
-    /// Kinds of the timers in the heap, by index; unused indices are in `free`.
+    /// Kinds of the heap's timers other than `Wake`, by index; unused indices are in `free`.
     kinds: Vec<TimerKind>,
     free: Vec<u32>,
-    /// By task slot: the kind index of the last `Wake` pushed for the slot's thread, which is the
-    /// timer of its park while that park is timed and on.
-    wake_of_slot: Vec<u32>,
+    /// By task slot: the slot's live `Wake`, the timer of its thread's timed park in progress.
+    wakes: Vec<SlotWake>,
     /// The next insertion sequence. 32 bits: when they run out, the entries are renumbered in
     /// their order (`renumber`), which keeps every comparison's outcome.
     next_seq: u32,
@@ -71,53 +93,71 @@ pub(crate) struct Timers {
 
 impl Timers {
     /// Inlined: out of line, the caller's freshly built `kind` went through memory and was read
-    /// back at once, which stalled (perf: half of the call's time on that copy).
+    /// back at once, which stalled (perf: half of the call's time on that copy). A `Wake` must
+    /// be its slot's only live one (the last one fired or was cancelled: a thread parks again
+    /// only after its last park ended).
     #[inline(always)]
     pub(crate) fn push(&mut self, deadline_ns: u64, kind: TimerKind) {
-        if self.next_seq == u32::MAX {
+        if self.next_seq == NO_SEQ {
             self.renumber();
         }
         let seq = self.next_seq;
         self.next_seq += 1;
-        let index = match self.free.pop() {
+        let low = match kind {
+            TimerKind::Wake { task, token } => {
+                let slot = task.index as usize;
+                assert!(task.index < SLOT_BIT, "labrpc: too many threads for the timer queue");
+                if slot >= self.wakes.len() {
+                    self.wakes.resize(slot + 1, SlotWake::NONE);
+                }
+                debug_assert_eq!(self.wakes[slot].seq, NO_SEQ, "a slot's second live wake-up timer");
+                self.wakes[slot] = SlotWake { seq, generation: task.generation, token };
+                task.index | SLOT_BIT
+            }
+            _ => self.push_kind(kind),
+        };
+        let entry = Entry { deadline_ns, seq_and_kind: ((seq as u64) << 32) | low as u64 };
+        self.heap.push(entry);
+        self.sift_up(self.heap.len() - 1, entry);
+    }
+
+    /// Keeps a kind other than `Wake` in the side table; returns its index.
+    #[inline(never)]
+    fn push_kind(&mut self, kind: TimerKind) -> u32 {
+        match self.free.pop() {
             Some(index) => {
                 self.kinds[index as usize] = kind;
                 index
             }
             None => {
-                assert!(self.kinds.len() < u32::MAX as usize, "labrpc: too many timers");
+                assert!(self.kinds.len() < SLOT_BIT as usize, "labrpc: too many timers");
                 self.kinds.push(kind);
                 (self.kinds.len() - 1) as u32
             }
-        };
-        if let TimerKind::Wake { task, .. } = kind {
-            let slot = task.index as usize;
-            if slot >= self.wake_of_slot.len() {
-                self.wake_of_slot.resize(slot + 1, u32::MAX);
-            }
-            self.wake_of_slot[slot] = index;
         }
-        let entry = Entry { deadline_ns, seq_and_kind: ((seq as u64) << 32) | index as u64 };
-        self.heap.push(entry);
-        self.sift_up(self.heap.len() - 1, entry);
     }
 
     /// Marks the deadline timer of `task`'s park `Cancelled`: the park ended another way. Only
-    /// for a timed park that is still on (its timer is in the queue, and the last `Wake` pushed
-    /// for the task's slot).
+    /// for a timed park that is still on (its timer is in the queue, and its slot's live one).
     #[inline(always)]
     pub(crate) fn cancel_wake(&mut self, task: TaskId) {
-        let index = self.wake_of_slot[task.index as usize] as usize;
+        let wake = &mut self.wakes[task.index as usize];
         debug_assert!(
-            matches!(self.kinds[index], TimerKind::Wake { task: t, .. } if t == task),
-            "cancel_wake: the slot's last timer is not this thread's"
+            wake.seq != NO_SEQ && wake.generation == task.generation,
+            "cancel_wake: the slot has no live timer of this thread's"
         );
-        self.kinds[index] = TimerKind::Cancelled;
+        wake.seq = NO_SEQ;
+    }
+
+    /// What `entry` does when it fires.
+    #[inline(always)]
+    fn kind_of(&self, entry: Entry) -> TimerKind {
+        kind_of(&self.kinds, &self.wakes, entry)
     }
 
     /// The kind of the earliest timer.
     pub(crate) fn peek_kind(&self) -> Option<TimerKind> {
-        self.heap.first().map(|e| self.kinds[e.kind_index()])
+        self.heap.first().map(|&e| self.kind_of(e))
     }
 
     pub(crate) fn peek_deadline(&self) -> Option<u64> {
@@ -134,22 +174,35 @@ impl Timers {
             }
             None => last,
         };
-        let index = top.kind_index();
-        self.free.push(index as u32);
-        Some(self.kinds[index])
+        let kind = self.kind_of(top);
+        let low = top.low();
+        if low & SLOT_BIT == 0 {
+            self.free.push(low);
+        } else if matches!(kind, TimerKind::Wake { .. }) {
+            // Fired: the slot has no live timer any more.
+            self.wakes[(low & !SLOT_BIT) as usize].seq = NO_SEQ;
+        }
+        Some(kind)
     }
 
     pub(crate) fn len(&self) -> usize {
         self.heap.len()
     }
 
-    /// Keeps only the timers `keep` accepts (one pass, then the heap is rebuilt).
+    /// Keeps only the timers `keep` accepts (one pass, then the heap is rebuilt). A `Wake`
+    /// dropped here is its slot's live one no more.
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(&TimerKind) -> bool) {
-        let (kinds, free) = (&self.kinds, &mut self.free);
-        self.heap.retain(|e| {
-            let kept = keep(&kinds[e.kind_index()]);
+        let (kinds, free, wakes) = (&self.kinds, &mut self.free, &mut self.wakes);
+        self.heap.retain(|&e| {
+            let kind = kind_of(kinds, wakes, e);
+            let kept = keep(&kind);
             if !kept {
-                free.push(e.kind_index() as u32);
+                let low = e.low();
+                if low & SLOT_BIT == 0 {
+                    free.push(low);
+                } else if matches!(kind, TimerKind::Wake { .. }) {
+                    wakes[(low & !SLOT_BIT) as usize].seq = NO_SEQ;
+                }
             }
             kept
         });
@@ -255,24 +308,48 @@ impl Timers {
     }
 
     /// Gives the entries the sequences 0, 1, ... in their current order (a sorted array is a
-    /// heap), so sequences can go on without wrapping around.
+    /// heap), so sequences can go on without wrapping around; a slot's live `Wake` keeps its
+    /// entry's new sequence (found by the old ones first: an old and a new number may collide).
     #[cold]
     fn renumber(&mut self) {
         self.heap.sort_unstable_by_key(|e| e.key());
-        for (seq, e) in self.heap.iter_mut().enumerate() {
-            e.seq_and_kind = ((seq as u64) << 32) | e.kind_index() as u64;
+        let live: Vec<bool> =
+            self.heap.iter().map(|&e| e.low() & SLOT_BIT != 0 && self.kind_of(e) != TimerKind::Cancelled).collect();
+        for (seq, (e, live)) in self.heap.iter_mut().zip(live).enumerate() {
+            e.seq_and_kind = ((seq as u64) << 32) | e.low() as u64;
+            if live {
+                self.wakes[(e.low() & !SLOT_BIT) as usize].seq = seq as u32;
+            }
         }
         self.next_seq = self.heap.len() as u32;
         debug_assert!(self.heap.iter().enumerate().all(|(i, e)| e.seq() as usize == i));
     }
 }
 
+/// What `entry` does when it fires: its kind from the side table, or its slot's `Wake` if it is
+/// that slot's live one, else `Cancelled`.
+#[inline(always)]
+fn kind_of(kinds: &[TimerKind], wakes: &[SlotWake], entry: Entry) -> TimerKind {
+    let low = entry.low();
+    if low & SLOT_BIT == 0 {
+        return kinds[low as usize];
+    }
+    let index = low & !SLOT_BIT;
+    let wake = wakes[index as usize];
+    if wake.seq != entry.seq() {
+        return TimerKind::Cancelled;
+    }
+    TimerKind::Wake { task: TaskId { index, generation: wake.generation }, token: wake.token }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// A wake-up of a thread of its own (a slot has one live timer at a time), its token the
+    /// push number.
     fn wake(token: u64) -> TimerKind {
-        TimerKind::Wake { task: TaskId { index: 0, generation: 0 }, token }
+        TimerKind::Wake { task: TaskId { index: token as u32, generation: 0 }, token }
     }
 
     fn token(kind: TimerKind) -> u64 {
@@ -282,33 +359,40 @@ mod tests {
         }
     }
 
-    /// A cancelled wake-up stays in its place in the queue as `Cancelled`, and a sweep that drops
-    /// cancelled timers keeps the others' order; a slot's later timer is the one cancelled next.
+    /// A cancelled wake-up stays in its place in the queue as `Cancelled`, beside its slot's
+    /// later timer, and a sweep that drops cancelled timers keeps the others' order; firing or
+    /// dropping a slot's timer leaves the slot free for the next.
     #[test]
-    fn cancel_marks_the_slots_last_wake_up() {
+    fn cancel_marks_the_slots_live_wake_up() {
         let mut timers = Timers::default();
-        let task = |index| TaskId { index, generation: 0 };
-        timers.push(30, TimerKind::Wake { task: task(0), token: 1 });
-        timers.push(10, TimerKind::Wake { task: task(1), token: 1 });
-        timers.push(20, TimerKind::Wake { task: task(0), token: 2 });
-        timers.cancel_wake(task(0));
-        timers.cancel_wake(task(1));
+        let task = |index, generation| TaskId { index, generation };
+        timers.push(20, TimerKind::Wake { task: task(0, 0), token: 1 });
+        timers.push(10, TimerKind::Wake { task: task(1, 0), token: 1 });
+        timers.cancel_wake(task(0, 0));
+        timers.push(30, TimerKind::Wake { task: task(0, 1), token: 2 });
+        timers.push(15, TimerKind::Unpause { node: NodeId(3), generation: 4 });
+        timers.cancel_wake(task(1, 0));
         let kinds: Vec<(u64, TimerKind)> =
             std::iter::from_fn(|| Some((timers.peek_deadline()?, timers.pop()?))).collect();
         assert_eq!(
             kinds,
             vec![
                 (10, TimerKind::Cancelled),
+                (15, TimerKind::Unpause { node: NodeId(3), generation: 4 }),
                 (20, TimerKind::Cancelled),
-                (30, TimerKind::Wake { task: task(0), token: 1 })
+                (30, TimerKind::Wake { task: task(0, 1), token: 2 })
             ]
         );
-        for (deadline, index) in [(5, 2), (6, 3), (7, 2)] {
-            timers.push(deadline, TimerKind::Wake { task: task(index), token: deadline });
+        assert!(timers.wakes.iter().all(|w| w.seq == NO_SEQ), "a fired wake-up is its slot's no more");
+        for (deadline, index) in [(5, 2), (6, 3), (7, 4)] {
+            timers.push(deadline, TimerKind::Wake { task: task(index, 0), token: deadline });
         }
-        timers.cancel_wake(task(2));
+        timers.cancel_wake(task(4, 0));
         timers.retain(|kind| *kind != TimerKind::Cancelled);
-        assert_eq!(drain(&mut timers), vec![(5, 5), (6, 6)]);
+        timers.retain(|kind| *kind != TimerKind::Wake { task: task(3, 0), token: 6 });
+        assert_eq!(timers.wakes[3].seq, NO_SEQ, "a dropped wake-up is its slot's no more");
+        timers.push(8, TimerKind::Wake { task: task(3, 0), token: 8 });
+        assert_eq!(drain(&mut timers), vec![(5, 5), (8, 8)]);
     }
 
     /// Pops everything, as (deadline, token) pairs.
@@ -377,7 +461,7 @@ mod tests {
         }
         model.sort();
         assert_eq!(drain(&mut timers), model);
-        assert!(timers.kinds.len() <= 20_000, "kind slots are reused");
+        assert!(timers.wakes.iter().all(|w| w.seq == NO_SEQ), "every slot's timer fired or was dropped");
     }
 
     /// When the 32-bit sequences run out, the entries are renumbered in order: timers pushed
@@ -390,5 +474,28 @@ mod tests {
         }
         assert!(timers.next_seq < 10, "renumbered");
         assert_eq!(drain(&mut timers), vec![(1, 3), (1, 7), (3, 1), (3, 4), (5, 0), (5, 2), (5, 5), (5, 6)]);
+    }
+
+    /// Renumbering keeps each slot's live timer live and a cancelled one cancelled, though an
+    /// old sequence may equal another entry's new one.
+    #[test]
+    fn renumbering_keeps_which_timers_are_live() {
+        let mut timers = Timers { next_seq: u32::MAX - 4, ..Timers::default() };
+        let task = |index| TaskId { index, generation: 0 };
+        timers.push(9, TimerKind::Wake { task: task(0), token: 1 });
+        timers.cancel_wake(task(0));
+        timers.push(1, TimerKind::Wake { task: task(0), token: 2 });
+        timers.push(2, TimerKind::Wake { task: task(1), token: 3 });
+        timers.push(3, TimerKind::Wake { task: task(2), token: 4 });
+        timers.cancel_wake(task(2));
+        timers.push(4, TimerKind::Wake { task: task(3), token: 5 });
+        timers.push(0, TimerKind::Wake { task: task(2), token: 6 });
+        assert!(timers.next_seq < 10, "renumbered");
+        let kinds: Vec<TimerKind> = std::iter::from_fn(|| timers.pop()).collect();
+        let wake = |index, token| TimerKind::Wake { task: task(index), token };
+        assert_eq!(
+            kinds,
+            vec![wake(2, 6), wake(0, 2), wake(1, 3), TimerKind::Cancelled, wake(3, 5), TimerKind::Cancelled]
+        );
     }
 }
