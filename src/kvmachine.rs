@@ -275,34 +275,36 @@ impl labapi::StateMachine for KvMachine {
     }
 
     /// An optimisation: a read nobody waits for is skipped from the start of its bytes, before
-    /// its strings are decoded (a follower sees every read in the log). Writes are decoded whole
-    /// and go through `apply_unobserved`.
+    /// its strings are decoded (a follower sees every read in the log). A write's client and
+    /// number are read once, its operation decoded whole, and it goes through `apply_unobserved`.
     fn apply_unobserved_encoded(&mut self, request: &[u8]) {
-        let kind = labrpc::net::take::<RequestStart>(request)
-            .unwrap_or_else(|e| panic!("kv machine: a committed request does not decode: {e}"))
-            .0
-            .kind;
+        let (RequestStart { client, seq }, op) = labrpc::net::take::<RequestStart>(request).unwrap_or_else(undecodable);
+        let kind = labrpc::net::take::<OpKind>(op).unwrap_or_else(undecodable).0;
         if !kind.is_read() {
-            let request = labrpc::net::decode(request)
-                .unwrap_or_else(|e| panic!("kv machine: a committed request does not decode: {e}"));
-            labapi::StateMachine::apply_unobserved(self, request);
+            // The operation from its own first byte on: the client and number are read once.
+            let op = labrpc::net::decode(op).unwrap_or_else(undecodable);
+            labapi::StateMachine::apply_unobserved(self, Request { client, seq, op });
         }
     }
     // skeleton: omit end
 }
 
 // skeleton: omit begin (what the reference's apply_unobserved_encoded reads)
-/// The start of a [`Request`]'s encoding: postcard writes a struct's fields in order and an enum
-/// as its variant's index followed by the variant's fields, so these read a request's client,
-/// number and kind of operation, and leave the operation's strings unread.
-#[derive(Deserialize)]
-struct RequestStart {
-    _client: u64,
-    _seq: u64,
-    kind: OpKind,
+fn undecodable<T>(e: postcard::Error) -> T {
+    panic!("kv machine: a committed request does not decode: {e}")
 }
 
-/// [`Op`]'s variants in [`Op`]'s order, without their fields.
+/// The start of a [`Request`]'s encoding: postcard writes a struct's fields in order, so this
+/// reads a request's client and number, and what follows is the operation's encoding.
+#[derive(Deserialize)]
+struct RequestStart {
+    client: u64,
+    seq: u64,
+}
+
+/// [`Op`]'s variants in [`Op`]'s order, without their fields: postcard writes an enum as its
+/// variant's index followed by the variant's fields, so this reads an operation's kind and leaves
+/// its strings unread.
 #[derive(Debug, PartialEq, Eq, Deserialize)]
 enum OpKind {
     Get,
@@ -496,8 +498,11 @@ mod tests {
             // Client ids are random 64-bit numbers: varints of every length.
             let request = req(u64::MAX >> (k * 8), 1 << (k * 7), op.clone());
             let bytes = labrpc::net::encode(&request).unwrap();
-            let start: RequestStart = labrpc::net::take(&bytes).unwrap().0;
-            assert_eq!((&start.kind, start.kind.is_read()), (&kind, op.is_read()), "{op:?}");
+            let (start, rest) = labrpc::net::take::<RequestStart>(&bytes).unwrap();
+            assert_eq!((start.client, start.seq), (request.client, request.seq));
+            assert_eq!(rest, labrpc::net::encode(op).unwrap(), "not the operation's encoding");
+            let start_kind: OpKind = labrpc::net::take(rest).unwrap().0;
+            assert_eq!((&start_kind, start_kind.is_read()), (&kind, op.is_read()), "{op:?}");
             decoded.apply_unobserved(request.clone());
             encoded.apply_unobserved_encoded(&bytes);
             // Retries too.
