@@ -43,8 +43,14 @@ impl ByIndex {
         self.search(*index).ok().map(|at| &self.0[at].1)
     }
 
+    /// Asked at every applied entry: a follower has no waiters, and a leader's usually waits at
+    /// the front.
     fn contains_key(&self, index: &u64) -> bool {
-        self.search(*index).is_ok()
+        match self.0.front() {
+            None => false,
+            Some(&(first, _)) if first >= *index => first == *index,
+            Some(_) => self.search(*index).is_ok(),
+        }
     }
 
     fn remove(&mut self, index: &u64) -> Option<Waiter> {
