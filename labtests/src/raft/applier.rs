@@ -41,10 +41,10 @@ pub(crate) struct Applied {
     values: Vec<(Command, usize)>,
     /// Peer i has applied indices 1..=applied_through[i].
     applied_through: Vec<u64>,
-    /// The postcard encodings of the first `encoded_ends.len()` commands of `values`, back to
-    /// back; `encoded_ends[k]` is where command k + 1's ends. Extended as snapshots reach further
-    /// (`encode_snapshot`), so a command is encoded once per run rather than at every snapshot
-    /// that holds it (the services of 3D snapshot every 10 entries).
+    /// The postcard encodings of the commands of `values`, back to back; `encoded_ends[k]` is
+    /// where command k + 1's ends. A command is encoded once, when `values` gains it: snapshots
+    /// (`encode_snapshot`; the services of 3D snapshot every 10 entries) are built from these,
+    /// and the other peers' applies of an index are compared with them as bytes (`is_kept`).
     encoded: Vec<u8>,
     encoded_ends: Vec<usize>,
 }
@@ -93,6 +93,8 @@ impl Applied {
     fn remember(&mut self, peer: usize, index: u64, command: Command) {
         assert!(index as usize <= self.values.len() + 1, "applied index {index} leaves a gap");
         if index as usize == self.values.len() + 1 {
+            labrpc::net::encode_into(&command, &mut self.encoded).expect("a command encodes");
+            self.encoded_ends.push(self.encoded.len());
             self.values.push((command, peer));
         }
     }
@@ -103,29 +105,49 @@ impl Applied {
         if let Some(e) = self.conflict(i, index, &command) {
             return Err(e);
         }
-        // Go's `prevok`: the entry before must have been applied (or restored from a snapshot).
+        self.check_prev(i, index)?;
+        self.remember(i, index, command);
+        self.applied_through[i] = self.applied_through[i].max(index);
+        Ok(())
+    }
+
+    /// Go's `prevok`: the entry before `index` must have been applied (or restored from a
+    /// snapshot) by peer `i`.
+    fn check_prev(&self, i: usize, index: u64) -> Result<(), String> {
         if index > 1 && self.applied_through[i] < index - 1 {
             return Err(format!("server {i} apply out of order {index}: index {} was never applied", index - 1));
         }
-        self.remember(i, index, command);
+        Ok(())
+    }
+
+    /// Whether `entry` is byte for byte the kept encoding of the command applied at `index`.
+    /// Decoding depends on the bytes alone, so such an entry decodes to that very command:
+    /// another peer's apply of it needs neither a decode nor a comparison (`record_kept`).
+    pub(crate) fn is_kept(&self, index: u64, entry: &[u8]) -> bool {
+        let Some(k) = (index as usize).checked_sub(1) else { return false };
+        let Some(&end) = self.encoded_ends.get(k) else { return false };
+        let start = k.checked_sub(1).map_or(0, |before| self.encoded_ends[before]);
+        self.encoded[start..end] == *entry
+    }
+
+    /// [`Applied::record`] for an entry `is_kept` found at `index`: it agrees with what every
+    /// peer applied there, so only the order is left to check.
+    pub(crate) fn record_kept(&mut self, i: usize, index: u64) -> Result<(), String> {
+        assert!(index >= 1 && index as usize <= self.values.len(), "index {index} is not kept");
+        self.check_prev(i, index)?;
         self.applied_through[i] = self.applied_through[i].max(index);
         Ok(())
     }
 
     /// Peer `i`'s state through `index`, encoded as the snapshot the service hands to Raft: the
     /// bytes of `ServiceState { last_index: index, commands }` (postcard writes the index, the
-    /// number of commands, then each command), with the commands' encodings kept from earlier
-    /// snapshots.
-    fn encode_snapshot(&mut self, i: usize, index: u64) -> Vec<u8> {
+    /// number of commands, then each command), with the commands' kept encodings.
+    fn encode_snapshot(&self, i: usize, index: u64) -> Vec<u8> {
         if index > self.applied_through[i] {
             let missing = self.applied_through[i] + 1;
             panic!("apply error: server {i} snapshots through {index} but never applied index {missing}");
         }
         let count = index as usize;
-        for (command, _) in &self.values[self.encoded_ends.len().min(count)..count] {
-            labrpc::net::encode_into(command, &mut self.encoded).expect("a command encodes");
-            self.encoded_ends.push(self.encoded.len());
-        }
         let body = &self.encoded[..count.checked_sub(1).map_or(0, |last| self.encoded_ends[last])];
         // Two varints of at most 10 bytes each, then the commands.
         let mut bytes = Vec::with_capacity(20 + body.len());
@@ -145,6 +167,12 @@ impl Applied {
             self.applied_through[i] = last_index;
             return Ok(last_index);
         }
+        self.ingest_decoded(i, bytes, expected_index)
+    }
+
+    /// [`Applied::ingest`] for a snapshot that is not made of kept encodings: decoded and
+    /// compared command by command.
+    fn ingest_decoded(&mut self, i: usize, bytes: &[u8], expected_index: Option<u64>) -> Result<u64, String> {
         let state = match postcard::take_from_bytes::<ServiceState>(bytes) {
             Ok((state, [])) => state,
             Ok((_, rest)) => return Err(format!("server {i} snapshot has {} trailing bytes", rest.len())),
@@ -244,8 +272,12 @@ impl<R: RaftPeer> Cluster<R> {
         }
         match msg {
             ApplyMsg::Command { index, term, command } => {
-                let command = Command::decode(&command).unwrap_or_else(|e| {
-                    panic!("apply error: server {i} applied index {index} (term {term}) whose command does not decode: {e}")
+                // An entry whose bytes are those kept for its index decodes to the command there
+                // (see `is_kept`): most applies, every peer's but the first at each index.
+                let decoded = (!st.applied.is_kept(index, &command)).then(|| {
+                    Command::decode(&command).unwrap_or_else(|e| {
+                        panic!("apply error: server {i} applied index {index} (term {term}) whose command does not decode: {e}")
+                    })
                 });
                 if index != last_applied + 1 {
                     panic!(
@@ -253,7 +285,11 @@ impl<R: RaftPeer> Cluster<R> {
                         last_applied + 1
                     );
                 }
-                if let Err(e) = st.applied.record(i, index, command) {
+                let recorded = match decoded {
+                    Some(command) => st.applied.record(i, index, command),
+                    None => st.applied.record_kept(i, index),
+                };
+                if let Err(e) = recorded {
                     panic!("apply error: {e}");
                 }
                 crate::timeline::event::applied(self.node(i), index, false);
@@ -338,7 +374,7 @@ mod tests {
                 cfg.one(&Command::Value(x), 1, true);
             }
             let (incarnation, snapshot) = {
-                let mut st = cfg.shared.state.lock();
+                let st = cfg.shared.state.lock();
                 let incarnation = st.peers[0].incarnation;
                 (incarnation, st.applied.encode_snapshot(0, snapshot_index))
             };
@@ -379,21 +415,18 @@ mod tests {
                 }
             })
             .collect();
-        // `kept` has encoded snapshots through 30; `fresh` applied the same but never encoded one.
-        let (mut kept, mut fresh) = (Applied::new(2), Applied::new(2));
+        // Every command is kept encoded once recorded; `ingest_decoded` is the path a snapshot
+        // not made of kept encodings takes.
+        let mut applied = Applied::new(2);
         for (k, command) in (1u64..).zip(&commands) {
-            for applied in [&mut kept, &mut fresh] {
-                applied.record(0, k, command.clone()).unwrap();
-                if k <= 5 {
-                    applied.record(1, k, command.clone()).unwrap();
-                }
+            applied.record(0, k, command.clone()).unwrap();
+            if k <= 5 {
+                applied.record(1, k, command.clone()).unwrap();
             }
         }
-        kept.encode_snapshot(0, 30);
         let encoded = |state: &ServiceState| postcard::to_stdvec(state).unwrap();
         let through = |index: u64| ServiceState { last_index: index, commands: commands[..index as usize].to_vec() };
-        assert_eq!(kept.kept_snapshot(&encoded(&through(30))), Some((30, 30)), "compared as bytes");
-        assert_eq!(fresh.kept_snapshot(&encoded(&through(1))), None, "decoded");
+        assert_eq!(applied.kept_snapshot(&encoded(&through(30))), Some((30, 30)), "compared as bytes");
         let mut other = through(12);
         other.commands[7] = Command::Value(7);
         let mut cases: Vec<(Vec<u8>, Option<u64>)> = Vec::new();
@@ -413,10 +446,64 @@ mod tests {
         cases.push((encoded(&other), Some(12)));
         cases.push((Vec::new(), None));
         for (bytes, expected) in cases {
-            let (mut a, mut b) = (kept.clone(), fresh.clone());
-            let (got, want) = (a.ingest(1, &bytes, expected), b.ingest(1, &bytes, expected));
+            let (mut a, mut b) = (applied.clone(), applied.clone());
+            let (got, want) = (a.ingest(1, &bytes, expected), b.ingest_decoded(1, &bytes, expected));
             assert_eq!(got, want, "{bytes:?} {expected:?}");
             assert_eq!((a.applied_through(1), a.max_index()), (b.applied_through(1), b.max_index()));
         }
+    }
+
+    /// Recording an entry found kept (`is_kept`, `record_kept`) answers what decoding and
+    /// recording it answers, for every peer and index of a random mix of applies: commands equal
+    /// or not to the one applied first, in and out of order, and entries whose bytes are not
+    /// postcard's own (an overlong varint, trailing bytes) for the same command.
+    #[test]
+    fn kept_entries_are_recorded_as_decoded_ones_are() {
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |bound: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % bound
+        };
+        let (mut fast, mut slow) = (Applied::new(3), Applied::new(3));
+        let mut kept_seen = 0;
+        for _ in 0..4000 {
+            let (i, index) = (next(3) as usize, 1 + next(60));
+            let command = match next(3) {
+                0 => Command::Value(next(4)),
+                1 => Command::Value(1 << 40),
+                _ => Command::Payload(vec![b'p'; next(3) as usize]),
+            };
+            let mut entry = command.encode();
+            match next(8) {
+                0 => entry.push(0),
+                1 if entry == [0, 0] => entry = vec![0, 0x80, 0],
+                _ => {}
+            }
+            let want = match Command::decode(&entry) {
+                Ok(decoded) => slow.record(i, index, decoded),
+                Err(e) => Err(e),
+            };
+            let got = if fast.is_kept(index, &entry) {
+                kept_seen += 1;
+                fast.record_kept(i, index)
+            } else {
+                match Command::decode(&entry) {
+                    Ok(decoded) => fast.record(i, index, decoded),
+                    Err(e) => Err(e),
+                }
+            };
+            assert_eq!(got, want, "peer {i} index {index} entry {entry:?}");
+            assert_eq!(
+                (0..3).map(|p| fast.applied_through(p)).collect::<Vec<_>>(),
+                (0..3).map(|p| slow.applied_through(p)).collect::<Vec<_>>()
+            );
+            assert_eq!(
+                (fast.encoded.clone(), fast.encoded_ends.clone()),
+                (slow.encoded.clone(), slow.encoded_ends.clone())
+            );
+        }
+        assert!(kept_seen > 100, "the kept path was taken {kept_seen} times");
     }
 }
