@@ -67,30 +67,59 @@ impl LeaderHistory {
         seen: &[Seen],
         linked: impl Fn(usize, usize) -> bool,
     ) -> Result<(), String> {
-        // The highest term any peer is in: a leader of that term has no higher-term peer to be
-        // stale next to (the usual poll: one leader, every peer in its term).
-        let mut max_term = 0;
+        // The highest term any peer is in, and the lowest a peer leads: a leader of the highest
+        // term has no higher-term peer to be stale next to (the usual poll: one leader, every
+        // peer in its term).
+        let (mut max_term, mut min_leader_term) = (0, u64::MAX);
         for s in seen {
             max_term = max_term.max(s.term);
-            if !s.leader || self.confirmed.get(s.peer) == Some(&Some(s.term)) {
+            if !s.leader {
                 continue;
             }
-            let (first, first_at) = *self.leaders.entry(s.term).or_insert((s.peer, at));
-            if first == s.peer {
-                if self.confirmed.len() <= s.peer {
-                    self.confirmed.resize(s.peer + 1, None);
-                }
-                self.confirmed[s.peer] = Some(s.term);
-            } else {
-                return Err(format!(
-                    "two leaders in term {}: peer {first} was seen leading it at {:.3}s and peer {} at {:.3}s",
-                    s.term,
-                    first_at.as_secs_f64(),
-                    s.peer,
-                    at.as_secs_f64()
-                ));
+            min_leader_term = min_leader_term.min(s.term);
+            if self.confirmed.get(s.peer) != Some(&Some(s.term)) {
+                self.confirm(at, s)?;
             }
         }
+        if min_leader_term >= max_term {
+            // No leader below the highest term: no pair holds, as the full pass below would find.
+            self.stale.clear();
+            return Ok(());
+        }
+        self.observe_stale(at, seen, max_term, linked)
+    }
+
+    /// `s` leads its term: the first leader seen in that term, or a violation. Out of line: a
+    /// leader is confirmed once per term.
+    #[cold]
+    #[inline(never)]
+    fn confirm(&mut self, at: Duration, s: &Seen) -> Result<(), String> {
+        let (first, first_at) = *self.leaders.entry(s.term).or_insert((s.peer, at));
+        if first != s.peer {
+            return Err(format!(
+                "two leaders in term {}: peer {first} was seen leading it at {:.3}s and peer {} at {:.3}s",
+                s.term,
+                first_at.as_secs_f64(),
+                s.peer,
+                at.as_secs_f64()
+            ));
+        }
+        if self.confirmed.len() <= s.peer {
+            self.confirmed.resize(s.peer + 1, None);
+        }
+        self.confirmed[s.peer] = Some(s.term);
+        Ok(())
+    }
+
+    /// The stale-leader pairs of a poll where some leader is below `max_term`.
+    #[inline(never)]
+    fn observe_stale(
+        &mut self,
+        at: Duration,
+        seen: &[Seen],
+        max_term: u64,
+        linked: impl Fn(usize, usize) -> bool,
+    ) -> Result<(), String> {
         self.stale_next.clear();
         for p in seen.iter().filter(|s| s.leader && s.term < max_term) {
             for q in seen.iter().filter(|q| q.term > p.term && linked(p.peer, q.peer)) {
