@@ -171,6 +171,12 @@ impl<I, O> History<I, O> {
         Self::default()
     }
 
+    /// An empty history with room for `ops` operations before its list grows (a live recorder
+    /// that knows about how many operations a run makes saves the list's copies as it grows).
+    pub fn with_capacity(ops: usize) -> Self {
+        Self { ops: Vec::with_capacity(ops), sequenced: None }
+    }
+
     pub fn ops(&self) -> &[Operation<I, O>] {
         &self.ops
     }
