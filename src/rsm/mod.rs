@@ -120,7 +120,7 @@ impl<M: StateMachine, R: RaftPeer> Rsm<M, R> {
         // One allocation of the exact size (labrpc measures first).
         let command = Encoded::new(&op);
         drop(op);
-        self.inner.submit(command.into_bytes())
+        self.submit_encoded(command)
     }
 
     /// [`Rsm::submit`] for an op already encoded, such as a handler's request as it arrived

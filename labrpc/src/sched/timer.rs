@@ -175,13 +175,7 @@ impl Timers {
             None => last,
         };
         let kind = self.kind_of(top);
-        let low = top.low();
-        if low & SLOT_BIT == 0 {
-            self.free.push(low);
-        } else if matches!(kind, TimerKind::Wake { .. }) {
-            // Fired: the slot has no live timer any more.
-            self.wakes[(low & !SLOT_BIT) as usize].seq = NO_SEQ;
-        }
+        release(&mut self.free, &mut self.wakes, top, kind);
         Some(kind)
     }
 
@@ -197,12 +191,7 @@ impl Timers {
             let kind = kind_of(kinds, wakes, e);
             let kept = keep(&kind);
             if !kept {
-                let low = e.low();
-                if low & SLOT_BIT == 0 {
-                    free.push(low);
-                } else if matches!(kind, TimerKind::Wake { .. }) {
-                    wakes[(low & !SLOT_BIT) as usize].seq = NO_SEQ;
-                }
+                release(free, wakes, e, kind);
             }
             kept
         });
@@ -313,8 +302,7 @@ impl Timers {
     #[cold]
     fn renumber(&mut self) {
         self.heap.sort_unstable_by_key(|e| e.key());
-        let live: Vec<bool> =
-            self.heap.iter().map(|&e| e.low() & SLOT_BIT != 0 && self.kind_of(e) != TimerKind::Cancelled).collect();
+        let live: Vec<bool> = self.heap.iter().map(|&e| matches!(self.kind_of(e), TimerKind::Wake { .. })).collect();
         for (seq, (e, live)) in self.heap.iter_mut().zip(live).enumerate() {
             e.seq_and_kind = ((seq as u64) << 32) | e.low() as u64;
             if live {
@@ -323,6 +311,19 @@ impl Timers {
         }
         self.next_seq = self.heap.len() as u32;
         debug_assert!(self.heap.iter().enumerate().all(|(i, e)| e.seq() as usize == i));
+    }
+}
+
+/// Frees what `entry` held as it leaves the heap, fired or dropped (`kind` is its `kind_of`): its
+/// index in the side table, or, if it was its slot's live `Wake`, the slot's record, so the slot
+/// has no live timer any more.
+#[inline(always)]
+fn release(free: &mut Vec<u32>, wakes: &mut [SlotWake], entry: Entry, kind: TimerKind) {
+    let low = entry.low();
+    if low & SLOT_BIT == 0 {
+        free.push(low);
+    } else if matches!(kind, TimerKind::Wake { .. }) {
+        wakes[(low & !SLOT_BIT) as usize].seq = NO_SEQ;
     }
 }
 
