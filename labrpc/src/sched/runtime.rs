@@ -492,7 +492,7 @@ impl Runtime {
             }
         };
         if !self.config.spin_limit.is_zero() {
-            alloc::untracked(|| self.watch.note_spawn(index, serial, node, &name));
+            self.watch.note_spawn(index, serial, node, &name);
         }
         let ledger = st.nodes[node.index()].ledger.as_ptr();
         st.nodes[node.index()].live_threads += 1;
