@@ -14,6 +14,7 @@ mod encode;
 mod encoded;
 pub(crate) mod faults;
 mod hosted;
+mod owned;
 mod reply;
 mod service;
 pub mod tcp;
@@ -22,8 +23,6 @@ mod writer;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
-
-use parking_lot::Mutex;
 
 pub use client::{ClientEnd, RpcError};
 /// Postcard encoding into a `Vec`, runs of bytes copied at once: what messages are encoded with,
@@ -38,6 +37,7 @@ use crate::thread;
 use crate::time::sleep;
 use faults::{Faults, HeldLinks};
 use hosted::{Counter, Hosted};
+use owned::Owned;
 
 struct EndEntry {
     owner: NodeId,
@@ -100,10 +100,11 @@ struct NetState {
     next_generation: u64,
 }
 
-/// The network. Cheap to clone; clones share state.
+/// The network. Cheap to clone; clones share state. Made inside a simulation, it is that
+/// simulation's: only its OS thread may use it (during the run or after), and it takes no lock.
 #[derive(Clone)]
 pub struct Network {
-    state: Arc<Mutex<NetState>>,
+    state: Arc<Owned<NetState>>,
 }
 
 impl Default for Network {
@@ -140,7 +141,7 @@ impl Network {
     /// A reliable network with no ends and no servers.
     pub fn new() -> Network {
         Network {
-            state: Arc::new(Mutex::new(NetState {
+            state: Arc::new(Owned::new(NetState {
                 faults: Faults::default(),
                 end_ids: BTreeMap::new(),
                 ends: Vec::new(),
