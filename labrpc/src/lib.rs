@@ -28,6 +28,7 @@ pub mod persister;
 pub mod rand;
 mod sched;
 pub mod sim;
+mod sim_cell;
 pub mod sync;
 pub mod thread;
 pub mod time;

@@ -84,3 +84,65 @@ fn places_of_threads_killed_at_the_end_of_the_run_are_nobodys() {
     assert_eq!(rendezvous.try_send(1), Err(TrySendError::Disconnected(1)), "its receiver went with the run");
     drop(tx); // the last sender: the killed receiver's place is dropped, not woken
 }
+
+/// After the run, two OS threads at once: each call still sees the object's state alone (the
+/// state is behind a real lock once its run has ended), so no update is lost.
+#[test]
+fn objects_of_an_ended_run_serve_two_os_threads_at_once() {
+    const EACH: u32 = 20_000;
+    let (pair, tx, rx) = made_in_a_run();
+    let (tx, rx) = {
+        // An unbounded channel of the same run, so every send fits.
+        let (utx, urx) = sim::run(3, &Config::default(), channel::unbounded::<u32>).unwrap().value;
+        drop((tx, rx));
+        (utx, urx)
+    };
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            let (pair, tx) = (pair.clone(), tx.clone());
+            #[allow(clippy::disallowed_methods)] // real OS threads on purpose
+            std::thread::spawn(move || {
+                let (mut got, mut sent) = (0, 0);
+                while got < EACH {
+                    // `try_lock`: a blocking `lock` held by the other OS thread is refused.
+                    if let Some(mut g) = pair.0.try_lock() {
+                        *g += 1;
+                        got += 1;
+                    }
+                    tx.try_send(got).unwrap();
+                    sent += 1;
+                    drop(tx.clone());
+                    pair.1.notify_one();
+                }
+                sent
+            })
+        })
+        .collect();
+    let sent: usize = workers.into_iter().map(|w| w.join().unwrap()).sum();
+    assert_eq!(*pair.0.lock(), 7 + 2 * EACH);
+    assert_eq!(rx.len(), sent);
+    drop(tx);
+    assert_eq!(rx.try_iter().count(), sent);
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+}
+
+/// While a run runs, another OS thread touching one of its objects is refused with a panic
+/// (its state is the run's alone), and the run goes on unharmed.
+#[test]
+fn another_os_thread_is_refused_during_the_run() {
+    let report = sim::run(4, &Config::default(), || {
+        let m = Arc::new(Mutex::new(1u32));
+        let m2 = m.clone();
+        #[allow(clippy::disallowed_methods)] // a real OS thread on purpose
+        let outsider = std::thread::spawn(move || {
+            let locked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(m2.lock())));
+            locked.is_err()
+        });
+        let refused = outsider.join().unwrap();
+        *m.lock() += 1;
+        let value = *m.lock();
+        (refused, value)
+    })
+    .unwrap_or_else(|f| panic!("{f}"));
+    assert_eq!(report.value, (true, 2));
+}

@@ -227,6 +227,7 @@ pub(crate) fn run_inner<T: 'static>(
     }
     let rt = Box::new(Runtime::new(seed, config.clone(), mode, replay.clone()));
     let entered = Entered::new(&rt);
+    let scope = crate::sim_cell::RunScope::begin();
     let value: Rc<RefCell<Option<T>>> = Rc::new(RefCell::new(None));
     // Set with `value`: the scheduler reads it between steps, a load instead of a call.
     let returned = Rc::new(Cell::new(false));
@@ -248,6 +249,7 @@ pub(crate) fn run_inner<T: 'static>(
         let st = rt.st.borrow();
         (st.rec.hash, st.steps, st.now_ns, st.next_serial_count())
     };
+    drop(scope);
     drop(entered);
     drop(rt);
     let result = match (draft, value.borrow_mut().take()) {

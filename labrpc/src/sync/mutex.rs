@@ -4,10 +4,11 @@ use std::fmt;
 use std::ops::{Deref, DerefMut};
 
 use crate::sched::{current, try_current, Runtime, TaskId, Ticket, Wait};
+use crate::sim_cell::{SimCell, SimRef};
 
 pub(crate) struct SimLock {
     id: u64,
-    state: parking_lot::Mutex<LockState>,
+    state: SimCell<LockState>,
 }
 
 struct LockState {
@@ -26,7 +27,7 @@ impl SimLock {
 
     /// The thread holding the mutex, for deadlock reports.
     pub(crate) fn holder(&self) -> Option<TaskId> {
-        self.state.lock().holder
+        self.state.borrow().holder
     }
 
     fn is_free(st: &LockState) -> bool {
@@ -54,7 +55,7 @@ impl SimLock {
         if rt.preempts() {
             return false;
         }
-        let Some(mut st) = self.state.try_lock() else { return false };
+        let mut st = self.state.borrow();
         if !Self::is_free(&st) {
             return false;
         }
@@ -71,7 +72,7 @@ impl SimLock {
         };
         rt.maybe_preempt();
         let me = rt.current_task().unwrap();
-        let mut st = self.state.lock();
+        let mut st = self.state.borrow();
         if Self::is_free(&st) {
             st.holder = Some(me);
             return;
@@ -83,7 +84,7 @@ impl SimLock {
     #[cold]
     #[inline(never)]
     fn acquire_outside(&self) {
-        let mut st = self.state.lock();
+        let mut st = self.state.borrow();
         assert!(
             Self::is_free(&st),
             "labrpc: mutex #{} is held inside a simulation and cannot be taken from outside it",
@@ -97,7 +98,7 @@ impl SimLock {
     #[cold]
     #[inline(never)]
     #[track_caller]
-    fn acquire_contended(&self, rt: &Runtime, me: TaskId, mut st: parking_lot::MutexGuard<'_, LockState>) {
+    fn acquire_contended(&self, rt: &Runtime, me: TaskId, mut st: SimRef<'_, LockState>) {
         if st.holder == Some(me) {
             drop(st);
             panic!("labrpc: {} locks mutex #{} which it already holds (self-deadlock)", rt.describe_task(me), self.id);
@@ -110,12 +111,12 @@ impl SimLock {
         loop {
             rt.park(Wait::Mutex(self), None);
             // Hand-over: the releasing thread made us the holder before waking us.
-            if self.state.lock().holder == Some(me) {
+            if self.state.borrow().holder == Some(me) {
                 std::mem::forget(abandon);
                 return;
             }
             // Woken without the lock (cannot happen with hand-over; be safe): queue again.
-            self.state.lock().waiters.push_back(rt.park_ticket());
+            self.state.borrow().waiters.push_back(rt.park_ticket());
         }
     }
 
@@ -123,7 +124,7 @@ impl SimLock {
     /// the lock was already handed to it, release it to the next waiter.
     fn abandon(&self, me: TaskId) {
         let handed_over = {
-            let mut st = self.state.lock();
+            let mut st = self.state.borrow();
             st.waiters.retain(|t| t.task != me);
             st.holder == Some(me)
         };
@@ -133,7 +134,7 @@ impl SimLock {
     }
 
     pub(crate) fn try_acquire(&self) -> bool {
-        let mut st = self.state.lock();
+        let mut st = self.state.borrow();
         if !Self::is_free(&st) {
             return false;
         }
@@ -145,7 +146,7 @@ impl SimLock {
     }
 
     pub(crate) fn release(&self) {
-        let mut st = self.state.lock();
+        let mut st = self.state.borrow();
         let me = try_current().and_then(|rt| rt.current_task());
         assert!(
             st.holder == me || (me.is_none() && st.outside),
@@ -163,7 +164,7 @@ impl SimLock {
     /// current (skipping waiters that were killed meanwhile). Out of line, as `acquire`'s wait.
     #[cold]
     #[inline(never)]
-    fn hand_over(mut st: parking_lot::MutexGuard<'_, LockState>) {
+    fn hand_over(mut st: SimRef<'_, LockState>) {
         let rt = current("releasing a contended mutex");
         while let Some(ticket) = st.waiters.pop_front() {
             st.holder = Some(ticket.task);
@@ -208,7 +209,7 @@ impl<T> Mutex<T> {
         let imp = match try_current() {
             Some(rt) => LockImpl::Sim(SimLock {
                 id: rt.next_object_id(),
-                state: parking_lot::Mutex::new(LockState { holder: None, outside: false, waiters: VecDeque::new() }),
+                state: SimCell::new(LockState { holder: None, outside: false, waiters: VecDeque::new() }),
             }),
             None => LockImpl::Real(parking_lot::Mutex::new(())),
         };
