@@ -12,6 +12,7 @@ use std::time::Duration;
 pub use crossbeam_channel::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
 
 use crate::sched::{current, or_unwind, try_current, Killed, Ticket, Wait, Wake};
+use crate::sim_cell::SimCell;
 use crate::time::deadline_after;
 use fifo::Fifo;
 
@@ -32,7 +33,7 @@ struct SimChan<T> {
     id: u64,
     /// `None`: unbounded. `Some(0)`: rendezvous.
     capacity: Option<usize>,
-    state: parking_lot::Mutex<ChanState<T>>,
+    state: SimCell<ChanState<T>>,
 }
 
 impl<T> SimChan<T> {
@@ -121,7 +122,7 @@ fn make<T>(capacity: Option<usize>) -> (Sender<T>, Receiver<T>) {
             let chan = Arc::new(SimChan {
                 id: rt.next_object_id(),
                 capacity,
-                state: parking_lot::Mutex::new(ChanState {
+                state: SimCell::new(ChanState {
                     queue: Fifo::new(),
                     senders: 1,
                     receivers: 1,
@@ -150,7 +151,7 @@ impl<T> Sender<T> {
         let rt = current("Sender::send");
         rt.maybe_preempt();
         loop {
-            let mut st = chan.state.lock();
+            let mut st = chan.state.borrow();
             if st.receivers == 0 {
                 return Err(SendError(value));
             }
@@ -175,14 +176,14 @@ impl<T> Sender<T> {
                     st.send_waiters.push_back(rt.park_ticket());
                     drop(st);
                     rt.park(Wait::Send { channel: chan.id }, None);
-                    st = chan.state.lock();
+                    st = chan.state.borrow();
                 }
             }
             st.send_waiters.push_back(rt.park_ticket());
             drop(st);
             // Room woken for this sender must not die with it (its node crashing meanwhile).
             rt.park_passing_on(Wait::Send { channel: chan.id }, None, &|| {
-                wake_one(&mut chan.state.lock().send_waiters);
+                wake_one(&mut chan.state.borrow().send_waiters);
             });
         }
     }
@@ -192,7 +193,7 @@ impl<T> Sender<T> {
             SenderImpl::Real(tx) => return tx.try_send(value),
             SenderImpl::Sim(chan) => chan,
         };
-        let mut st = chan.state.lock();
+        let mut st = chan.state.borrow();
         if st.receivers == 0 {
             return Err(TrySendError::Disconnected(value));
         }
@@ -223,7 +224,7 @@ impl<T> Sender<T> {
     pub fn len(&self) -> usize {
         match &self.imp {
             SenderImpl::Real(tx) => tx.len(),
-            SenderImpl::Sim(chan) => chan.state.lock().queue.len(),
+            SenderImpl::Sim(chan) => chan.state.borrow().queue.len(),
         }
     }
 
@@ -237,7 +238,7 @@ impl<T> Clone for Sender<T> {
         match &self.imp {
             SenderImpl::Real(tx) => Sender { imp: SenderImpl::Real(tx.clone()) },
             SenderImpl::Sim(chan) => {
-                chan.state.lock().senders += 1;
+                chan.state.borrow().senders += 1;
                 Sender { imp: SenderImpl::Sim(chan.clone()) }
             }
         }
@@ -247,7 +248,7 @@ impl<T> Clone for Sender<T> {
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
         if let SenderImpl::Sim(chan) = &self.imp {
-            let mut st = chan.state.lock();
+            let mut st = chan.state.borrow();
             st.senders -= 1;
             if st.senders == 0 {
                 wake_all(&mut st.recv_waiters);
@@ -291,7 +292,7 @@ impl<T> Receiver<T> {
         match &self.imp {
             ReceiverImpl::Real(rx) => rx.try_recv(),
             ReceiverImpl::Sim(chan) => {
-                let mut st = chan.state.lock();
+                let mut st = chan.state.borrow();
                 match Self::take(chan, &mut st) {
                     Some(v) => Ok(v),
                     None if st.senders == 0 => Err(TryRecvError::Disconnected),
@@ -331,7 +332,7 @@ impl<T> Receiver<T> {
     ) -> Result<Result<(), RecvTimeoutError>, Killed> {
         let rt = current("Receiver::recv");
         loop {
-            let mut st = chan.state.lock();
+            let mut st = chan.state.borrow();
             if let Some(v) = Self::take(chan, &mut st) {
                 *into = Some(v);
                 return Ok(Ok(()));
@@ -346,10 +347,10 @@ impl<T> Receiver<T> {
             drop(st);
             // A value woken for this receiver must not wait for nobody (its node crashing meanwhile).
             let wake = rt.park_passing_on_or_killed(Wait::Recv { channel: chan.id }, deadline_ns, &|| {
-                wake_one(&mut chan.state.lock().recv_waiters);
+                wake_one(&mut chan.state.borrow().recv_waiters);
             })?;
             if wake == Wake::TimedOut {
-                let mut st = chan.state.lock();
+                let mut st = chan.state.borrow();
                 let me = rt.current_task();
                 st.recv_waiters.retain(|t| Some(t.task) != me);
                 // A value may have arrived at the very instant the timer fired.
@@ -376,7 +377,7 @@ impl<T> Receiver<T> {
     pub fn len(&self) -> usize {
         match &self.imp {
             ReceiverImpl::Real(rx) => rx.len(),
-            ReceiverImpl::Sim(chan) => chan.state.lock().queue.len(),
+            ReceiverImpl::Sim(chan) => chan.state.borrow().queue.len(),
         }
     }
 
@@ -390,7 +391,7 @@ impl<T> Clone for Receiver<T> {
         match &self.imp {
             ReceiverImpl::Real(rx) => Receiver { imp: ReceiverImpl::Real(rx.clone()) },
             ReceiverImpl::Sim(chan) => {
-                chan.state.lock().receivers += 1;
+                chan.state.borrow().receivers += 1;
                 Receiver { imp: ReceiverImpl::Sim(chan.clone()) }
             }
         }
@@ -400,7 +401,7 @@ impl<T> Clone for Receiver<T> {
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         if let ReceiverImpl::Sim(chan) = &self.imp {
-            let mut st = chan.state.lock();
+            let mut st = chan.state.borrow();
             st.receivers -= 1;
             if st.receivers == 0 {
                 wake_all(&mut st.send_waiters);

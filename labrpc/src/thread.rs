@@ -3,10 +3,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use parking_lot::Mutex;
-
 use crate::sched::entry::{run_body, Payload};
 use crate::sched::{current, try_current, NodeId, Ticket, Wait};
+use crate::sim_cell::SimCell;
 
 pub use crate::sched::entry::is_killed;
 
@@ -78,7 +77,7 @@ impl Builder {
         let node = self.node.unwrap_or_else(|| rt.current_node());
         let name: Arc<str> = self.name.unwrap_or_else(|| Arc::from("thread"));
         let cell = Arc::new(JoinCell {
-            state: Mutex::new(JoinState { result: None, waiters: Vec::new() }),
+            state: SimCell::new(JoinState { result: None, waiters: Vec::new() }),
             serial: AtomicU64::new(0),
         });
         let deliver_to = cell.clone();
@@ -129,7 +128,7 @@ struct JoinState<T> {
 }
 
 struct JoinCell<T> {
-    state: Mutex<JoinState<T>>,
+    state: SimCell<JoinState<T>>,
     /// The thread's serial, for the "waits to join" line of a deadlock report.
     serial: AtomicU64,
 }
@@ -137,7 +136,7 @@ struct JoinCell<T> {
 impl<T> JoinCell<T> {
     fn complete(&self, result: Result<T, Payload>) {
         let waiters = {
-            let mut st = self.state.lock();
+            let mut st = self.state.borrow();
             st.result = Some(result);
             std::mem::take(&mut st.waiters)
         };
@@ -167,7 +166,7 @@ impl<T> JoinHandle<T> {
             JoinInner::Sim { cell } => loop {
                 let rt = current("JoinHandle::join");
                 {
-                    let mut st = cell.state.lock();
+                    let mut st = cell.state.borrow();
                     if let Some(result) = st.result.take() {
                         return result;
                     }
@@ -181,7 +180,7 @@ impl<T> JoinHandle<T> {
     pub fn is_finished(&self) -> bool {
         match &self.inner {
             JoinInner::Real(handle) => handle.is_finished(),
-            JoinInner::Sim { cell } => cell.state.lock().result.is_some(),
+            JoinInner::Sim { cell } => cell.state.borrow().result.is_some(),
         }
     }
 }

@@ -132,17 +132,21 @@ fn objects_of_an_ended_run_serve_two_os_threads_at_once() {
 fn another_os_thread_is_refused_during_the_run() {
     let report = sim::run(4, &Config::default(), || {
         let m = Arc::new(Mutex::new(1u32));
-        let m2 = m.clone();
+        let (tx, rx) = channel::unbounded::<u32>();
+        let (m2, tx2) = (m.clone(), tx.clone());
         #[allow(clippy::disallowed_methods)] // a real OS thread on purpose
         let outsider = std::thread::spawn(move || {
             let locked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(m2.lock())));
-            locked.is_err()
+            let sent = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tx2.try_send(1)));
+            std::mem::forget(tx2); // its drop would touch the channel too
+            (locked.is_err(), sent.is_err())
         });
         let refused = outsider.join().unwrap();
+        tx.send(2).unwrap();
         *m.lock() += 1;
         let value = *m.lock();
-        (refused, value)
+        (refused, value, rx.try_recv())
     })
     .unwrap_or_else(|f| panic!("{f}"));
-    assert_eq!(report.value, (true, 2));
+    assert_eq!(report.value, ((true, true), 2, Ok(2)));
 }

@@ -8,17 +8,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::Mutex;
-
 use crate::channel::{self, RecvTimeoutError};
 use crate::sched::{current, try_current, Killed, Ticket, Wait, Wake};
+use crate::sim_cell::SimCell;
 use crate::time::deadline_after;
 
 /// What the copies share. Values are dropped with the slot, as the channel's queue was.
 struct Slot<T> {
     /// The id the channel had (shown in deadlock reports; later objects keep their ids).
     id: u64,
-    state: Mutex<SlotState<T>>,
+    state: SimCell<SlotState<T>>,
 }
 
 struct SlotState<T> {
@@ -61,7 +60,7 @@ pub(crate) fn reply_slot<T>(copies: usize) -> (ReplySender<T>, ReplyReceiver<T>)
         Some(rt) => {
             let slot = Arc::new(Slot {
                 id: rt.next_object_id(),
-                state: Mutex::new(SlotState { first: None, _second: None, senders: 1, receiver: true, waiter: None }),
+                state: SimCell::new(SlotState { first: None, _second: None, senders: 1, receiver: true, waiter: None }),
             });
             (ReplySender { imp: SenderImpl::Sim(slot.clone()) }, ReplyReceiver { imp: ReceiverImpl::Sim(slot) })
         }
@@ -112,7 +111,7 @@ impl<T> ReplySender<T> {
             SenderImpl::Sent => unreachable!("a reply sender sends once"),
         };
         current("Sender::send").maybe_preempt();
-        let mut st = slot.state.lock();
+        let mut st = slot.state.borrow();
         st.senders -= 1;
         if !st.receiver {
             drop(st);
@@ -133,7 +132,7 @@ impl<T> Clone for ReplySender<T> {
     fn clone(&self) -> ReplySender<T> {
         match &self.imp {
             SenderImpl::Sim(slot) => {
-                slot.state.lock().senders += 1;
+                slot.state.borrow().senders += 1;
                 ReplySender { imp: SenderImpl::Sim(slot.clone()) }
             }
             SenderImpl::Real(tx) => ReplySender { imp: SenderImpl::Real(tx.clone()) },
@@ -147,7 +146,7 @@ impl<T> Drop for ReplySender<T> {
     /// learns that no reply will come.
     fn drop(&mut self) {
         if let SenderImpl::Sim(slot) = &self.imp {
-            let mut st = slot.state.lock();
+            let mut st = slot.state.borrow();
             st.senders -= 1;
             if st.senders == 0 {
                 wake(&mut st.waiter);
@@ -167,7 +166,7 @@ impl<T> ReplyReceiver<T> {
         let deadline_ns = deadline_after(timeout);
         let rt = current("Receiver::recv");
         loop {
-            let mut st = slot.state.lock();
+            let mut st = slot.state.borrow();
             if let Some(value) = st.first.take() {
                 return Ok(Ok(value));
             }
@@ -182,7 +181,7 @@ impl<T> ReplyReceiver<T> {
             // Nothing to pass on if killed after a wake-up: nobody else waits here.
             let wake = rt.park_or_killed(Wait::Recv { channel: slot.id }, Some(deadline_ns))?;
             if wake == Wake::TimedOut {
-                let mut st = slot.state.lock();
+                let mut st = slot.state.borrow();
                 st.waiter = None;
                 // A value may have arrived at the very instant the timer fired.
                 if let Some(value) = st.first.take() {
@@ -198,7 +197,7 @@ impl<T> ReplyReceiver<T> {
 impl<T> Drop for ReplyReceiver<T> {
     fn drop(&mut self) {
         if let ReceiverImpl::Sim(slot) = &self.imp {
-            slot.state.lock().receiver = false;
+            slot.state.borrow().receiver = false;
         }
     }
 }

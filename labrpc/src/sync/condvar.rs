@@ -3,6 +3,7 @@ use std::time::Duration;
 
 use super::mutex::MutexGuard;
 use crate::sched::{current, or_unwind, try_current, Killed, Ticket, Wait, Wake};
+use crate::sim_cell::SimCell;
 use crate::time::deadline_after;
 
 /// Whether a timed wait returned because its time ran out.
@@ -17,7 +18,7 @@ impl WaitTimeoutResult {
 
 struct SimCondvar {
     id: u64,
-    waiters: parking_lot::Mutex<VecDeque<Ticket>>,
+    waiters: SimCell<VecDeque<Ticket>>,
 }
 
 enum CondvarImpl {
@@ -41,10 +42,9 @@ impl Default for Condvar {
 impl Condvar {
     pub fn new() -> Condvar {
         let imp = match try_current() {
-            Some(rt) => CondvarImpl::Sim(SimCondvar {
-                id: rt.next_object_id(),
-                waiters: parking_lot::Mutex::new(VecDeque::new()),
-            }),
+            Some(rt) => {
+                CondvarImpl::Sim(SimCondvar { id: rt.next_object_id(), waiters: SimCell::new(VecDeque::new()) })
+            }
             None => CondvarImpl::Real(parking_lot::Condvar::new()),
         };
         Condvar { imp }
@@ -113,7 +113,7 @@ impl Condvar {
                     .expect("labrpc: a Condvar created inside a simulation was used with a Mutex created outside it");
                 let rt = current("Condvar::wait");
                 let deadline = timeout.map(deadline_after);
-                cv.waiters.lock().push_back(rt.park_ticket());
+                cv.waiters.borrow().push_back(rt.park_ticket());
                 guard.sim_held = false;
                 lock.release();
                 // A notify_one that chose this thread must not die with it.
@@ -123,7 +123,7 @@ impl Condvar {
                 let timed_out = wake == Wake::TimedOut;
                 if timed_out {
                     let me = rt.current_task();
-                    cv.waiters.lock().retain(|t| Some(t.task) != me);
+                    cv.waiters.borrow().retain(|t| Some(t.task) != me);
                 }
                 // Nor may it die with a notified waiter killed while it queues for the mutex
                 // (the notifier usually still holds it). `then`, not `then_some`: a guard built
@@ -142,7 +142,7 @@ impl Condvar {
         match &self.imp {
             CondvarImpl::Real(cv) => cv.notify_one(),
             CondvarImpl::Sim(cv) => {
-                let mut waiters = cv.waiters.lock();
+                let mut waiters = cv.waiters.borrow();
                 if waiters.is_empty() {
                     return false;
                 }
@@ -166,7 +166,7 @@ impl Condvar {
         match &self.imp {
             CondvarImpl::Real(cv) => cv.notify_all(),
             CondvarImpl::Sim(cv) => {
-                let mut waiters = cv.waiters.lock();
+                let mut waiters = cv.waiters.borrow();
                 if waiters.is_empty() {
                     return 0;
                 }
