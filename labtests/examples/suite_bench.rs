@@ -62,7 +62,9 @@ fn usage(problem: &str) -> ExitCode {
 fn run_one(s: &Scenario, rows: bool) -> Option<(Duration, Duration)> {
     let seed = sim::seed_from_name(s.name);
     let (wall, cpu) = (Instant::now(), if rows { thread_cpu() } else { None });
-    let report = match sim::run(seed, &s.config(), s.run) {
+    let report = sim::run(seed, &s.config(), s.run);
+    labtests::cluster::release_networks();
+    let report = match report {
         Ok(report) => report,
         Err(failure) => {
             eprintln!("{} failed:\n{failure}", s.name);

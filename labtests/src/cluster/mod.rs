@@ -15,6 +15,6 @@ pub mod faults;
 mod servers;
 mod slot;
 
-pub use fabric::{Fabric, Journal, Naming};
+pub use fabric::{release_networks, Fabric, Journal, Naming};
 pub use servers::{Members, Servers};
 pub use slot::Slot;

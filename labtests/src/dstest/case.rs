@@ -80,6 +80,7 @@ impl Case {
         } else {
             sim::run(seed, &self.config, self.run)
         };
+        crate::cluster::release_networks();
         outcome.map_err(|mut failure| {
             failure.replay = replay;
             failure
