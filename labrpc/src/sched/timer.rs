@@ -8,7 +8,10 @@
 //!
 //! Layout, for the cache: the heap is 4-ary (half the levels of a binary heap) over 16-byte
 //! entries (deadline, sequence and what the timer does), so a node's four children share about
-//! one cache line. A thread's deadline (`Wake`) is kept by its task slot: a thread has at most
+//! one cache line. Deadline and sequence are one 64-bit key (44 bits of nanoseconds, about 4.9
+//! hours of virtual time, above 20 bits of sequence), so a pop's chain of compares per level is
+//! one word each, not two; the rare timers due later than the key holds wait in a sorted list
+//! behind the heap (they all fire after every timer in it). A thread's deadline (`Wake`) is kept by its task slot: a thread has at most
 //! one timed park in progress, so the slot's record (sequence, generation, token) says whether
 //! an entry naming the slot is that park's, and cancelling or firing it is one write to a dense
 //! table the slot's index finds. Other kinds (pauses) wait in a side table, read when they fire.
@@ -32,37 +35,53 @@ pub(crate) enum TimerKind {
 /// Children per heap node.
 const ARITY: usize = 4;
 
-/// In an entry's low half: the rest is a task slot's index (a `Wake`), not an index in `kinds`.
+/// In an entry's `low`: the rest is a task slot's index (a `Wake`), not an index in `kinds`.
 const SLOT_BIT: u32 = 1 << 31;
 
+/// Bits of an entry's key that hold its sequence; the deadline is above them.
+const SEQ_BITS: u32 = 20;
+/// Sequences are below this; when the next would reach it, the timers are renumbered.
+const SEQ_LIMIT: u32 = 1 << SEQ_BITS;
+/// Deadlines from here on do not fit a key: such timers wait in `Timers::far`.
+const FAR_NS: u64 = 1 << (64 - SEQ_BITS);
+
 /// A slot's record when no `Wake` of its is live (none pushed, or the last one fired or was
-/// cancelled). Never a sequence in use: sequences are renumbered before reaching it.
+/// cancelled). Never a sequence in use (sequences are below `SEQ_LIMIT`).
 const NO_SEQ: u32 = u32::MAX;
 
-/// A heap entry: the deadline, then one word with the insertion sequence in its high half and,
-/// in its low half, the task slot (`SLOT_BIT` set) or the index of the kind in `Timers::kinds`.
-/// Sequences are unique, so comparing (deadline, word) orders by (deadline, sequence).
+/// A heap entry: the key (deadline above the insertion sequence) and, in `low`, the task slot
+/// (`SLOT_BIT` set) or the index of the kind in `Timers::kinds`. Sequences are unique, so the
+/// key orders by (deadline, sequence).
 #[derive(Clone, Copy, Debug)]
 struct Entry {
-    deadline_ns: u64,
-    seq_and_kind: u64,
+    key: u64,
+    low: u32,
 }
 
 impl Entry {
     #[inline(always)]
-    fn key(self) -> u128 {
-        ((self.deadline_ns as u128) << 64) | self.seq_and_kind as u128
+    fn new(deadline_ns: u64, seq: u32, low: u32) -> Entry {
+        debug_assert!(deadline_ns < FAR_NS && seq < SEQ_LIMIT);
+        Entry { key: (deadline_ns << SEQ_BITS) | seq as u64, low }
     }
 
     #[inline(always)]
-    fn low(self) -> u32 {
-        self.seq_and_kind as u32
+    fn deadline_ns(self) -> u64 {
+        self.key >> SEQ_BITS
     }
 
     #[inline(always)]
     fn seq(self) -> u32 {
-        (self.seq_and_kind >> 32) as u32
+        (self.key & (SEQ_LIMIT as u64 - 1)) as u32
     }
+}
+
+/// A timer due at or after `FAR_NS`: kept in (deadline, sequence) order in `Timers::far`.
+#[derive(Clone, Copy, Debug)]
+struct FarEntry {
+    deadline_ns: u64,
+    seq: u32,
+    low: u32,
 }
 
 /// A task slot's live `Wake`: its entry's sequence (`NO_SEQ`: none), and its task and token.
@@ -81,12 +100,15 @@ impl SlotWake {
 pub(crate) struct Timers {
     /// 4-ary min-heap on `Entry::key`.
     heap: Vec<Entry>,
+    /// Timers due at or after `FAR_NS`, sorted by (deadline, sequence): they fire after every
+    /// timer in the heap, whose deadlines are all below `FAR_NS`. Nearly always empty.
+    far: Vec<FarEntry>,
     /// Kinds of the heap's timers other than `Wake`, by index; unused indices are in `free`.
     kinds: Vec<TimerKind>,
     free: Vec<u32>,
     /// By task slot: the slot's live `Wake`, the timer of its thread's timed park in progress.
     wakes: Vec<SlotWake>,
-    /// The next insertion sequence. 32 bits: when they run out, the entries are renumbered in
+    /// The next insertion sequence. When it reaches `SEQ_LIMIT`, the entries are renumbered in
     /// their order (`renumber`), which keeps every comparison's outcome.
     next_seq: u32,
 }
@@ -98,7 +120,7 @@ impl Timers {
     /// only after its last park ended).
     #[inline(always)]
     pub(crate) fn push(&mut self, deadline_ns: u64, kind: TimerKind) {
-        if self.next_seq == NO_SEQ {
+        if self.next_seq == SEQ_LIMIT {
             self.renumber();
         }
         let seq = self.next_seq;
@@ -116,9 +138,22 @@ impl Timers {
             }
             _ => self.push_kind(kind),
         };
-        let entry = Entry { deadline_ns, seq_and_kind: ((seq as u64) << 32) | low as u64 };
+        if deadline_ns >= FAR_NS {
+            self.push_far(FarEntry { deadline_ns, seq, low });
+            return;
+        }
+        let entry = Entry::new(deadline_ns, seq, low);
         self.heap.push(entry);
         self.sift_up(self.heap.len() - 1, entry);
+    }
+
+    /// Files a timer due at or after `FAR_NS` after the far timers due no later (its sequence
+    /// is the newest, so it goes after those with its deadline).
+    #[cold]
+    #[inline(never)]
+    fn push_far(&mut self, far: FarEntry) {
+        let at = self.far.partition_point(|f| f.deadline_ns <= far.deadline_ns);
+        self.far.insert(at, far);
     }
 
     /// Keeps a kind other than `Wake` in the side table; returns its index.
@@ -149,24 +184,24 @@ impl Timers {
         wake.seq = NO_SEQ;
     }
 
-    /// What `entry` does when it fires.
-    #[inline(always)]
-    fn kind_of(&self, entry: Entry) -> TimerKind {
-        kind_of(&self.kinds, &self.wakes, entry)
-    }
-
     /// The kind of the earliest timer.
     pub(crate) fn peek_kind(&self) -> Option<TimerKind> {
-        self.heap.first().map(|&e| self.kind_of(e))
+        match self.heap.first() {
+            Some(&e) => Some(kind_of(&self.kinds, &self.wakes, e.seq(), e.low)),
+            None => self.far.first().map(|f| kind_of(&self.kinds, &self.wakes, f.seq, f.low)),
+        }
     }
 
     pub(crate) fn peek_deadline(&self) -> Option<u64> {
-        self.heap.first().map(|e| e.deadline_ns)
+        match self.heap.first() {
+            Some(e) => Some(e.deadline_ns()),
+            None => self.far.first().map(|f| f.deadline_ns),
+        }
     }
 
     /// Takes the earliest timer off the queue (its deadline is `peek_deadline`'s).
     pub(crate) fn pop(&mut self) -> Option<TimerKind> {
-        let last = self.heap.pop()?;
+        let Some(last) = self.heap.pop() else { return self.pop_far() };
         let top = match self.heap.first().copied() {
             Some(top) => {
                 self.sift_down_to_bottom(last);
@@ -174,37 +209,52 @@ impl Timers {
             }
             None => last,
         };
-        let kind = self.kind_of(top);
-        release(&mut self.free, &mut self.wakes, top, kind);
+        let kind = kind_of(&self.kinds, &self.wakes, top.seq(), top.low);
+        release(&mut self.free, &mut self.wakes, top.low, kind);
+        Some(kind)
+    }
+
+    /// `pop` once the heap is empty: the earliest far timer.
+    #[cold]
+    #[inline(never)]
+    fn pop_far(&mut self) -> Option<TimerKind> {
+        if self.far.is_empty() {
+            return None;
+        }
+        let f = self.far.remove(0);
+        let kind = kind_of(&self.kinds, &self.wakes, f.seq, f.low);
+        release(&mut self.free, &mut self.wakes, f.low, kind);
         Some(kind)
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.heap.len()
+        self.heap.len() + self.far.len()
     }
 
     /// Keeps only the timers `keep` accepts (one pass, then the heap is rebuilt). A `Wake`
     /// dropped here is its slot's live one no more.
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(&TimerKind) -> bool) {
         let (kinds, free, wakes) = (&self.kinds, &mut self.free, &mut self.wakes);
-        self.heap.retain(|&e| {
-            let kind = kind_of(kinds, wakes, e);
+        let mut keep_one = |seq: u32, low: u32| {
+            let kind = kind_of(kinds, wakes, seq, low);
             let kept = keep(&kind);
             if !kept {
-                release(free, wakes, e, kind);
+                release(free, wakes, low, kind);
             }
             kept
-        });
+        };
+        self.heap.retain(|&e| keep_one(e.seq(), e.low));
+        self.far.retain(|f| keep_one(f.seq, f.low));
         self.heapify();
     }
 
     /// Moves `entry` up from hole `i` to its place.
     #[inline(always)]
     fn sift_up(&mut self, mut i: usize, entry: Entry) {
-        let key = entry.key();
+        let key = entry.key;
         while i > 0 {
             let parent = (i - 1) / ARITY;
-            if self.heap[parent].key() <= key {
+            if self.heap[parent].key <= key {
                 break;
             }
             self.heap[i] = self.heap[parent];
@@ -216,7 +266,7 @@ impl Timers {
     /// Moves `entry` down from hole `i` to its place.
     #[inline(always)]
     fn sift_down(&mut self, mut i: usize, entry: Entry) {
-        let key = entry.key();
+        let key = entry.key;
         let len = self.heap.len();
         loop {
             let first = ARITY * i + 1;
@@ -224,9 +274,9 @@ impl Timers {
                 break;
             }
             let mut least = first;
-            let mut least_key = self.heap[first].key();
+            let mut least_key = self.heap[first].key;
             for child in first + 1..(first + ARITY).min(len) {
-                let child_key = self.heap[child].key();
+                let child_key = self.heap[child].key;
                 if child_key < least_key {
                     least = child;
                     least_key = child_key;
@@ -262,7 +312,7 @@ impl Timers {
             // Fewer than four children, all leaves.
             let mut least = first;
             for child in first + 1..len {
-                if self.heap[child].key() < self.heap[least].key() {
+                if self.heap[child].key < self.heap[least].key {
                     least = child;
                 }
             }
@@ -277,7 +327,7 @@ impl Timers {
     #[inline(always)]
     fn least_of_four(&self, first: usize) -> usize {
         let four = &self.heap[first..first + ARITY];
-        let (k0, k1, k2, k3) = (four[0].key(), four[1].key(), four[2].key(), four[3].key());
+        let (k0, k1, k2, k3) = (four[0].key, four[1].key, four[2].key, four[3].key);
         let (low, high) = (k1 < k0, k3 < k2);
         let (a, ka) = (low as usize, if low { k1 } else { k0 });
         let (b, kb) = (2 + high as usize, if high { k3 } else { k2 });
@@ -296,20 +346,34 @@ impl Timers {
         }
     }
 
-    /// Gives the entries the sequences 0, 1, ... in their current order (a sorted array is a
-    /// heap), so sequences can go on without wrapping around; a slot's live `Wake` keeps its
-    /// entry's new sequence (found by the old ones first: an old and a new number may collide).
+    /// Gives the entries the sequences 0, 1, ... in their current order, the heap's then the far
+    /// ones' (a sorted array is a heap), so sequences can go on without wrapping around; a
+    /// slot's live `Wake` keeps its entry's new sequence (found by the old ones first: an old and
+    /// a new number may collide).
     #[cold]
     fn renumber(&mut self) {
-        self.heap.sort_unstable_by_key(|e| e.key());
-        let live: Vec<bool> = self.heap.iter().map(|&e| matches!(self.kind_of(e), TimerKind::Wake { .. })).collect();
-        for (seq, (e, live)) in self.heap.iter_mut().zip(live).enumerate() {
-            e.seq_and_kind = ((seq as u64) << 32) | e.low() as u64;
+        let count = self.heap.len() + self.far.len();
+        assert!(count < SEQ_LIMIT as usize, "labrpc: more than {} timers pending", SEQ_LIMIT - 1);
+        self.heap.sort_unstable_by_key(|e| e.key);
+        let (kinds, wakes) = (&self.kinds, &self.wakes);
+        let live = |seq, low| matches!(kind_of(kinds, wakes, seq, low), TimerKind::Wake { .. });
+        let old: Vec<(u32, u32, bool)> = (self.heap.iter().map(|e| (e.seq(), e.low)))
+            .chain(self.far.iter().map(|f| (f.seq, f.low)))
+            .map(|(seq, low)| (seq, low, live(seq, low)))
+            .collect();
+        for (seq, (_, low, live)) in old.into_iter().enumerate() {
             if live {
-                self.wakes[(e.low() & !SLOT_BIT) as usize].seq = seq as u32;
+                self.wakes[(low & !SLOT_BIT) as usize].seq = seq as u32;
             }
         }
-        self.next_seq = self.heap.len() as u32;
+        let heap_len = self.heap.len();
+        for (seq, e) in self.heap.iter_mut().enumerate() {
+            *e = Entry::new(e.deadline_ns(), seq as u32, e.low);
+        }
+        for (seq, f) in self.far.iter_mut().enumerate() {
+            f.seq = (heap_len + seq) as u32;
+        }
+        self.next_seq = count as u32;
         debug_assert!(self.heap.iter().enumerate().all(|(i, e)| e.seq() as usize == i));
     }
 }
@@ -318,8 +382,7 @@ impl Timers {
 /// index in the side table, or, if it was its slot's live `Wake`, the slot's record, so the slot
 /// has no live timer any more.
 #[inline(always)]
-fn release(free: &mut Vec<u32>, wakes: &mut [SlotWake], entry: Entry, kind: TimerKind) {
-    let low = entry.low();
+fn release(free: &mut Vec<u32>, wakes: &mut [SlotWake], low: u32, kind: TimerKind) {
     if low & SLOT_BIT == 0 {
         free.push(low);
     } else if matches!(kind, TimerKind::Wake { .. }) {
@@ -327,17 +390,16 @@ fn release(free: &mut Vec<u32>, wakes: &mut [SlotWake], entry: Entry, kind: Time
     }
 }
 
-/// What `entry` does when it fires: its kind from the side table, or its slot's `Wake` if it is
-/// that slot's live one, else `Cancelled`.
+/// What the entry with sequence `seq` and `low` does when it fires: its kind from the side
+/// table, or its slot's `Wake` if it is that slot's live one, else `Cancelled`.
 #[inline(always)]
-fn kind_of(kinds: &[TimerKind], wakes: &[SlotWake], entry: Entry) -> TimerKind {
-    let low = entry.low();
+fn kind_of(kinds: &[TimerKind], wakes: &[SlotWake], seq: u32, low: u32) -> TimerKind {
     if low & SLOT_BIT == 0 {
         return kinds[low as usize];
     }
     let index = low & !SLOT_BIT;
     let wake = wakes[index as usize];
-    if wake.seq != entry.seq() {
+    if wake.seq != seq {
         return TimerKind::Cancelled;
     }
     TimerKind::Wake { task: TaskId { index, generation: wake.generation }, token: wake.token }
@@ -396,6 +458,31 @@ mod tests {
         assert_eq!(drain(&mut timers), vec![(5, 5), (8, 8)]);
     }
 
+    /// Timers due too late for a key fire after all the others, in (deadline, push order), and
+    /// are cancelled like the others.
+    #[test]
+    fn timers_due_too_late_for_a_key_fire_last_in_order() {
+        let mut timers = Timers::default();
+        for (token, deadline) in [(0, u64::MAX), (1, FAR_NS), (2, FAR_NS - 1), (3, u64::MAX), (4, 5)] {
+            timers.push(deadline, wake(token));
+        }
+        timers.cancel_wake(TaskId { index: 1, generation: 0 });
+        assert_eq!(timers.len(), 5);
+        let fired: Vec<(u64, TimerKind)> =
+            std::iter::from_fn(|| Some((timers.peek_deadline()?, timers.pop()?))).collect();
+        assert_eq!(
+            fired,
+            vec![
+                (5, wake(4)),
+                (FAR_NS - 1, wake(2)),
+                (FAR_NS, TimerKind::Cancelled),
+                (u64::MAX, wake(0)),
+                (u64::MAX, wake(3))
+            ]
+        );
+        assert!(timers.wakes.iter().all(|w| w.seq == NO_SEQ));
+    }
+
     /// Pops everything, as (deadline, token) pairs.
     fn drain(timers: &mut Timers) -> Vec<(u64, u64)> {
         std::iter::from_fn(|| Some((timers.peek_deadline()?, token(timers.pop()?)))).collect()
@@ -424,8 +511,8 @@ mod tests {
         assert_eq!(drain(&mut timers), want, "survivors fire in (deadline, push order)");
     }
 
-    /// Interleaved pushes, pops and sweeps fire exactly in (deadline, push order), as a plain
-    /// sorted list of the same timers does.
+    /// Interleaved pushes, pops, sweeps and renumberings, with some deadlines too late for a key,
+    /// fire exactly in (deadline, push order), as a plain sorted list of the same timers does.
     #[test]
     fn matches_a_sorted_list_under_mixed_operations() {
         let mut timers = Timers::default();
@@ -440,9 +527,18 @@ mod tests {
         for pushed in 0..20_000u64 {
             let r = next();
             // A deep heap first (pushes only), then everything mixed.
+            if pushed % 997 == 0 {
+                // Renumber at the next push (any sequence above those in use keeps the order).
+                timers.next_seq = SEQ_LIMIT;
+            }
             match if pushed < 5_000 { 0 } else { r % 10 } {
                 0..=5 => {
-                    let deadline = next() % 4096;
+                    // Now and then a deadline too late for a key: into the far list.
+                    let deadline = match next() % 64 {
+                        0 => FAR_NS + next() % 4,
+                        1 => u64::MAX - next() % 2,
+                        _ => next() % 4096,
+                    };
                     timers.push(deadline, wake(pushed));
                     model.push((deadline, pushed));
                 }
@@ -469,7 +565,7 @@ mod tests {
     /// before and after still fire in (deadline, push order).
     #[test]
     fn sequences_running_out_keep_the_order() {
-        let mut timers = Timers { next_seq: u32::MAX - 3, ..Timers::default() };
+        let mut timers = Timers { next_seq: SEQ_LIMIT - 3, ..Timers::default() };
         for (i, deadline) in [5, 3, 5, 1, 3, 5, 5, 1].into_iter().enumerate() {
             timers.push(deadline, wake(i as u64));
         }
@@ -481,7 +577,7 @@ mod tests {
     /// old sequence may equal another entry's new one.
     #[test]
     fn renumbering_keeps_which_timers_are_live() {
-        let mut timers = Timers { next_seq: u32::MAX - 4, ..Timers::default() };
+        let mut timers = Timers { next_seq: SEQ_LIMIT - 4, ..Timers::default() };
         let task = |index| TaskId { index, generation: 0 };
         timers.push(9, TimerKind::Wake { task: task(0), token: 1 });
         timers.cancel_wake(task(0));
