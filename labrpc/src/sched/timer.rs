@@ -156,6 +156,29 @@ impl Timers {
         self.far.insert(at, far);
     }
 
+    /// `push` of thread `task`'s deadline for its park with `token`, inlined into the park.
+    /// What a push allocates (the queue growing, a renumbering) is the simulator's own
+    /// bookkeeping, charged to no node: done out of line, so the common push does not set and
+    /// restore the thread's ledger around itself.
+    #[inline(always)]
+    pub(crate) fn push_wake(&mut self, deadline_ns: u64, task: TaskId, token: u64) {
+        let kind = TimerKind::Wake { task, token };
+        if self.heap.len() == self.heap.capacity()
+            || task.index as usize >= self.wakes.len()
+            || self.next_seq == SEQ_LIMIT
+            || deadline_ns >= FAR_NS
+        {
+            return self.push_untracked(deadline_ns, kind);
+        }
+        self.push(deadline_ns, kind);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn push_untracked(&mut self, deadline_ns: u64, kind: TimerKind) {
+        crate::alloc::untracked(|| self.push(deadline_ns, kind));
+    }
+
     /// Keeps a kind other than `Wake` in the side table; returns its index.
     #[inline(never)]
     fn push_kind(&mut self, kind: TimerKind) -> u32 {
