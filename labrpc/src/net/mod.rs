@@ -100,8 +100,8 @@ struct NetState {
     next_generation: u64,
 }
 
-/// The network. Cheap to clone; clones share state. Made inside a simulation, it is that
-/// simulation's: only its OS thread may use it (during the run or after), and it takes no lock.
+/// The network. Cheap to clone; clones share state. Made inside a simulation, it takes no lock
+/// while the run lives, and no other OS thread may use it until the run has ended.
 #[derive(Clone)]
 pub struct Network {
     state: Arc<Owned<NetState>>,

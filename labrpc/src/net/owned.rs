@@ -1,112 +1,48 @@
-//! State of a simulated network that only its simulation's OS thread touches, reached with plain
-//! loads and stores instead of a lock.
+//! The network's state: in a [`SimCell`] when the network is made inside a simulation, behind a
+//! mutex otherwise.
 //!
 //! A simulation runs every one of its threads as a coroutine on the OS thread that called
-//! `sim::run`, so a network made inside one is, in practice, only ever touched by that OS thread.
-//! A lock there costs two `lock cmpxchg` per access, each a full barrier that waits for every
+//! `sim::run`, so while it runs a network made inside it is only touched by that OS thread. A
+//! lock there cost two `lock cmpxchg` per access, each a full barrier that waits for every
 //! earlier store to drain (dear on the Intel Xeon of session 14); a call took the network's lock
-//! twice, plus once per 100 ms it waits. [`Owned`] made inside a simulation belongs
-//! to its OS thread: that thread reaches the value with plain loads and stores, and any other OS
-//! thread that tries panics before it touches the value, so the value is never shared. Made
-//! outside a simulation it is an ordinary mutex, as the whole network was.
+//! twice, plus once per 100 ms it waits. A `SimCell` is plain loads and stores on its run's
+//! thread while the run lives, and a lock for any thread after it (so a network returned out of
+//! a run still works); another OS thread reaching it during the run panics. A network made
+//! outside a simulation (a test's, a TCP end's unused one) is the mutex it always was.
 
-use std::cell::{Cell, UnsafeCell};
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-
-use parking_lot::lock_api::RawMutex as _;
 
 use crate::sched::try_current;
+use crate::sim_cell::{SimCell, SimRef};
 
-/// `owner` of a value shared between OS threads (behind the mutex).
-const SHARED: u64 = 0;
-
-thread_local! {
-    /// This OS thread's token: drawn once, never given to another thread (0: not drawn yet).
-    static TOKEN: Cell<u64> = const { Cell::new(0) };
+pub(crate) enum Owned<T> {
+    Sim(SimCell<T>),
+    Shared(parking_lot::Mutex<T>),
 }
-
-/// The calling OS thread's token, unique over the process's life (a thread-local's address would
-/// be reused by a later thread).
-#[inline]
-fn thread_token() -> u64 {
-    let token = TOKEN.with(Cell::get);
-    if token != 0 {
-        return token;
-    }
-    draw_token()
-}
-
-#[cold]
-#[inline(never)]
-fn draw_token() -> u64 {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    let token = NEXT.fetch_add(1, Ordering::Relaxed);
-    assert_ne!(token, SHARED, "labrpc: thread tokens ran out");
-    TOKEN.with(|t| t.set(token));
-    token
-}
-
-/// A value behind a mutex, or, when made inside a simulation, owned by that simulation's OS
-/// thread (see the module's comment).
-pub(crate) struct Owned<T> {
-    /// The owning OS thread's token, or `SHARED`.
-    owner: u64,
-    /// Owned: whether a guard is out (a second one would alias it). Only the owner reads and
-    /// writes it, with plain loads and stores (relaxed atomics compile to those).
-    busy: AtomicBool,
-    /// Shared: the mutex.
-    raw: parking_lot::RawMutex,
-    value: UnsafeCell<T>,
-}
-
-// SAFETY: the value is reached only through a guard, and guards are exclusive: shared, by the
-// mutex; owned, by `busy`, which only the owning OS thread reads or writes (every other thread
-// panics in `lock` before touching it or the value). `T: Send` since the value may be dropped by
-// another thread than the one that used it.
-unsafe impl<T: Send> Sync for Owned<T> {}
-unsafe impl<T: Send> Send for Owned<T> {}
 
 impl<T> Owned<T> {
-    /// Owned by the calling OS thread inside a simulation, shared behind a mutex outside one.
+    /// A `SimCell` inside a simulation, a mutex outside one.
     pub(crate) fn new(value: T) -> Owned<T> {
-        let owner = if try_current().is_some() { thread_token() } else { SHARED };
-        Owned { owner, busy: AtomicBool::new(false), raw: parking_lot::RawMutex::INIT, value: UnsafeCell::new(value) }
+        match try_current() {
+            Some(_) => Owned::Sim(SimCell::new(value)),
+            None => Owned::Shared(parking_lot::Mutex::new(value)),
+        }
     }
 
-    /// The value, exclusively, until the guard drops. Owned: panics on another OS thread than
-    /// the owner, or while another guard is out (the mutex would deadlock there).
+    /// The value, exclusively, until the guard drops. Never held across a switch (a `SimCell`
+    /// reached again meanwhile panics, as the mutex would have deadlocked).
     #[inline]
     pub(crate) fn lock(&self) -> Guard<'_, T> {
-        if self.owner == SHARED {
-            self.raw.lock();
-        } else {
-            if thread_token() != self.owner {
-                foreign_thread();
-            }
-            if self.busy.load(Ordering::Relaxed) {
-                reentered();
-            }
-            self.busy.store(true, Ordering::Relaxed);
+        match self {
+            Owned::Sim(cell) => Guard::Sim(cell.borrow()),
+            Owned::Shared(mutex) => Guard::Shared(mutex.lock()),
         }
-        Guard { cell: self }
     }
 }
 
-#[cold]
-#[inline(never)]
-fn foreign_thread() -> ! {
-    panic!("labrpc: a network made inside a simulation was used by another OS thread than the simulation's");
-}
-
-#[cold]
-#[inline(never)]
-fn reentered() -> ! {
-    panic!("labrpc: the network's state was reached while already held (a nested lock)");
-}
-
-pub(crate) struct Guard<'a, T> {
-    cell: &'a Owned<T>,
+pub(crate) enum Guard<'a, T> {
+    Sim(SimRef<'a, T>),
+    Shared(parking_lot::MutexGuard<'a, T>),
 }
 
 impl<T> Deref for Guard<'_, T> {
@@ -114,27 +50,19 @@ impl<T> Deref for Guard<'_, T> {
 
     #[inline]
     fn deref(&self) -> &T {
-        // SAFETY: the guard is the one way to the value while it lives (see `Owned`'s Sync).
-        unsafe { &*self.cell.value.get() }
+        match self {
+            Guard::Sim(r) => r,
+            Guard::Shared(g) => g,
+        }
     }
 }
 
 impl<T> DerefMut for Guard<'_, T> {
     #[inline]
     fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: as in `deref`; `&mut self` makes this borrow the guard's only one.
-        unsafe { &mut *self.cell.value.get() }
-    }
-}
-
-impl<T> Drop for Guard<'_, T> {
-    #[inline]
-    fn drop(&mut self) {
-        if self.cell.owner == SHARED {
-            // SAFETY: this guard's `lock` took the mutex.
-            unsafe { self.cell.raw.unlock() };
-        } else {
-            self.cell.busy.store(false, Ordering::Relaxed);
+        match self {
+            Guard::Sim(r) => r,
+            Guard::Shared(g) => g,
         }
     }
 }
@@ -147,7 +75,7 @@ mod tests {
     #[test]
     fn shared_outside_a_simulation() {
         let cell = std::sync::Arc::new(Owned::new(0u64));
-        assert_eq!(cell.owner, SHARED);
+        assert!(matches!(*cell, Owned::Shared(_)));
         let threads: Vec<_> = (0..4)
             .map(|_| {
                 let cell = cell.clone();
@@ -163,22 +91,21 @@ mod tests {
     }
 
     #[test]
-    fn owned_inside_a_simulation_and_after_it() {
+    fn a_simulations_own_and_usable_after_it() {
         let cell = sim::run(1, &Config::default(), || {
             let cell = Owned::new(vec![1]);
+            assert!(matches!(cell, Owned::Sim(_)));
             cell.lock().push(2);
             cell
         })
         .unwrap()
         .value;
-        assert_ne!(cell.owner, SHARED);
-        // The same OS thread, after the run: still the owner.
         cell.lock().push(3);
-        assert_eq!(*cell.lock(), [1, 2, 3]);
-        let foreign = std::thread::spawn(move || {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cell.lock().len())).is_err()
+        let other = std::thread::spawn(move || {
+            cell.lock().push(4);
+            cell.lock().clone()
         });
-        assert!(foreign.join().unwrap(), "another OS thread must not reach an owned value");
+        assert_eq!(other.join().unwrap(), [1, 2, 3, 4]);
     }
 
     #[test]
@@ -189,6 +116,6 @@ mod tests {
             let _second = cell.lock();
         })
         .unwrap_err();
-        assert!(failure.to_string().contains("already held"), "{failure}");
+        assert!(failure.to_string().contains("already in use"), "{failure}");
     }
 }
