@@ -67,6 +67,14 @@ impl KvMachine {
         if op.is_read() {
             return self.execute(op);
         }
+        self.apply_write(client, seq, op)
+    }
+
+    // skeleton: omit begin (the reference's duplicate check, shared by both kinds of write)
+    /// [`KvMachine::apply`] for a mutation whose answer is done or wrong version: a decoded `Op`
+    /// (a leader's, whose answer a client waits for), or, as an optimisation, one read in place
+    /// from its log entry (a follower's `WriteRef`). Both go through this duplicate check.
+    fn apply_write(&mut self, client: u64, seq: u64, op: impl Write) -> Outcome {
         if let Some(session) = self.sessions.get(&client) {
             if seq == session.seq {
                 return match session.reply {
@@ -79,11 +87,12 @@ impl KvMachine {
                 return Outcome::ErrMaybe;
             }
         }
-        let outcome = self.execute(op);
+        let outcome = op.execute_on(self);
         let reply = if outcome == Outcome::ErrVersion { Stored::ErrVersion } else { Stored::Done };
         self.sessions.insert(client, Session { seq, reply });
         outcome
     }
+    // skeleton: omit end
 
     /// [`KvMachine::apply`] for an operation whose whole answer the duplicate table keeps.
     fn apply_keeping_answer(&mut self, client: u64, seq: u64, op: Op) -> Outcome {
@@ -172,6 +181,56 @@ impl KvMachine {
         let results = branch.into_iter().map(|op| self.execute(op)).collect();
         Outcome::Txn { succeeded, results }
     }
+
+    // skeleton: omit begin (the reference's follower writes, read in place)
+    /// [`KvMachine::execute`] for a write read in place: the same changes, each string copied
+    /// only where the store keeps it (at its exact length, as a decoded one is), not decoded
+    /// into a `String` first to be dropped (an append's value, a present key).
+    fn execute_ref(&mut self, op: WriteRef<'_>) -> Outcome {
+        match op {
+            WriteRef::Put { key, value } => {
+                self.write_ref(key, value);
+                Outcome::Done
+            }
+            WriteRef::Append { key, value } => {
+                match self.data.get_mut(key) {
+                    Some(entry) => {
+                        entry.value.push_str(value);
+                        entry.version += 1;
+                    }
+                    None => {
+                        self.data.insert(key.to_owned(), Entry { value: value.to_owned(), version: 1 });
+                    }
+                }
+                Outcome::Done
+            }
+            WriteRef::Delete { key } => {
+                self.data.remove(key);
+                Outcome::Done
+            }
+            WriteRef::CPut { key, value, version } => {
+                if self.get(key).1 != version {
+                    return Outcome::ErrVersion;
+                }
+                self.write_ref(key, value);
+                Outcome::Done
+            }
+        }
+    }
+
+    /// [`KvMachine::write`] of borrowed strings.
+    fn write_ref(&mut self, key: &str, value: &str) {
+        match self.data.get_mut(key) {
+            Some(entry) => {
+                entry.value = value.to_owned();
+                entry.version += 1;
+            }
+            None => {
+                self.data.insert(key.to_owned(), Entry { value: value.to_owned(), version: 1 });
+            }
+        }
+    }
+    // skeleton: omit end
 
     fn write(&mut self, key: String, value: String) {
         match self.data.get_mut(&key) {
@@ -275,16 +334,36 @@ impl labapi::StateMachine for KvMachine {
     }
 
     /// An optimisation: a read nobody waits for is skipped from the start of its bytes, before
-    /// its strings are decoded (a follower sees every read in the log). A write's client and
-    /// number are read once, its operation decoded whole, and it goes through `apply_unobserved`.
+    /// its strings are decoded (a follower sees every read in the log). A put, append, delete or
+    /// cput is read in place, its strings borrowed from the entry, and goes through the same
+    /// duplicate check as a decoded one (`apply_write`); a swap or transaction, whose answer the
+    /// table keeps, is decoded whole and goes through `apply_unobserved`.
     fn apply_unobserved_encoded(&mut self, request: &[u8]) {
         let (RequestStart { client, seq }, op) = labrpc::net::take::<RequestStart>(request).unwrap_or_else(undecodable);
-        let kind = labrpc::net::take::<OpKind>(op).unwrap_or_else(undecodable).0;
-        if !kind.is_read() {
-            // The operation from its own first byte on: the client and number are read once.
-            let op = labrpc::net::decode(op).unwrap_or_else(undecodable);
-            labapi::StateMachine::apply_unobserved(self, Request { client, seq, op });
-        }
+        let (kind, fields) = labrpc::net::take::<OpKind>(op).unwrap_or_else(undecodable);
+        let write = match kind {
+            OpKind::Get | OpKind::Scan => return,
+            OpKind::Put => {
+                let KeyValueRef { key, value } = decode_fields(fields);
+                WriteRef::Put { key, value }
+            }
+            OpKind::Append => {
+                let KeyValueRef { key, value } = decode_fields(fields);
+                WriteRef::Append { key, value }
+            }
+            OpKind::Delete => WriteRef::Delete { key: decode_fields::<KeyRef>(fields).key },
+            OpKind::CPut => {
+                let CPutRef { key, value, version } = decode_fields(fields);
+                WriteRef::CPut { key, value, version }
+            }
+            OpKind::Swap | OpKind::Txn => {
+                // The operation from its own first byte on: the client and number are read once.
+                let op = labrpc::net::decode(op).unwrap_or_else(undecodable);
+                labapi::StateMachine::apply_unobserved(self, Request { client, seq, op });
+                return;
+            }
+        };
+        let _ = self.apply_write(client, seq, write);
     }
     // skeleton: omit end
 }
@@ -319,9 +398,64 @@ enum OpKind {
 
 impl OpKind {
     /// [`Op::is_read`].
+    #[cfg(test)]
     fn is_read(&self) -> bool {
         matches!(self, OpKind::Get | OpKind::Scan)
     }
+}
+
+/// A mutation [`KvMachine::apply_write`] runs: it changes the machine and answers done or
+/// wrong version.
+trait Write {
+    fn execute_on(self, machine: &mut KvMachine) -> Outcome;
+}
+
+impl Write for Op {
+    fn execute_on(self, machine: &mut KvMachine) -> Outcome {
+        machine.execute(self)
+    }
+}
+
+/// A put, append, delete or cput read in place from a committed request (a follower's), its
+/// strings borrowed from the log entry's bytes.
+enum WriteRef<'a> {
+    Put { key: &'a str, value: &'a str },
+    Append { key: &'a str, value: &'a str },
+    Delete { key: &'a str },
+    CPut { key: &'a str, value: &'a str, version: u64 },
+}
+
+impl Write for WriteRef<'_> {
+    fn execute_on(self, machine: &mut KvMachine) -> Outcome {
+        machine.execute_ref(self)
+    }
+}
+
+/// The fields of [`Op`]'s variants, in their order, borrowed: postcard writes a variant's
+/// fields after its index, as a struct's, and a string as its length and bytes.
+#[derive(Deserialize)]
+struct KeyRef<'a> {
+    key: &'a str,
+}
+
+#[derive(Deserialize)]
+struct KeyValueRef<'a> {
+    key: &'a str,
+    value: &'a str,
+}
+
+#[derive(Deserialize)]
+struct CPutRef<'a> {
+    key: &'a str,
+    value: &'a str,
+    version: u64,
+}
+
+/// A variant's fields: the rest of a committed request, nothing after them.
+fn decode_fields<'a, T: Deserialize<'a>>(fields: &'a [u8]) -> T {
+    let (value, rest) = labrpc::net::take::<T>(fields).unwrap_or_else(undecodable);
+    debug_assert!(rest.is_empty(), "kv machine: {} bytes after a committed operation", rest.len());
+    value
 }
 // skeleton: omit end
 
@@ -511,6 +645,54 @@ mod tests {
             assert_eq!(encoded, decoded, "after {op:?}");
         }
         assert_eq!(decoded.get("k"), (Some("yt"), 3), "the transaction applied");
+    }
+
+    /// Random writes, retries and stale requests of a few clients on a few keys: a follower's
+    /// writes read in place leave the machine as decoded ones do, buffer capacities included.
+    #[test]
+    fn writes_read_in_place_apply_as_decoded_ones() {
+        use labapi::StateMachine;
+        let mut rng: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move |bound: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % bound
+        };
+        let (mut decoded, mut in_place) = (KvMachine::new(), KvMachine::new());
+        let mut seqs = [0u64; 4];
+        for step in 0..20_000 {
+            let client = next(4);
+            // Mostly the next number; sometimes a retry of the last, or an older one.
+            let seq = match next(10) {
+                0 => seqs[client as usize],
+                1 => seqs[client as usize].saturating_sub(1 + next(3)),
+                _ => {
+                    seqs[client as usize] += 1;
+                    seqs[client as usize]
+                }
+            };
+            let key = ["", "a", "k", "k2", "long-key-name"][next(5) as usize].to_string();
+            let value = "v".repeat(next(40) as usize) + &step.to_string();
+            let op = match next(8) {
+                0 => Op::Put { key, value },
+                1 | 2 => Op::Append { key, value },
+                3 => Op::Delete { key },
+                4 => Op::CPut { key, value, version: next(4) },
+                5 => Op::Swap { key, value },
+                6 => get(&key),
+                _ => scan("a", "l", next(3)),
+            };
+            let request = Request { client: client.wrapping_mul(0x9e37_79b9_7f4a_7c15), seq, op };
+            let bytes = labrpc::net::encode(&request).unwrap();
+            // Decoded from the bytes, as the follower's path did: strings at their exact size.
+            let request: Request = labrpc::net::decode(&bytes).unwrap();
+            decoded.apply_unobserved(request);
+            in_place.apply_unobserved_encoded(&bytes);
+            assert_eq!(in_place, decoded, "step {step}");
+            assert_eq!(in_place.store_bytes(), decoded.store_bytes(), "step {step}: other capacities");
+        }
+        assert!(!decoded.is_empty() && decoded.sessions() == 4);
     }
 
     #[test]
