@@ -652,13 +652,8 @@ mod tests {
     #[test]
     fn writes_read_in_place_apply_as_decoded_ones() {
         use labapi::StateMachine;
-        let mut rng: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = move |bound: u64| {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng % bound
-        };
+        let mut rng = crate::test_rng::TestRng::new(0x2545_f491_4f6c_dd1d);
+        let mut next = move |bound: u64| rng.below(bound);
         let (mut decoded, mut in_place) = (KvMachine::new(), KvMachine::new());
         let mut seqs = [0u64; 4];
         for step in 0..20_000 {

@@ -11,3 +11,7 @@ pub mod raft;
 pub mod rsm;
 pub mod shardctrler;
 pub mod shardkv;
+// skeleton: omit begin (the reference's unit tests' random numbers)
+#[cfg(test)]
+mod test_rng;
+// skeleton: omit end

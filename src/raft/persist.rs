@@ -204,13 +204,8 @@ mod tests {
     /// edited bytes always equal a fresh encoding.
     #[test]
     fn random_changes_persist_as_a_fresh_encoding_would() {
-        let mut rng: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = move |bound: u64| {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng % bound
-        };
+        let mut rng = crate::test_rng::TestRng::new(0x9e37_79b9_7f4a_7c15);
+        let mut next = move |bound: u64| rng.below(bound);
         let (mut saved, mut state, mut log) = (Saved::default(), Vec::new(), Log::default());
         let (mut term, mut voted_for) = (1u64, None);
         for _ in 0..3000 {

@@ -240,13 +240,8 @@ mod tests {
     /// abandons and takes: every answer and every query as the `BTreeMap`s give them.
     #[test]
     fn the_arrays_answer_as_btree_maps_do() {
-        let mut rng: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = move |bound: u64| {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng % bound
-        };
+        let mut rng = crate::test_rng::TestRng::new(0x2545_f491_4f6c_dd1d);
+        let mut next = move |bound: u64| rng.below(bound);
         for _ in 0..200 {
             let (mut w, mut m) = (Waiters::default(), Model::default());
             let mut tickets = Vec::new();

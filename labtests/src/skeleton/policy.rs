@@ -53,6 +53,7 @@ pub const RULES: &[Rule] = &[
         Policy::Keep,
         "how the Raft's trace lines read (positions, ranges): a helper, not the exercise",
     ),
+    rule("src/test_rng.rs", Policy::Drop, "the reference's unit tests' random numbers (its `mod` is omitted)"),
     rule("src/*/tests.rs", Policy::Drop, "the reference's unit tests (their `mod tests;` goes with its #[cfg(test)])"),
     rule("src/", Policy::Stub, "the solution: signatures and docs stay, bodies go"),
 ];
