@@ -549,7 +549,7 @@ impl Runtime {
         let (token, serial, node) = (slot.park_token, slot.serial, slot.node);
         st.record(EventKind::Park, serial, node, deadline_ns.unwrap_or(u64::MAX));
         if let Some(deadline) = deadline_ns {
-            st.timers.push_wake(deadline.max(now), id, token);
+            st.timers.push(deadline.max(now), TimerKind::Wake { task: id, token });
         }
         id
     }

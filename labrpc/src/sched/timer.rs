@@ -114,12 +114,38 @@ pub(crate) struct Timers {
 }
 
 impl Timers {
-    /// Inlined: out of line, the caller's freshly built `kind` went through memory and was read
-    /// back at once, which stalled (perf: half of the call's time on that copy). A `Wake` must
-    /// be its slot's only live one (the last one fired or was cancelled: a thread parks again
-    /// only after its last park ended).
+    /// Queues a timer. A `Wake` must be its slot's only live one (the last one fired or was
+    /// cancelled: a thread parks again only after its last park ended). What a push allocates
+    /// (the queue or a side table growing, a renumbering, a far timer) is the simulator's own
+    /// bookkeeping, charged to no node; such pushes go out of line, so the common one (a park's
+    /// deadline, inlined into the park) does not set and restore the thread's ledger around
+    /// itself. Inlined: out of line, the caller's freshly built `kind` went through memory and
+    /// was read back at once, which stalled (perf: half of the call's time on that copy).
     #[inline(always)]
     pub(crate) fn push(&mut self, deadline_ns: u64, kind: TimerKind) {
+        let may_allocate = self.heap.len() == self.heap.capacity()
+            || self.next_seq == SEQ_LIMIT
+            || deadline_ns >= FAR_NS
+            || match kind {
+                TimerKind::Wake { task, .. } => task.index as usize >= self.wakes.len(),
+                // Other kinds are rare (pauses): the side table may grow.
+                _ => true,
+            };
+        if may_allocate {
+            return self.push_untracked(deadline_ns, kind);
+        }
+        self.push_in_place(deadline_ns, kind);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn push_untracked(&mut self, deadline_ns: u64, kind: TimerKind) {
+        crate::alloc::untracked(|| self.push_in_place(deadline_ns, kind));
+    }
+
+    /// `push` itself: it allocates only where `push` found it may, and then runs under `untracked`.
+    #[inline(always)]
+    fn push_in_place(&mut self, deadline_ns: u64, kind: TimerKind) {
         if self.next_seq == SEQ_LIMIT {
             self.renumber();
         }
@@ -154,29 +180,6 @@ impl Timers {
     fn push_far(&mut self, far: FarEntry) {
         let at = self.far.partition_point(|f| f.deadline_ns <= far.deadline_ns);
         self.far.insert(at, far);
-    }
-
-    /// `push` of thread `task`'s deadline for its park with `token`, inlined into the park.
-    /// What a push allocates (the queue growing, a renumbering) is the simulator's own
-    /// bookkeeping, charged to no node: done out of line, so the common push does not set and
-    /// restore the thread's ledger around itself.
-    #[inline(always)]
-    pub(crate) fn push_wake(&mut self, deadline_ns: u64, task: TaskId, token: u64) {
-        let kind = TimerKind::Wake { task, token };
-        if self.heap.len() == self.heap.capacity()
-            || task.index as usize >= self.wakes.len()
-            || self.next_seq == SEQ_LIMIT
-            || deadline_ns >= FAR_NS
-        {
-            return self.push_untracked(deadline_ns, kind);
-        }
-        self.push(deadline_ns, kind);
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn push_untracked(&mut self, deadline_ns: u64, kind: TimerKind) {
-        crate::alloc::untracked(|| self.push(deadline_ns, kind));
     }
 
     /// Keeps a kind other than `Wake` in the side table; returns its index.
