@@ -108,10 +108,10 @@ impl ThreadTable {
                 continue;
             }
             let node = record.node.load(Ordering::Relaxed);
-            let len = (record.name_len.load(Ordering::Relaxed) as usize).min(NAME_BYTES);
+            let full_len = record.name_len.load(Ordering::Relaxed) as usize;
             let bytes: Vec<u8> = record.name.iter().flat_map(|w| w.load(Ordering::Relaxed).to_le_bytes()).collect();
-            let mut name = String::from_utf8_lossy(&bytes[..len]).into_owned();
-            if record.name_len.load(Ordering::Relaxed) as usize > NAME_BYTES {
+            let mut name = String::from_utf8_lossy(&bytes[..full_len.min(NAME_BYTES)]).into_owned();
+            if full_len > NAME_BYTES {
                 name.push_str("...");
             }
             return Some((node, name));
